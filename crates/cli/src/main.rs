@@ -1,0 +1,3 @@
+//! The `vaultref` command line (work in progress).
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Fernet tokens for vaultref (work in progress).

@@ -1,0 +1,1 @@
+//! Key Vault, Entra ID and managed-identity emulator (work in progress).
