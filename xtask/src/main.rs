@@ -1,1 +1,121 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <task>` (alias in `.cargo/config.toml`).
+//!
+//! - `cargo xtask ci`: everything CI checks, in the order a reader would: formatting, clippy with
+//!   warnings denied, then every test of the workspace, with the Python virtualenv the interop
+//!   tests need and the database URLs of the local servers.
+//! - `cargo xtask venv`: only create or update that virtualenv.
+//!
+//! It needs nothing but cargo, rustc and a `python3` with `venv`; it builds what it needs itself.
+
+// xtask is a developer tool whose output is its interface.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::{
+    env,
+    ffi::OsStr,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{Context, Result, bail};
+
+/// Python packages the interop tests import: the reference Fernet implementation and the official
+/// Azure SDKs that must accept the emulator.
+const PYTHON_PACKAGES: &[&str] = &["cryptography", "azure-identity", "azure-keyvault-secrets"];
+
+fn main() -> Result<()> {
+    let task = env::args().nth(1);
+    match task.as_deref() {
+        Some("ci") => ci(),
+        Some("venv") => venv().map(|python| println!("{}", python.display())),
+        _ => {
+            eprintln!("usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, all tests (what CI runs)\n  venv   create the Python virtualenv the interop tests use");
+            bail!("unknown task {task:?}")
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    // xtask lives one folder below the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent folder")
+        .to_path_buf()
+}
+
+fn ci() -> Result<()> {
+    let root = workspace_root();
+    let python = venv()?;
+
+    cargo(&root, ["fmt", "--all", "--", "--check"], &[])?;
+    cargo(
+        &root,
+        ["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &[],
+    )?;
+
+    // The database tests read these; defaults are the servers this project's machines run.
+    let mut test_env: Vec<(&str, String)> = vec![("VAULTREF_PYTHON", python.display().to_string())];
+    for (var, default) in [
+        ("VAULTREF_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"),
+        ("VAULTREF_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
+    ] {
+        test_env.push((var, env::var(var).unwrap_or_else(|_| default.to_owned())));
+    }
+    let test_env: Vec<(&str, &str)> = test_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    cargo(&root, ["test", "--workspace", "--all-targets", "--no-fail-fast"], &test_env)?;
+    // Doc tests are not part of --all-targets.
+    cargo(&root, ["test", "--workspace", "--doc"], &test_env)?;
+    println!("xtask ci: all checks passed");
+    Ok(())
+}
+
+/// Creates `.venv` at the workspace root (once) and installs the interop packages into it.
+/// Returns the path of its interpreter.
+fn venv() -> Result<PathBuf> {
+    let root = workspace_root();
+    let dir = root.join(".venv");
+    let python = dir.join("bin").join("python");
+    if !python.exists() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&dir))
+            .context("creating the Python virtualenv (is python3 with venv installed?)")?;
+    }
+    let missing = PYTHON_PACKAGES.iter().any(|package| {
+        !Command::new(&python)
+            .args(["-m", "pip", "show", "-q", package])
+            .output()
+            .is_ok_and(|out| out.status.success())
+    });
+    if missing {
+        run(Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args(PYTHON_PACKAGES))
+        .context("installing the interop test packages into .venv")?;
+    }
+    Ok(python)
+}
+
+fn cargo<I, S>(root: &Path, args: I, envs: &[(&str, &str)]) -> Result<()>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(root).args(args);
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    run(&mut command)
+}
+
+fn run(command: &mut Command) -> Result<()> {
+    eprintln!("$ {command:?}");
+    let status = command
+        .status()
+        .with_context(|| format!("could not start {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
+    Ok(())
+}
