@@ -1,3 +1,43 @@
-//! The `vaultref` command line (work in progress).
+//! The `vaultref` operator command line.
+//!
+//! `main` only parses the arguments and dispatches: each command group lives in its own module
+//! (`fernet`, …) with its own clap subcommand enum and a `run` function. Every failure is
+//! reported as ONE line on stderr (`error: <what went wrong>: <what to do>`) with exit status 1;
+//! usage errors are clap's, with exit status 2.
 
-fn main() {}
+mod fernet;
+
+use std::{io::Write as _, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+
+/// Secrets for services, compatible with OpenMetadata's Secrets Manager, on Azure Key Vault.
+#[derive(Parser)]
+#[command(name = "vaultref", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fernet keys and tokens (the `fernet:` values in OpenMetadata's database).
+    #[command(subcommand)]
+    Fernet(fernet::FernetCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Fernet(command) => fernet::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // `{:#}` puts the whole context chain on one line. If stderr itself is gone there is
+            // nobody left to tell.
+            let _ = writeln!(std::io::stderr().lock(), "error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

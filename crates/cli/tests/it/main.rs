@@ -1,0 +1,5 @@
+//! Integration tests of the `vaultref` binary: each test runs the built executable.
+
+mod fernet;
+mod python_interop;
+mod support;
