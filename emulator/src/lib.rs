@@ -1,1 +1,41 @@
-//! Key Vault, Entra ID and managed-identity emulator (work in progress).
+//! A local emulator of Azure Key Vault (secrets), Microsoft Entra ID and the managed-identity
+//! endpoints, faithful enough for the official Azure SDKs and strict about authentication.
+//!
+//! - [`Emulator`]: start one with [`Emulator::start`] and an [`EmulatorConfig`]; it serves
+//!   plain HTTP and (with `tls: true`) HTTPS on one `127.0.0.1` port, and hands out its
+//!   endpoints, credentials and handles on its state (secrets, the request log, faults).
+//! - [`Identity`] and [`Permissions`]: app registrations, workload identities and managed
+//!   identities, each with its secret permissions, so that 401 and 403 paths can be tested.
+//! - [`Fault`] and [`Target`]: throttling, 5xx bursts, latency, dropped connections, rate limits.
+//! - [`RecordedRequest`]: one entry of the request log (`Debug` redacts credentials).
+//! - [`Clock`], [`SystemClock`], [`ManualClock`]: the injected time source.
+//! - [`Error`]: why the emulator could not start.
+//!
+//! Wiremock serves the requests (one catch-all mock dispatching to a stateful handler); a
+//! small front on the public port adds TLS and dropped connections. Wire behaviour and client
+//! settings for each SDK are described in `docs/emulator.md`.
+
+mod clock;
+mod config;
+mod emulator;
+mod entra;
+mod error;
+mod fault;
+mod front;
+mod identity;
+mod log;
+mod managed;
+mod random;
+mod state;
+mod tls;
+mod token;
+mod vault;
+mod wire;
+
+pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::config::EmulatorConfig;
+pub use crate::emulator::{Emulator, TokenClaims};
+pub use crate::error::{Error, Result};
+pub use crate::fault::{Fault, Target};
+pub use crate::identity::{Identity, Permissions, SecretPermission};
+pub use crate::log::RecordedRequest;

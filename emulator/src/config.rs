@@ -1,0 +1,78 @@
+//! How to start an emulator.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock};
+use crate::fault::Fault;
+
+/// Settings for `Emulator::start`. Build with struct-update syntax:
+/// `EmulatorConfig { tls: true, ..EmulatorConfig::default() }`.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Serve TLS as well as plain HTTP on the port (the SDKs require https for the vault and
+    /// for Entra). Plain HTTP stays available on the same port either way.
+    pub tls: bool,
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// Keep secrets (and the CA key, and the default credentials) here across restarts.
+    pub state_dir: Option<PathBuf>,
+    /// Name of the vault served at `127.0.0.1:PORT` / `localhost:PORT`.
+    pub default_vault: String,
+    /// More vaults, served at `https://{name}.localhost:PORT`.
+    pub vaults: Vec<String>,
+    /// Faults active from the start.
+    pub faults: Vec<Fault>,
+    /// Lifetime of the access tokens the emulator issues.
+    pub token_lifetime: Duration,
+    /// A recovered secret stays invisible (404; 409 on set) for this long.
+    pub recover_delay: Duration,
+    /// A deleted secret is "being deleted" (404 from get-deleted; 409 on set) for this long.
+    pub delete_delay: Duration,
+    /// Purge protection on every vault: purge answers 403.
+    pub purge_protection: bool,
+    /// Soft-delete retention in days (7 to 90).
+    pub retention_days: u32,
+    /// The resource named by the vault challenge, which tokens must be issued for. `None`
+    /// means `https://localhost:PORT` (`http://` without TLS), which passes both SDKs'
+    /// challenge-resource check for vaults at `{name}.localhost:PORT`.
+    pub vault_resource: Option<String>,
+    /// Fixed tenant id instead of a random GUID.
+    pub tenant_id: Option<String>,
+    /// Fixed client id of the default app registration instead of a random GUID.
+    pub client_id: Option<String>,
+    /// Fixed client secret of the default app registration instead of a random one.
+    pub client_secret: Option<String>,
+    /// The time source for token expiry, timestamps and fault windows.
+    pub clock: Arc<dyn Clock>,
+    /// Seed for ids, secrets and keys (reproducible runs); `None` uses the OS.
+    pub seed: Option<u64>,
+    /// How many requests the request log keeps (oldest dropped first).
+    pub request_log_capacity: usize,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            tls: false,
+            port: 0,
+            state_dir: None,
+            default_vault: "default".to_owned(),
+            vaults: Vec::new(),
+            faults: Vec::new(),
+            token_lifetime: Duration::from_secs(3599),
+            recover_delay: Duration::ZERO,
+            delete_delay: Duration::ZERO,
+            purge_protection: false,
+            retention_days: 90,
+            vault_resource: None,
+            tenant_id: None,
+            client_id: None,
+            client_secret: None,
+            clock: Arc::new(SystemClock),
+            seed: None,
+            request_log_capacity: 10_000,
+        }
+    }
+}

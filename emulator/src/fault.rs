@@ -1,0 +1,383 @@
+//! Fault injection: throttling, 5xx bursts, latency, dropped connections, rate limits.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+/// Which part of the emulator a request goes to (and a fault applies to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// The Key Vault data plane (`/secrets`, `/deletedsecrets`, anything not below).
+    Vault,
+    /// Entra ID: `/{tenant}/oauth2/...`, `/{tenant}/v2.0/.well-known/...`, `/common/discovery/...`.
+    Entra,
+    /// The managed-identity endpoints: IMDS `/metadata/identity/oauth2/token` and App Service `/msi/token`.
+    ManagedIdentity,
+    /// Every request (only meaningful for faults and filters).
+    Any,
+}
+
+impl Target {
+    /// The target a request path belongs to.
+    #[must_use]
+    pub fn classify(path: &str) -> Self {
+        let mut segments = path.trim_start_matches('/').split('/');
+        let first = segments.next().unwrap_or_default();
+        let second = segments.next().unwrap_or_default();
+        if first == "metadata" && second == "identity" || first == "msi" {
+            Self::ManagedIdentity
+        } else if first.eq_ignore_ascii_case("secrets")
+            || first.eq_ignore_ascii_case("deletedsecrets")
+        {
+            Self::Vault
+        } else if matches!(second, "oauth2" | "v2.0" | ".well-known" | "discovery") {
+            Self::Entra
+        } else {
+            Self::Vault
+        }
+    }
+
+    /// Whether a fault or filter aimed at `self` covers a request to `actual`.
+    #[must_use]
+    pub fn covers(self, actual: Self) -> bool {
+        self == Self::Any || self == actual
+    }
+}
+
+/// A fault to inject, built with the constructors below and given to
+/// `Emulator::inject` or `EmulatorConfig::faults`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fault {
+    target: Target,
+    kind: FaultKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FaultKind {
+    Throttle {
+        requests: u32,
+        retry_after_secs: u64,
+    },
+    Status {
+        requests: u32,
+        status: u16,
+    },
+    StatusFor {
+        duration: Duration,
+        status: u16,
+    },
+    Latency(Duration),
+    Drop {
+        requests: u32,
+    },
+    RateLimit {
+        per_10s: u32,
+    },
+}
+
+impl Fault {
+    /// The next `requests` requests to `target` get 429 with `Retry-After: retry_after_secs`.
+    #[must_use]
+    pub fn throttle(target: Target, requests: u32, retry_after_secs: u64) -> Self {
+        Self {
+            target,
+            kind: FaultKind::Throttle {
+                requests,
+                retry_after_secs,
+            },
+        }
+    }
+
+    /// The next `requests` requests to `target` get `status` (e.g. 503) with an error body.
+    #[must_use]
+    pub fn status(target: Target, requests: u32, status: u16) -> Self {
+        Self {
+            target,
+            kind: FaultKind::Status { requests, status },
+        }
+    }
+
+    /// Every request to `target` gets `status` for `duration` from the moment of injection.
+    #[must_use]
+    pub fn status_for(target: Target, duration: Duration, status: u16) -> Self {
+        Self {
+            target,
+            kind: FaultKind::StatusFor { duration, status },
+        }
+    }
+
+    /// Every response from `target` is delayed by `latency` (until faults are cleared).
+    #[must_use]
+    pub fn latency(target: Target, latency: Duration) -> Self {
+        Self {
+            target,
+            kind: FaultKind::Latency(latency),
+        }
+    }
+
+    /// The next `requests` requests to `target` are read and then the connection is closed
+    /// without any response.
+    #[must_use]
+    pub fn drop_connections(target: Target, requests: u32) -> Self {
+        Self {
+            target,
+            kind: FaultKind::Drop { requests },
+        }
+    }
+
+    /// Like the real vault: past `per_10s` requests in a 10-second window, 429 with
+    /// `Retry-After` (seconds to the end of the window). Throttled requests do not count.
+    #[must_use]
+    pub fn rate_limit(target: Target, per_10s: u32) -> Self {
+        Self {
+            target,
+            kind: FaultKind::RateLimit { per_10s },
+        }
+    }
+
+    /// The target this fault applies to.
+    #[must_use]
+    pub fn target(&self) -> Target {
+        self.target
+    }
+}
+
+/// What the fault set decided for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Proceed,
+    Throttle { retry_after_secs: u64 },
+    Status(u16),
+}
+
+#[derive(Debug)]
+enum Active {
+    Throttle { left: u32, retry_after_secs: u64 },
+    Status { left: u32, status: u16 },
+    StatusUntil { until: SystemTime, status: u16 },
+    Latency(Duration),
+    Drop { left: u32 },
+    RateLimit { per_10s: u32 },
+}
+
+#[derive(Debug)]
+struct Window {
+    start: SystemTime,
+    count: u32,
+}
+
+const RATE_WINDOW: Duration = Duration::from_secs(10);
+
+/// The active faults.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    active: Vec<(Target, Active)>,
+    windows: HashMap<Target, Window>,
+}
+
+impl Faults {
+    pub(crate) fn inject(&mut self, fault: Fault, now: SystemTime) {
+        let active = match fault.kind {
+            FaultKind::Throttle {
+                requests,
+                retry_after_secs,
+            } => Active::Throttle {
+                left: requests,
+                retry_after_secs,
+            },
+            FaultKind::Status { requests, status } => Active::Status {
+                left: requests,
+                status,
+            },
+            FaultKind::StatusFor { duration, status } => Active::StatusUntil {
+                until: now + duration,
+                status,
+            },
+            FaultKind::Latency(latency) => Active::Latency(latency),
+            FaultKind::Drop { requests } => Active::Drop { left: requests },
+            FaultKind::RateLimit { per_10s } => {
+                self.active.retain(|(t, a)| {
+                    !(*t == fault.target && matches!(a, Active::RateLimit { .. }))
+                });
+                self.windows.remove(&fault.target);
+                Active::RateLimit { per_10s }
+            }
+        };
+        self.active.push((fault.target, active));
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.active.clear();
+        self.windows.clear();
+    }
+
+    /// Whether the next request to `target` must be dropped (consumes one drop).
+    pub(crate) fn take_drop(&mut self, target: Target) -> bool {
+        let mut dropped = false;
+        for (t, active) in &mut self.active {
+            if let Active::Drop { left } = active
+                && t.covers(target)
+                && *left > 0
+            {
+                *left -= 1;
+                dropped = true;
+                break;
+            }
+        }
+        self.active
+            .retain(|(_, a)| !matches!(a, Active::Drop { left: 0 }));
+        dropped
+    }
+
+    /// The extra latency for a response from `target`.
+    pub(crate) fn latency(&self, target: Target) -> Duration {
+        self.active
+            .iter()
+            .filter(|(t, _)| t.covers(target))
+            .filter_map(|(_, a)| match a {
+                Active::Latency(d) => Some(*d),
+                _ => None,
+            })
+            .sum()
+    }
+
+    /// Decides the fate of one request to `target`, consuming counted faults.
+    pub(crate) fn on_request(&mut self, target: Target, now: SystemTime) -> Verdict {
+        let mut verdict = Verdict::Proceed;
+        for (t, active) in &mut self.active {
+            if !t.covers(target) {
+                continue;
+            }
+            match active {
+                Active::Throttle {
+                    left,
+                    retry_after_secs,
+                } if *left > 0 => {
+                    *left -= 1;
+                    verdict = Verdict::Throttle {
+                        retry_after_secs: *retry_after_secs,
+                    };
+                }
+                Active::Status { left, status } if *left > 0 => {
+                    *left -= 1;
+                    verdict = Verdict::Status(*status);
+                }
+                Active::StatusUntil { until, status } if now < *until => {
+                    verdict = Verdict::Status(*status);
+                }
+                Active::RateLimit { per_10s } => {
+                    let window = self.windows.entry(*t).or_insert(Window {
+                        start: now,
+                        count: 0,
+                    });
+                    let elapsed = now.duration_since(window.start).unwrap_or_default();
+                    if elapsed >= RATE_WINDOW {
+                        window.start = now;
+                        window.count = 0;
+                    }
+                    if window.count >= *per_10s {
+                        let left = RATE_WINDOW
+                            .saturating_sub(now.duration_since(window.start).unwrap_or_default());
+                        verdict = Verdict::Throttle {
+                            retry_after_secs: left.as_secs().max(1),
+                        };
+                    } else {
+                        window.count += 1;
+                        continue;
+                    }
+                }
+                _ => continue,
+            }
+            break;
+        }
+        self.active.retain(|(_, a)| match a {
+            Active::Throttle { left, .. } | Active::Status { left, .. } => *left > 0,
+            Active::StatusUntil { until, .. } => now < *until,
+            _ => true,
+        });
+        verdict
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn paths_go_to_their_targets() {
+        for (path, target) in [
+            ("/secrets/a/", Target::Vault),
+            ("/deletedsecrets", Target::Vault),
+            ("/t/oauth2/v2.0/token", Target::Entra),
+            ("/t/v2.0/.well-known/openid-configuration", Target::Entra),
+            ("/common/discovery/instance", Target::Entra),
+            ("/metadata/identity/oauth2/token", Target::ManagedIdentity),
+            ("/msi/token", Target::ManagedIdentity),
+            ("/", Target::Vault),
+        ] {
+            assert_eq!(Target::classify(path), target, "{path}");
+        }
+    }
+
+    #[test]
+    fn throttle_applies_to_exactly_n_requests_of_its_target() {
+        let mut faults = Faults::default();
+        faults.inject(Fault::throttle(Target::Vault, 2, 3), at(0));
+        assert_eq!(faults.on_request(Target::Entra, at(0)), Verdict::Proceed);
+        for _ in 0..2 {
+            assert_eq!(
+                faults.on_request(Target::Vault, at(0)),
+                Verdict::Throttle {
+                    retry_after_secs: 3
+                }
+            );
+        }
+        assert_eq!(faults.on_request(Target::Vault, at(0)), Verdict::Proceed);
+    }
+
+    #[test]
+    fn status_for_a_duration_then_recovery() {
+        let mut faults = Faults::default();
+        faults.inject(
+            Fault::status_for(Target::Any, Duration::from_secs(30), 503),
+            at(100),
+        );
+        assert_eq!(
+            faults.on_request(Target::Entra, at(129)),
+            Verdict::Status(503)
+        );
+        assert_eq!(faults.on_request(Target::Entra, at(130)), Verdict::Proceed);
+    }
+
+    #[test]
+    fn rate_limit_counts_per_ten_second_window() {
+        let mut faults = Faults::default();
+        faults.inject(Fault::rate_limit(Target::Vault, 2), at(0));
+        assert_eq!(faults.on_request(Target::Vault, at(0)), Verdict::Proceed);
+        assert_eq!(faults.on_request(Target::Vault, at(1)), Verdict::Proceed);
+        assert_eq!(
+            faults.on_request(Target::Vault, at(4)),
+            Verdict::Throttle {
+                retry_after_secs: 6
+            }
+        );
+        assert_eq!(faults.on_request(Target::Vault, at(10)), Verdict::Proceed);
+    }
+
+    #[test]
+    fn drops_and_latency() {
+        let mut faults = Faults::default();
+        faults.inject(Fault::drop_connections(Target::Vault, 1), at(0));
+        faults.inject(Fault::latency(Target::Any, Duration::from_millis(5)), at(0));
+        assert!(!faults.take_drop(Target::Entra));
+        assert!(faults.take_drop(Target::Vault));
+        assert!(!faults.take_drop(Target::Vault));
+        assert_eq!(faults.latency(Target::Entra), Duration::from_millis(5));
+        faults.clear();
+        assert_eq!(faults.latency(Target::Entra), Duration::ZERO);
+    }
+}

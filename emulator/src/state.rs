@@ -1,0 +1,268 @@
+//! The emulator's mutable state and fixed facts, shared by the front, the handlers and the API.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use http::Method;
+
+use crate::clock::{Clock, unix_seconds};
+use crate::fault::{Faults, Target, Verdict};
+use crate::identity::{Identity, Permissions, Principal};
+use crate::log::{RecordedRequest, RequestLog};
+use crate::random::Random;
+use crate::token::{AccessClaims, Signer};
+use crate::vault::Vaults;
+use crate::wire::{Call, Reply};
+use crate::{entra, managed, vault};
+
+/// Facts fixed at start.
+#[derive(Debug, Clone)]
+pub(crate) struct Info {
+    pub(crate) tls: bool,
+    pub(crate) tenant_id: String,
+    /// `scheme://127.0.0.1:port`, no trailing slash.
+    pub(crate) authority: String,
+    /// The resource the vault challenge names and tokens must be issued for.
+    pub(crate) vault_resource: String,
+    pub(crate) identity_header: String,
+    pub(crate) federated_issuer: String,
+    pub(crate) system_identity: String,
+    pub(crate) state_file: Option<PathBuf>,
+}
+
+/// Everything that changes.
+#[derive(Debug)]
+pub(crate) struct State {
+    principals: HashMap<String, Principal>,
+    pub(crate) faults: Faults,
+    pub(crate) vaults: Vaults,
+    pub(crate) token_lifetime: Duration,
+    pub(crate) random: Random,
+}
+
+impl State {
+    pub(crate) fn new(random: Random, vaults: Vaults, token_lifetime: Duration) -> Self {
+        Self {
+            principals: HashMap::new(),
+            faults: Faults::default(),
+            vaults,
+            token_lifetime,
+            random,
+        }
+    }
+
+    pub(crate) fn add_principal(&mut self, identity: Identity, permissions: Permissions) {
+        let object_id = identity
+            .object_id
+            .clone()
+            .unwrap_or_else(|| self.random.guid());
+        self.principals.insert(
+            identity.client_id.clone(),
+            Principal {
+                identity,
+                object_id,
+                permissions,
+            },
+        );
+    }
+
+    pub(crate) fn set_permissions(&mut self, client_id: &str, permissions: Permissions) -> bool {
+        self.principals
+            .get_mut(client_id)
+            .map(|p| p.permissions = permissions)
+            .is_some()
+    }
+
+    pub(crate) fn remove_principal(&mut self, client_id: &str) -> bool {
+        self.principals.remove(client_id).is_some()
+    }
+
+    pub(crate) fn principal(&self, client_id: &str) -> Option<&Principal> {
+        self.principals.get(client_id)
+    }
+
+    pub(crate) fn managed_by(&self, pred: impl Fn(&Principal) -> bool) -> Option<Principal> {
+        self.principals
+            .values()
+            .find(|p| {
+                matches!(p.identity.credential, crate::identity::Credential::Managed) && pred(p)
+            })
+            .cloned()
+    }
+
+    /// Mints an access token for `principal` and `resource`; returns it with its lifetime in seconds.
+    pub(crate) fn issue_access_token(
+        &mut self,
+        info: &Info,
+        signer: &Signer,
+        principal: &Principal,
+        resource: &str,
+        now: std::time::SystemTime,
+    ) -> (String, i64) {
+        let iat = unix_seconds(now);
+        let lifetime = i64::try_from(self.token_lifetime.as_secs()).unwrap_or(i64::MAX / 2);
+        let claims = AccessClaims {
+            aud: resource.to_owned(),
+            iss: format!("https://sts.windows.net/{}/", info.tenant_id),
+            tid: info.tenant_id.clone(),
+            appid: principal.identity.client_id.clone(),
+            oid: principal.object_id.clone(),
+            sub: principal.object_id.clone(),
+            iat,
+            nbf: iat,
+            exp: iat + lifetime,
+            idtyp: "app".into(),
+            ver: "1.0".into(),
+        };
+        (signer.sign(&claims), lifetime)
+    }
+}
+
+/// What the front, the handlers and the `Emulator` handle share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) info: Info,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) signer: Signer,
+    pub(crate) state: Mutex<State>,
+    pub(crate) log: Mutex<RequestLog>,
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The header the front sets to tell the backend a request came over TLS.
+pub(crate) const FORWARDED_PROTO: &str = "x-vaultref-forwarded-proto";
+
+impl Shared {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    /// Handles one request end to end: faults, routing, logging.
+    pub(crate) fn handle(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let path = request.url.path();
+        let host = request
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let tls = request
+            .headers
+            .get(FORWARDED_PROTO)
+            .is_some_and(|v| v.as_bytes() == b"https");
+        let target = Target::classify(path);
+        let call = Call {
+            method: &request.method,
+            path,
+            query: request.url.query(),
+            headers: &request.headers,
+            body: &request.body,
+            host: &host,
+            tls,
+            now: self.clock.now(),
+        };
+        let (reply, delay, persist) = {
+            let mut state = self.state();
+            let delay = state.faults.latency(target);
+            let verdict = state.faults.on_request(target, call.now);
+            let mut persist = false;
+            let reply = match verdict {
+                Verdict::Throttle { retry_after_secs } => throttled(target, retry_after_secs),
+                Verdict::Status(status) => failing(target, status),
+                Verdict::Proceed => match target {
+                    Target::Entra => entra::handle(&call, &self.info, &self.signer, &mut state),
+                    Target::ManagedIdentity => {
+                        managed::handle(&call, &self.info, &self.signer, &mut state)
+                    }
+                    Target::Vault | Target::Any => {
+                        let (reply, changed) =
+                            vault::handle(&call, &self.info, &self.signer, &mut state);
+                        persist = changed;
+                        reply
+                    }
+                },
+            };
+            let snapshot =
+                (persist && self.info.state_file.is_some()).then(|| state.vaults.snapshot());
+            (reply, delay, snapshot)
+        };
+        if let (Some(snapshot), Some(path)) = (persist, &self.info.state_file) {
+            // A failed save must not fail the request; the next write tries again.
+            let _ = crate::vault::save_snapshot(path, &snapshot);
+        }
+        let mut headers = request.headers.clone();
+        headers.remove(FORWARDED_PROTO);
+        lock(&self.log).record(RecordedRequest {
+            method: request.method.to_string(),
+            host,
+            path: path.to_owned(),
+            query: request.url.query().map(str::to_owned),
+            headers,
+            body: request.body.clone(),
+            target,
+            status: reply.status,
+            tls,
+        });
+        reply.into_template(delay)
+    }
+
+    /// Records a request the front dropped because of a fault.
+    pub(crate) fn record_dropped(
+        &self,
+        method: &Method,
+        uri: &http::Uri,
+        headers: &http::HeaderMap,
+        target: Target,
+        tls: bool,
+    ) {
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        lock(&self.log).record(RecordedRequest {
+            method: method.to_string(),
+            host,
+            path: uri.path().to_owned(),
+            query: uri.query().map(str::to_owned),
+            headers: headers.clone(),
+            body: Vec::new(),
+            target,
+            status: 0,
+            tls,
+        });
+    }
+}
+
+fn throttled(target: Target, retry_after_secs: u64) -> Reply {
+    let body = match target {
+        Target::Vault | Target::Any => serde_json::json!({"error": {
+            "code": "Throttled",
+            "message": "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached"
+        }}),
+        _ => serde_json::json!({
+            "error": "temporarily_unavailable",
+            "error_description": "AADSTS50196: The server terminated an operation because it encountered a client request loop. Too many requests."
+        }),
+    };
+    Reply::json(429, &body).with_header("retry-after", retry_after_secs.to_string())
+}
+
+fn failing(target: Target, status: u16) -> Reply {
+    let body = match target {
+        Target::Vault | Target::Any => serde_json::json!({"error": {
+            "code": "ServiceUnavailable",
+            "message": format!("The service answered {status} because a fault was injected into the emulator.")
+        }}),
+        _ => serde_json::json!({
+            "error": "temporarily_unavailable",
+            "error_description": format!("The service answered {status} because a fault was injected into the emulator.")
+        }),
+    };
+    Reply::json(status, &body)
+}

@@ -1,0 +1,96 @@
+//! One request in, one reply out: the shapes every handler works with, free of wiremock.
+
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, Method};
+
+/// A request as the handlers see it.
+#[derive(Debug)]
+pub(crate) struct Call<'a> {
+    pub(crate) method: &'a Method,
+    pub(crate) path: &'a str,
+    pub(crate) query: Option<&'a str>,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) body: &'a [u8],
+    /// The `Host` header as sent (`host:port`).
+    pub(crate) host: &'a str,
+    pub(crate) tls: bool,
+    pub(crate) now: SystemTime,
+}
+
+impl Call<'_> {
+    /// `scheme://host[:port]` exactly as the client addressed the emulator.
+    pub(crate) fn origin(&self) -> String {
+        format!(
+            "{}://{}",
+            if self.tls { "https" } else { "http" },
+            self.host
+        )
+    }
+
+    pub(crate) fn query_param(&self, name: &str) -> Option<String> {
+        let query = self.query?;
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Path segments without the leading slash; a trailing slash yields a final empty segment.
+    pub(crate) fn segments(&self) -> Vec<&str> {
+        self.path.trim_start_matches('/').split('/').collect()
+    }
+}
+
+/// A reply to send.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) content_type: Option<&'static str>,
+}
+
+pub(crate) const JSON: &str = "application/json; charset=utf-8";
+
+impl Reply {
+    pub(crate) fn json(status: u16, body: &serde_json::Value) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: serde_json::to_vec(body).unwrap_or_default(),
+            content_type: Some(JSON),
+        }
+    }
+
+    pub(crate) fn empty(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            content_type: None,
+        }
+    }
+
+    pub(crate) fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub(crate) fn into_template(self, delay: Duration) -> wiremock::ResponseTemplate {
+        let mut template = wiremock::ResponseTemplate::new(self.status);
+        for (name, value) in self.headers {
+            template = template.append_header(name, value);
+        }
+        if let Some(content_type) = self.content_type {
+            template = template.set_body_raw(self.body, content_type);
+        }
+        if !delay.is_zero() {
+            template = template.set_delay(delay);
+        }
+        template
+    }
+}
