@@ -1,0 +1,244 @@
+//! The one error type of vaultref-core.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::naming::SecretName;
+
+/// `Result` with vaultref-core's [`Error`] as the default error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in vaultref-core.
+///
+/// Messages say what to fix. No message ever contains a secret value, a key or a token:
+/// entities and fields are named by their place, never by their content.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration file could not be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    ConfigRead {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+
+    /// The configuration is not valid YAML (after `${VAR}` substitution).
+    #[error(
+        "the configuration is not valid YAML at line {line}, column {column}: {message} \
+         (check the YAML syntax and the values of the ${{VAR}} references there)"
+    )]
+    ConfigSyntax {
+        /// 1-based line in the substituted text.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's description.
+        message: String,
+    },
+
+    /// A configuration value is missing or invalid.
+    #[error("{key} {problem}")]
+    Config {
+        /// Where in the file, e.g. `secretsManagerConfiguration.parameters.vaultName`.
+        key: String,
+        /// What is wrong and what to set, e.g. `is empty: set OM_SM_VAULT_NAME or parameters.vaultUrl`.
+        problem: String,
+    },
+
+    /// A name is not a valid Key Vault secret name.
+    #[error(
+        "`{name}` is not a valid Key Vault secret name: it must be 1 to 127 characters \
+         of 0-9, a-z, A-Z and '-'"
+    )]
+    InvalidSecretName {
+        /// The rejected name (names are not secret).
+        name: String,
+    },
+
+    /// A computed secret name is longer than Key Vault accepts.
+    #[error(
+        "the secret name for {field} is {length} characters long, over Key Vault's limit of 127 \
+         (`{name}`): give the entity a shorter name or prefix, or enable long-name shortening"
+    )]
+    SecretNameTooLong {
+        /// The field that would have been stored.
+        field: FieldRef,
+        /// The computed name.
+        name: String,
+        /// Its length in characters.
+        length: usize,
+    },
+
+    /// Two secret fields map to the same secret name.
+    #[error(
+        "{first} and {second} map to the same secret name `{name}`: rename one of the \
+         entities (the name loses characters other than letters, digits and '-')"
+    )]
+    SecretNameCollision {
+        /// The computed name both fields share.
+        name: SecretName,
+        /// The field that claimed the name first.
+        first: Box<FieldRef>,
+        /// The field that collides with it.
+        second: Box<FieldRef>,
+    },
+
+    /// A JSON Schema is malformed or refers to a schema that is not registered.
+    #[error("schema `{schema}`: {problem}")]
+    Schema {
+        /// The schema's id (its path relative to the schema root).
+        schema: String,
+        /// What is wrong.
+        problem: String,
+    },
+
+    /// A schema directory could not be read.
+    #[error("cannot read the schema file {path}: {source}")]
+    SchemaRead {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+
+    /// No schema describes this kind of connection.
+    #[error(
+        "no schema is registered for {entity_type} connections of type `{connection_type}`: \
+         add one under entity/services/connections/{category}/ in a schema directory"
+    )]
+    UnknownConnectionType {
+        /// The entity type, e.g. `databaseService`.
+        entity_type: String,
+        /// The service category directory, e.g. `database`.
+        category: String,
+        /// The service or connection type, e.g. `Mysql`.
+        connection_type: String,
+    },
+
+    /// An entity document does not have the shape its type requires.
+    #[error("{entity}: {problem}")]
+    Entity {
+        /// Which entity.
+        entity: EntityRef,
+        /// What is wrong and what to fix.
+        problem: String,
+    },
+
+    /// An unknown entity type was given.
+    #[error(
+        "unknown entity type `{0}`: use one of databaseService, dashboardService, \
+         messagingService, pipelineService, mlmodelService, storageService, metadataService, \
+         searchService, apiService, user, bot, ingestionPipeline, workflow"
+    )]
+    UnknownEntityType(String),
+
+    /// A secret field holds something other than a string.
+    #[error("{0} is a secret field but does not hold a string: store the secret as a JSON string")]
+    SecretNotAString(FieldRef),
+
+    /// A `fernet:` value could not be decrypted with any configured key.
+    #[error(
+        "{0} holds a fernet: token that none of the keys in fernetConfiguration.fernetKey \
+         decrypts: did the Fernet key change? List the new key first and the old one after it, \
+         comma-separated"
+    )]
+    FernetDecrypt(FieldRef),
+
+    /// The Fernet key ring could not encrypt (it never fails in practice; kept for the envelope).
+    #[error("{0} could not be Fernet-encrypted: {1}")]
+    FernetEncrypt(FieldRef, String),
+
+    /// The secret backend failed.
+    #[error("secret `{name}`: {kind}: {detail}")]
+    Backend {
+        /// What kind of failure it is.
+        kind: BackendErrorKind,
+        /// The secret concerned.
+        name: SecretName,
+        /// The backend's description (never the secret value).
+        detail: String,
+    },
+}
+
+impl Error {
+    /// The backend failure kind, when this error comes from the secret backend.
+    #[must_use]
+    pub fn backend_kind(&self) -> Option<BackendErrorKind> {
+        match self {
+            Self::Backend { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn config(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self::Config {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// How a secret backend failed; what the store path does depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BackendErrorKind {
+    /// The secret does not exist (Key Vault 404 `SecretNotFound`).
+    NotFound,
+    /// The secret was deleted but is still recoverable, so its name is taken
+    /// (Key Vault 409 `ObjectIsDeletedButRecoverable`).
+    DeletedButRecoverable,
+    /// The caller may not do this (401/403): grant the identity a Key Vault role.
+    Forbidden,
+    /// The backend asked to slow down (429).
+    Throttled,
+    /// Anything else (network, 5xx, unexpected answers).
+    Other,
+}
+
+impl fmt::Display for BackendErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotFound => "not found",
+            Self::DeletedButRecoverable => {
+                "deleted but recoverable (recover or purge it before writing the name again)"
+            }
+            Self::Forbidden => {
+                "access denied (give the identity the Key Vault Secrets Officer role)"
+            }
+            Self::Throttled => "throttled by the vault (lower rateLimitPermitsPerSecond)",
+            Self::Other => "failed",
+        })
+    }
+}
+
+/// An entity named in an error: its type and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityRef {
+    /// OpenMetadata's entity type, e.g. `databaseService`.
+    pub entity_type: String,
+    /// The entity's name.
+    pub name: String,
+}
+
+impl fmt::Display for EntityRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} `{}`", self.entity_type, self.name)
+    }
+}
+
+/// A field of an entity named in an error: the entity and the JSON path of the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldRef {
+    /// The entity.
+    pub entity: EntityRef,
+    /// Dot-separated JSON keys from the entity root, e.g. `connection.config.authType.password`.
+    pub path: String,
+}
+
+impl fmt::Display for FieldRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "field {} of {}", self.path, self.entity)
+    }
+}

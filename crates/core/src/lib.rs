@@ -1,0 +1,35 @@
+//! vaultref's secrets-manager core, wire-compatible with OpenMetadata's.
+//!
+//! - Configuration: [`Config`] reads OpenMetadata's `openmetadata.yaml` shape after
+//!   `${VAR}` / `${VAR:-default}` substitution from an injected [`Environment`]
+//!   ([`substitute_variables`]); [`ProviderKind`], [`KeyVaultConfig`], [`LoaderKind`],
+//!   [`DatabaseConfig`]; tags as OpenMetadata parses them ([`parse_tags`]).
+//! - Secret naming: [`SecretIdBuilder`] builds ids exactly as OpenMetadata's `buildSecretId`
+//!   ([`NamingScheme::Azure`], [`NamingScheme::Default`]); [`SecretName`] is a validated Key
+//!   Vault name; [`LongNamePolicy`] says whether long names are refused or shortened.
+//! - Secret-field discovery: [`SchemaRegistry`] holds JSON Schemas (built-in ones with
+//!   OpenMetadata's property names, plus user directories) and finds the [`SecretField`]s of a
+//!   value (`format: password`).
+//! - The vault seam: [`SecretBackend`] (set / get / delete / recover, failures classified by
+//!   [`BackendErrorKind`]) and the `in-memory` provider [`InMemoryBackend`].
+//!
+//! Errors: one [`Error`] enum, whose messages say what to fix and never contain secret values.
+
+mod backend;
+mod config;
+mod env;
+mod error;
+mod naming;
+mod schema;
+
+pub use crate::{
+    backend::{InMemoryBackend, SecretAttributes, SecretBackend},
+    config::{
+        Config, DEFAULT_RATE_LIMIT_PERMITS_PER_SECOND, DatabaseConfig, KeyVaultConfig, LoaderKind,
+        ProviderKind, SecretsManagerConfig, parse_tags,
+    },
+    env::{Environment, substitute_variables},
+    error::{BackendErrorKind, EntityRef, Error, FieldRef, Result},
+    naming::{LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName},
+    schema::{SchemaRegistry, SecretField},
+};
