@@ -1,0 +1,141 @@
+//! Client secret credential (OAuth2 client credentials with `client_secret`).
+
+use std::{fmt, sync::Arc};
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use crate::{
+    AccessToken, CredentialOptions, Error, Result, TokenCredential, TokenRequestOptions,
+    cache::{CacheKey, TokenCache, TokenSource},
+    entra::{ClientAuth, EntraRequest, request_token},
+    options::{Context, validate_scopes, validate_tenant_id},
+};
+
+const NAME: &str = "ClientSecretCredential";
+
+/// Authenticates an app registration with its client secret:
+/// `POST {authority}/{tenant}/oauth2/v2.0/token` with `grant_type=client_credentials`.
+///
+/// Tokens are cached per (tenant, scopes) and refreshed before they expire.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), vaultref_entra::Error> {
+/// use vaultref_entra::{ClientSecretCredential, CredentialOptions, TokenCredential, TokenRequestOptions};
+///
+/// let credential = ClientSecretCredential::new(
+///     "72f988bf-86f1-41af-91ab-2d7cd011db47",
+///     "0d7ab5b2-63b9-4a6e-8c5c-5bd1d4a5b1c2",
+///     "the secret value".into(),
+///     CredentialOptions::default(),
+/// )?;
+/// let token = credential
+///     .get_token(&["https://vault.azure.net/.default"], &TokenRequestOptions::default())
+///     .await?;
+/// println!("expires {}", token.expires_on());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ClientSecretCredential {
+    source: Arc<Source>,
+    cache: Arc<TokenCache>,
+}
+
+struct Source {
+    tenant_id: String,
+    client_id: String,
+    secret: SecretString,
+    ctx: Context,
+}
+
+impl ClientSecretCredential {
+    /// A credential for `client_id` in `tenant_id`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`] for an invalid tenant id, an empty client id or secret, or an
+    /// invalid authority host; [`Error::CaCertificate`] for an unusable CA file.
+    pub fn new(
+        tenant_id: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: SecretString,
+        options: CredentialOptions,
+    ) -> Result<Self> {
+        let tenant_id = tenant_id.into();
+        let client_id = client_id.into();
+        validate_tenant_id(&tenant_id)?;
+        if client_id.is_empty() {
+            return Err(Error::Configuration(
+                "the client id is empty: set AZURE_CLIENT_ID / clientId to the app registration's Application (client) ID".into(),
+            ));
+        }
+        if secrecy::ExposeSecret::expose_secret(&client_secret).is_empty() {
+            return Err(Error::Configuration(
+                "the client secret is empty: set AZURE_CLIENT_SECRET / clientSecret".into(),
+            ));
+        }
+        let ctx = Context::new(options)?;
+        ctx.authority_host()?;
+        let cache = Arc::new(TokenCache::new(ctx.cache, ctx.clock.clone()));
+        Ok(Self {
+            source: Arc::new(Source {
+                tenant_id,
+                client_id,
+                secret: client_secret,
+                ctx,
+            }),
+            cache,
+        })
+    }
+}
+
+#[async_trait]
+impl TokenSource for Source {
+    async fn fetch(&self, key: &CacheKey) -> Result<AccessToken> {
+        let tenant = key.tenant.as_deref().unwrap_or(&self.tenant_id);
+        request_token(
+            &self.ctx,
+            EntraRequest {
+                credential: NAME,
+                tenant,
+                client_id: &self.client_id,
+                auth: ClientAuth::Secret(&self.secret),
+                scopes: &key.scopes,
+            },
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl TokenCredential for ClientSecretCredential {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: &TokenRequestOptions,
+    ) -> Result<AccessToken> {
+        let scopes = validate_scopes(scopes)?;
+        let source = &self.source;
+        let tenant =
+            source
+                .ctx
+                .resolve_tenant(NAME, &source.tenant_id, options.tenant_id.as_deref())?;
+        self.cache
+            .get(source, CacheKey::new(Some(tenant), scopes))
+            .await
+    }
+
+    fn credential_name(&self) -> &'static str {
+        NAME
+    }
+}
+
+impl fmt::Debug for ClientSecretCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(NAME)
+            .field("tenant_id", &self.source.tenant_id)
+            .field("client_id", &self.source.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,74 @@
+//! Microsoft Entra ID access tokens for vaultref: credentials, a token cache and the shared
+//! HTTP client configuration.
+//!
+//! - [`TokenCredential`]: the async trait every credential implements (`scopes` in,
+//!   [`AccessToken`] out); use it as `Arc<dyn TokenCredential>`. [`TokenRequestOptions`]
+//!   carries a tenant named by a Key Vault challenge.
+//! - Credentials: [`ClientSecretCredential`] (OAuth2 client credentials, driven by the
+//!   `oauth2` crate over our reqwest client), [`WorkloadIdentityCredential`] (federated token
+//!   file), [`ManagedIdentityCredential`] (IMDS and App Service), [`EnvironmentCredential`]
+//!   (`AZURE_*` variables), [`ChainedTokenCredential`] and [`DefaultAzureCredential`]
+//!   (environment → workload identity → managed identity, as in Python's azure-identity).
+//! - Every credential caches tokens per (tenant, scopes): one request in flight per key
+//!   however many callers wait, refresh five minutes before expiry (or at `refresh_in`) in
+//!   the background, the old token kept while a refresh fails, back-off after failures
+//!   ([`CacheOptions`]). Requests are retried on 408/429/5xx and transport errors, honouring
+//!   `Retry-After` ([`RetryOptions`]).
+//! - Configuration: [`CredentialOptions`] (environment source [`Env`], authority host,
+//!   [`HttpClientOptions`], retry and cache options, injected [`Clock`]).
+//!   [`http_client_builder`] / [`build_http_client`] give other crates the same reqwest +
+//!   rustls client with the extra CA bundle (`SSL_CERT_FILE` or an explicit PEM file).
+//! - Errors: one [`Error`] enum; [`Error::is_unavailable`] separates "can't be used here"
+//!   from "tried and failed"; [`EntraError`] carries the `AADSTS` code, description, trace and
+//!   correlation ids with a hint about what to fix. Secrets and tokens never appear in
+//!   messages or `Debug` output.
+//!
+//! This crate knows nothing of Key Vault. The user guide (environment variables, their
+//! order, every error and its fix) is `docs/entra.md`.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), vaultref_entra::Error> {
+//! use std::sync::Arc;
+//! use vaultref_entra::{
+//!     CredentialOptions, DefaultAzureCredential, DefaultAzureCredentialOptions,
+//!     TokenCredential, TokenRequestOptions,
+//! };
+//!
+//! let credential: Arc<dyn TokenCredential> = Arc::new(DefaultAzureCredential::new(
+//!     DefaultAzureCredentialOptions::default(),
+//!     CredentialOptions::default(),
+//! )?);
+//! let token = credential
+//!     .get_token(&["https://vault.azure.net/.default"], &TokenRequestOptions::default())
+//!     .await?;
+//! let header = format!("Bearer {}", token.secret());
+//! # drop(header); Ok(()) }
+//! ```
+
+mod cache;
+mod chain;
+mod client_secret;
+mod clock;
+mod entra;
+mod env;
+mod environment;
+mod error;
+mod http;
+mod managed_identity;
+mod options;
+mod token;
+mod workload_identity;
+
+pub use crate::{
+    chain::{ChainedTokenCredential, DefaultAzureCredential, DefaultAzureCredentialOptions},
+    client_secret::ClientSecretCredential,
+    clock::{Clock, SystemClock},
+    env::Env,
+    environment::EnvironmentCredential,
+    error::{CredentialAttempt, EntraError, Error, Result},
+    http::{HttpClientOptions, RetryOptions, build_http_client, http_client_builder},
+    managed_identity::{ManagedIdentityCredential, ManagedIdentityOptions, UserAssignedId},
+    options::{CacheOptions, CredentialOptions},
+    token::{AccessToken, TokenCredential, TokenRequestOptions},
+    workload_identity::{WorkloadIdentityCredential, WorkloadIdentityOptions},
+};

@@ -1,0 +1,1 @@
+//! Integration tests of vaultref-entra against the emulator, over real sockets.
