@@ -1,0 +1,145 @@
+//! Fault injection over the wire.
+
+use std::time::Duration;
+
+use vaultref_emulator::{Emulator, EmulatorConfig, Fault, Target};
+
+use crate::support::{client, default_token, json, plain, vault_path};
+
+#[tokio::test]
+async fn throttle_answers_429_with_retry_after_for_exactly_n_requests() {
+    let emu = plain().await;
+    let token = default_token(&emu).await;
+    emu.inject(Fault::throttle(Target::Vault, 2, 7));
+    for _ in 0..2 {
+        let response = client()
+            .get(vault_path(&emu, "secrets"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 429);
+        assert_eq!(response.headers()["retry-after"], "7");
+        let (_, body) = json(response).await;
+        assert_eq!(body["error"]["code"], "Throttled");
+    }
+    let response = client()
+        .get(vault_path(&emu, "secrets"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let statuses: Vec<u16> = emu
+        .requests_to(Target::Vault)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![429, 429, 200]);
+}
+
+#[tokio::test]
+async fn status_bursts_hit_only_their_target() {
+    let emu = Emulator::start(EmulatorConfig {
+        faults: vec![Fault::status(Target::Entra, 1, 503)],
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let url = format!(
+        "{}{}/v2.0/.well-known/openid-configuration",
+        emu.authority_host(),
+        emu.tenant_id()
+    );
+    assert_eq!(
+        client().get(&url).send().await.unwrap().status().as_u16(),
+        503
+    );
+    assert_eq!(
+        client().get(&url).send().await.unwrap().status().as_u16(),
+        200
+    );
+
+    emu.inject(Fault::status_for(
+        Target::Vault,
+        Duration::from_secs(3600),
+        500,
+    ));
+    let token = default_token(&emu).await;
+    assert_eq!(
+        client()
+            .get(vault_path(&emu, "secrets"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        500
+    );
+    emu.clear_faults();
+    assert_eq!(
+        client()
+            .get(vault_path(&emu, "secrets"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn dropped_connections_close_without_a_response_and_are_logged() {
+    let emu = plain().await;
+    let token = default_token(&emu).await;
+    emu.inject(Fault::drop_connections(Target::Vault, 1));
+    let error = client()
+        .get(vault_path(&emu, "secrets"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(!error.is_status(), "{error}");
+    let response = client()
+        .get(vault_path(&emu, "secrets"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let statuses: Vec<u16> = emu
+        .requests_to(Target::Vault)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![0, 200]);
+}
+
+#[tokio::test]
+async fn rate_limit_throttles_past_the_window_budget() {
+    let emu = plain().await;
+    let token = default_token(&emu).await;
+    emu.set_rate_limit(Target::Vault, 3);
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let response = client()
+            .get(vault_path(&emu, "secrets"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        if response.status().as_u16() == 429 {
+            let retry: u64 = response.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=10).contains(&retry));
+        }
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, vec![200, 200, 200, 429, 429]);
+}
