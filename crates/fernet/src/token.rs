@@ -174,6 +174,14 @@ mod tests {
             "whitespace (the CLI trims it)"
         );
         assert!(!accepted(&format!(" {token}")), "whitespace");
+        // "hello" pads to 73 raw bytes: the last quad holds one byte and four unused bits.
+        let (body, padding) = token.split_at(token.len() - 2);
+        assert_eq!(padding, "==");
+        let (head, last) = body.split_at(body.len() - 1);
+        let last = alphabet::URL_SAFE.as_str().find(last).unwrap();
+        assert_eq!(last % 16, 0, "canonical encoding leaves the unused bits at zero");
+        let dirty = alphabet::URL_SAFE.as_str().as_bytes()[last + 1] as char;
+        assert!(!accepted(&format!("{head}{dirty}==")), "non-canonical trailing bits");
         let standard = token.replace('-', "+").replace('_', "/");
         if standard != token {
             assert!(!accepted(&standard), "standard alphabet");
