@@ -12,13 +12,20 @@
 //!   value (`format: password`).
 //! - The vault seam: [`SecretBackend`] (set / get / delete / recover, failures classified by
 //!   [`BackendErrorKind`]) and the `in-memory` provider [`InMemoryBackend`].
+//! - The store, read and delete paths: [`SecretsManager`] applies a provider's rules to an
+//!   [`EntityType`]'s JSON document: [`SecretsManager::plan_store`] checks everything without
+//!   I/O and yields a [`StorePlan`], [`SecretsManager::apply`] writes the vault and sets the
+//!   `fernet:` database values ([`StoreOutcome`]); [`SecretsManager::decrypt_entity`] is the
+//!   read path, [`SecretsManager::delete_entity_secrets`] the hard-delete path.
 //!
 //! Errors: one [`Error`] enum, whose messages say what to fix and never contain secret values.
 
 mod backend;
 mod config;
+mod entity;
 mod env;
 mod error;
+mod manager;
 mod naming;
 mod schema;
 
@@ -28,8 +35,10 @@ pub use crate::{
         Config, DEFAULT_RATE_LIMIT_PERMITS_PER_SECOND, DatabaseConfig, KeyVaultConfig, LoaderKind,
         ProviderKind, SecretsManagerConfig, parse_tags,
     },
+    entity::EntityType,
     env::{Environment, substitute_variables},
     error::{BackendErrorKind, EntityRef, Error, FieldRef, Result},
+    manager::{SECRET_PREFIX, SecretsManager, SecretsManagerBuilder, StoreOutcome, StorePlan},
     naming::{LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName},
     schema::{SchemaRegistry, SecretField},
 };

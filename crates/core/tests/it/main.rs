@@ -1,0 +1,8 @@
+//! Integration tests of vaultref-core through its public API.
+
+// clippy.toml allows unwrap in #[test] functions only; the helpers here are test code too, and
+// a panic is how they report a broken fixture.
+#![allow(clippy::unwrap_used)]
+
+mod from_config;
+mod store;
