@@ -312,7 +312,7 @@ fn hint_for(code: Option<u32>, error: &str) -> &'static str {
         Some(700_024) => {
             "the federated token (client assertion) is expired or not yet valid: the file at AZURE_FEDERATED_TOKEN_FILE must be kept fresh by its issuer (the AKS workload identity webhook rotates it); check the clock too"
         }
-        Some(70_021) => {
+        Some(70_021 | 700_211 | 700_212) => {
             "no federated identity credential on the app matches the token's issuer, subject and audience: add one in the app registration (or managed identity) for this service account"
         }
         Some(70_011) => {
@@ -321,7 +321,7 @@ fn hint_for(code: Option<u32>, error: &str) -> &'static str {
         Some(500_011) => {
             "the resource named by the scope does not exist in the tenant: check the scope's resource URI"
         }
-        Some(700_027 | 700_023) => {
+        Some(50_027 | 700_027 | 700_023) => {
             "the client assertion is not valid: check the federated token file's contents and issuer"
         }
         _ => match error {
