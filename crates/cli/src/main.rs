@@ -5,6 +5,7 @@
 //! reported as ONE line on stderr (`error: <what went wrong>: <what to do>`) with exit status 1;
 //! usage errors are clap's, with exit status 2.
 
+mod emulator;
 mod fernet;
 
 use std::{io::Write as _, process::ExitCode};
@@ -24,12 +25,15 @@ enum Command {
     /// Fernet keys and tokens (the `fernet:` values in OpenMetadata's database).
     #[command(subcommand)]
     Fernet(fernet::FernetCommand),
+    /// Serve the local Key Vault + Entra ID + managed-identity emulator (see docs/emulator.md).
+    Emulator(emulator::EmulatorArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Fernet(command) => fernet::run(command),
+        Command::Emulator(args) => emulator::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,69 @@
+//! `vaultref emulator`: serves the Key Vault + Entra ID + managed-identity emulator of
+//! `vaultref-emulator`, prints ONE JSON line once ready (`vault_url`, `authority_host`,
+//! `tenant_id`, `client_id`, `client_secret`, `ca_cert`, `imds_endpoint`, `identity_endpoint`,
+//! `identity_header`, `federated_token_file`, ...), and runs until stdin closes or
+//! SIGTERM/SIGINT arrives. See docs/emulator.md.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use vaultref_emulator::{Emulator, EmulatorConfig};
+
+/// Options of `vaultref emulator`.
+#[derive(clap::Args)]
+pub(crate) struct EmulatorArgs {
+    /// Port on 127.0.0.1 (0 picks a free one; the ready line says which).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Also serve HTTPS on the same port, with a self-signed CA written as PEM (`ca_cert`).
+    #[arg(long)]
+    tls: bool,
+    /// Keep secrets, credentials and the CA in DIR across restarts.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Serve another vault at https://NAME.localhost:PORT/ (repeatable).
+    #[arg(long = "vault", value_name = "NAME")]
+    vaults: Vec<String>,
+}
+
+pub(crate) fn run(args: EmulatorArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: EmulatorArgs) -> anyhow::Result<()> {
+    let emulator = Emulator::start(EmulatorConfig {
+        port: args.port,
+        tls: args.tls,
+        state_dir: args.state_dir,
+        vaults: args.vaults,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .context("starting the emulator")?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{}", emulator.ready_line()).context("writing the ready line")?;
+        stdout.flush().context("writing the ready line")?;
+    }
+    // stdin is read on a plain thread: it blocks, and closing it is the usual way for a
+    // parent process (a test harness) to stop the emulator.
+    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        let _ = closed_tx.send(());
+    });
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    tokio::select! {
+        _ = closed_rx => {}
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    emulator.shutdown().await;
+    Ok(())
+}

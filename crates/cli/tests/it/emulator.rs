@@ -1,0 +1,168 @@
+//! `vaultref emulator`: the ready line, plain HTTP beside TLS on one port, the challenge, and
+//! `--state-dir` keeping secrets and credentials across restarts; stops when stdin closes.
+
+// The helpers below panic on setup failures, like the tests themselves.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+const READY_KEYS: [&str; 10] = [
+    "vault_url",
+    "authority_host",
+    "tenant_id",
+    "client_id",
+    "client_secret",
+    "ca_cert",
+    "imds_endpoint",
+    "identity_endpoint",
+    "identity_header",
+    "federated_token_file",
+];
+
+fn start(state_dir: &Path) -> (Child, Value) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vaultref"))
+        .args(["emulator", "--tls", "--vault", "team-a", "--state-dir"])
+        .arg(state_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ready: Value = serde_json::from_str(&line).unwrap();
+    (child, ready)
+}
+
+/// Stops the emulator by closing its stdin, as the contract says.
+fn stop(mut child: Child) {
+    drop(child.stdin.take());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+/// One plain-HTTP request on the emulator's port (it serves HTTP beside TLS).
+fn http(
+    port: u64,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, Value) {
+    let mut stream = TcpStream::connect(("127.0.0.1", u16::try_from(port).unwrap())).unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (
+        status,
+        head.to_owned(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+fn token(ready: &Value) -> String {
+    let port = ready["port"].as_u64().unwrap();
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Flocalhost%3A{port}%2F.default",
+        ready["client_id"].as_str().unwrap(),
+        ready["client_secret"].as_str().unwrap(),
+    );
+    let path = format!(
+        "/{}/oauth2/v2.0/token",
+        ready["tenant_id"].as_str().unwrap()
+    );
+    let (status, _, body) = http(
+        port,
+        "POST",
+        &path,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &form,
+    );
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn emulator_prints_the_ready_line_serves_and_keeps_state_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, ready) = start(dir.path());
+    for key in READY_KEYS {
+        assert!(
+            ready.get(key).is_some_and(|v| !v.is_null()),
+            "ready line lacks {key}: {ready}"
+        );
+    }
+    let port = ready["port"].as_u64().unwrap();
+    assert_eq!(ready["vault_url"], format!("https://127.0.0.1:{port}/"));
+    assert_eq!(ready["authority_host"], format!("https://127.0.0.1:{port}"));
+    assert_eq!(ready["imds_endpoint"], format!("http://127.0.0.1:{port}"));
+    assert_eq!(
+        ready["vaults"]["team-a"],
+        format!("https://team-a.localhost:{port}/")
+    );
+    let ca = std::fs::read_to_string(ready["ca_cert"].as_str().unwrap()).unwrap();
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"));
+    let federated =
+        std::fs::read_to_string(ready["federated_token_file"].as_str().unwrap()).unwrap();
+    assert_eq!(federated.trim_end().split('.').count(), 3);
+
+    // The challenge, before any body is read.
+    let (status, head, body) = http(port, "PUT", "/secrets/kept?api-version=7.6", &[], "");
+    assert_eq!(status, 401);
+    assert!(head.to_ascii_lowercase().contains(&format!(
+        "www-authenticate: bearer authorization=\"https://127.0.0.1:{port}/{}\"",
+        ready["tenant_id"].as_str().unwrap()
+    )));
+    assert_eq!(body["error"]["code"], "Unauthorized");
+
+    let bearer = format!("Bearer {}", token(&ready));
+    let (status, _, body) = http(
+        port,
+        "PUT",
+        "/secrets/kept?api-version=7.6",
+        &[
+            ("Authorization", &bearer),
+            ("Content-Type", "application/json"),
+        ],
+        r#"{"value":"survives restarts"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    stop(child);
+
+    let (child, again) = start(dir.path());
+    assert_eq!(again["client_id"], ready["client_id"]);
+    assert_eq!(again["client_secret"], ready["client_secret"]);
+    assert_eq!(again["tenant_id"], ready["tenant_id"]);
+    let port = again["port"].as_u64().unwrap();
+    let bearer = format!("Bearer {}", token(&again));
+    let (status, _, body) = http(
+        port,
+        "GET",
+        "/secrets/kept/?api-version=7.6",
+        &[("Authorization", &bearer)],
+        "",
+    );
+    assert_eq!(
+        (status, body["value"].as_str()),
+        (200, Some("survives restarts"))
+    );
+    stop(child);
+}
