@@ -179,6 +179,8 @@ struct FieldPlan {
     keys: Vec<String>,
     field: FieldRef,
     action: FieldAction,
+    /// The computed name this field owns once applied (written now, or referenced already).
+    claim: Option<SecretName>,
 }
 
 /// The result of [`SecretsManager::plan_store`]: every check done, nothing written yet.
@@ -330,16 +332,26 @@ impl SecretsManager {
                 ),
                 _ => return Err(Error::SecretNotAString(field)),
             };
+            let mut claim = None;
             let action = match plain {
                 None => self.empty_action(&scope, secret, &field, &mut names)?,
                 Some(plain) if plain.is_empty() => {
                     self.empty_action(&scope, secret, &field, &mut names)?
                 }
                 Some(plain) if plain.starts_with(SECRET_PREFIX) => {
+                    // A reference to the field's own computed name (stored earlier) still owns
+                    // that name: another entity must not overwrite it.
+                    if managed
+                        && let Ok(name) = self.secret_name(&scope, secret, &field)
+                        && plain.strip_prefix(SECRET_PREFIX) == Some(name.as_str())
+                    {
+                        claim = Some(self.claim(&scope, secret, &field, &mut names)?);
+                    }
                     FieldAction::Set(self.keys.encrypt_if_not_tokenized(&plain))
                 }
                 Some(plain) if managed => {
                     let name = self.claim(&scope, secret, &field, &mut names)?;
+                    claim = Some(name.clone());
                     let reference = format!("{SECRET_PREFIX}{name}");
                     FieldAction::Write {
                         stored: self.keys.encrypt_if_not_tokenized(&reference),
@@ -353,6 +365,7 @@ impl SecretsManager {
                 keys,
                 field,
                 action,
+                claim,
             });
         }
         Ok(StorePlan {
@@ -404,14 +417,14 @@ impl SecretsManager {
             keys,
             field,
             action,
+            claim,
         } in plan.fields
         {
+            if let Some(name) = claim {
+                claims.insert(name, field);
+            }
             let stored = match action {
-                FieldAction::Write { name, stored, .. } => {
-                    claims.insert(name, field);
-                    stored
-                }
-                FieldAction::Set(stored) => stored,
+                FieldAction::Write { stored, .. } | FieldAction::Set(stored) => stored,
                 FieldAction::Delete(name) => {
                     claims.remove(&name);
                     continue;
@@ -438,6 +451,27 @@ impl SecretsManager {
     ) -> Result<StoreOutcome> {
         let plan = self.plan_store(entity_type, entity)?;
         self.apply(plan, entity).await
+    }
+
+    /// Records the secret names `entity` owns (or will own when stored) without writing
+    /// anything, so that a later entity whose name collides is refused. Call it for every
+    /// stored entity before storing new ones in a fresh process. Returns how many names were
+    /// claimed.
+    ///
+    /// # Errors
+    /// As [`plan_store`](Self::plan_store); in particular [`Error::SecretNameCollision`] when
+    /// two stored entities already share a name.
+    pub fn claim_existing(&self, entity_type: EntityType, entity: &Value) -> Result<usize> {
+        let plan = self.plan_store(entity_type, entity)?;
+        let mut claims = self.claims();
+        let mut count = 0;
+        for field in plan.fields {
+            if let Some(name) = field.claim {
+                claims.insert(name, field.field);
+                count += 1;
+            }
+        }
+        Ok(count)
     }
 
     /// The read path: Fernet-decrypts every secret field in place; `secret:` references stay

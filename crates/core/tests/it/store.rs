@@ -654,3 +654,71 @@ async fn backend_failures_leave_the_entity_unchanged() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn names_owned_by_stored_entities_are_protected_in_a_fresh_process() {
+    let first_run = managed();
+    let mut owner = entity("mysql-service.json");
+    owner["name"] = json!("my_svc");
+    first_run
+        .manager
+        .store_entity(EntityType::DatabaseService, &mut owner)
+        .await
+        .unwrap();
+
+    // A new process over the same vault learns the stored entity's names first.
+    let vault = first_run.vault.clone();
+    let second_run = SecretsManager::builder(ProviderKind::InMemory, keys(), "openmetadata")
+        .backend(vault.clone())
+        .build()
+        .unwrap();
+    assert_eq!(
+        second_run
+            .claim_existing(EntityType::DatabaseService, &owner)
+            .unwrap(),
+        1
+    );
+    let mut newcomer = entity("mysql-service.json");
+    newcomer["name"] = json!("mysvc");
+    let err = second_run
+        .store_entity(EntityType::DatabaseService, &mut newcomer)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::SecretNameCollision { .. }), "{err}");
+    assert_eq!(vault.write_count(), 1);
+    assert_eq!(
+        vault_value(&vault, "openmetadata-database-mysvc-authtype-password").await,
+        "s3cret"
+    );
+
+    // Re-storing a stored entity also claims its names.
+    let third_run = SecretsManager::builder(ProviderKind::InMemory, keys(), "openmetadata")
+        .backend(vault.clone())
+        .build()
+        .unwrap();
+    third_run
+        .store_entity(EntityType::DatabaseService, &mut owner)
+        .await
+        .unwrap();
+    assert!(
+        third_run
+            .store_entity(EntityType::DatabaseService, &mut newcomer)
+            .await
+            .is_err()
+    );
+    // Two stored entities that already collide are reported.
+    let fourth_run = SecretsManager::builder(ProviderKind::InMemory, keys(), "openmetadata")
+        .backend(vault)
+        .build()
+        .unwrap();
+    fourth_run
+        .claim_existing(EntityType::DatabaseService, &owner)
+        .unwrap();
+    let mut twin = owner.clone();
+    twin["name"] = json!("my.svc");
+    assert!(
+        fourth_run
+            .claim_existing(EntityType::DatabaseService, &twin)
+            .is_err()
+    );
+}
