@@ -80,7 +80,7 @@ pub enum Error {
 
     /// The request never got an HTTP answer (DNS, connection, TLS or timeout), after retries.
     #[error(
-        "{credential}: could not reach {endpoint} after {attempts} attempt(s): {source}; {hint}"
+        "{credential}: could not reach {endpoint} after {attempts} attempt(s): {cause}; {hint}"
     )]
     Transport {
         /// Which credential made the request.
@@ -91,6 +91,8 @@ pub enum Error {
         attempts: u32,
         /// The underlying error.
         source: Arc<reqwest::Error>,
+        /// The chain of causes as text, e.g. `... invalid peer certificate: UnknownIssuer`.
+        cause: String,
         /// What to check.
         hint: &'static str,
     },

@@ -250,13 +250,30 @@ pub(crate) fn transport_error(
     } else {
         "check network and proxy settings"
     };
+    let e = e.without_url();
     Error::Transport {
         credential,
         endpoint,
         attempts,
-        source: Arc::new(e.without_url()),
+        cause: cause_chain(&e),
+        source: Arc::new(e),
         hint,
     }
+}
+
+/// `error: cause: root cause`, skipping repeated messages (hyper and rustls nest them).
+pub(crate) fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The URL without query or fragment, for messages.

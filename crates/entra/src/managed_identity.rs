@@ -102,7 +102,9 @@ struct Source {
     endpoint: Endpoint,
     identity: Option<UserAssignedId>,
     probe_timeout: Option<Duration>,
-    probe: OnceCell<Result<()>>,
+    /// Set once a probe has seen IMDS answer; a failed probe is repeated on a later call
+    /// (after the cache's back-off), so a briefly unreachable IMDS is not written off.
+    probe: OnceCell<()>,
     ctx: Context,
 }
 
@@ -245,7 +247,7 @@ impl Source {
                     "no IMDS endpoint answered at {} within {} ms ({}): this process is not on an Azure VM, VM scale set or AKS node, or IMDS is blocked; set AZURE_POD_IDENTITY_AUTHORITY_HOST to reach a stand-in",
                     endpoint_of(self.url()),
                     timeout.as_millis(),
-                    e.without_url()
+                    crate::http::cause_chain(&e.without_url())
                 ),
             }),
         }
@@ -386,10 +388,7 @@ impl TokenSource for Source {
     async fn fetch(&self, key: &CacheKey) -> Result<AccessToken> {
         let resource = scope_to_resource(&key.scopes)?;
         if let (true, Some(timeout)) = (self.is_imds(), self.probe_timeout) {
-            self.probe
-                .get_or_init(|| self.probe(timeout))
-                .await
-                .clone()?;
+            self.probe.get_or_try_init(|| self.probe(timeout)).await?;
         }
         let requested_at = self.ctx.clock.now();
         let reply = match self
@@ -400,12 +399,12 @@ impl TokenSource for Source {
         {
             Ok(reply) => reply,
             Err(Error::Transport {
-                attempts, source, ..
+                attempts, cause, ..
             }) if self.is_imds() => {
                 return Err(Error::Unavailable {
                     credential: NAME,
                     reason: format!(
-                        "no IMDS endpoint answered at {} after {attempts} attempt(s) ({source}): this process is not on an Azure VM, VM scale set or AKS node; set AZURE_POD_IDENTITY_AUTHORITY_HOST to reach a stand-in",
+                        "no IMDS endpoint answered at {} after {attempts} attempt(s) ({cause}): this process is not on an Azure VM, VM scale set or AKS node; set AZURE_POD_IDENTITY_AUTHORITY_HOST to reach a stand-in",
                         endpoint_of(self.url())
                     ),
                 });

@@ -76,6 +76,10 @@ async fn untrusted_certificate_is_a_transport_error_that_mentions_the_ca() {
         .unwrap_err();
     assert!(matches!(err, Error::Transport { attempts: 1, .. }), "{err}");
     assert!(err.to_string().contains("SSL_CERT_FILE"), "{err}");
+    assert!(
+        err.to_string().contains("certificate"),
+        "the root cause is shown: {err}"
+    );
 }
 
 #[tokio::test]
