@@ -172,6 +172,12 @@ impl Error {
         }
     }
 
+    /// Whether this error means the secret does not exist in the vault.
+    #[must_use]
+    pub fn is_not_found(&self) -> bool {
+        self.backend_kind() == Some(BackendErrorKind::NotFound)
+    }
+
     pub(crate) fn config(key: impl Into<String>, problem: impl Into<String>) -> Self {
         Self::Config {
             key: key.into(),

@@ -17,6 +17,8 @@
 //!   I/O and yields a [`StorePlan`], [`SecretsManager::apply`] writes the vault and sets the
 //!   `fernet:` database values ([`StoreOutcome`]); [`SecretsManager::decrypt_entity`] is the
 //!   read path, [`SecretsManager::delete_entity_secrets`] the hard-delete path.
+//! - The consumer side: [`Resolver`] replaces `secret:` references ([`reference_name`]) with
+//!   vault values, through a TTL cache ([`ResolverOptions`], [`UnresolvedPolicy`]).
 //!
 //! Errors: one [`Error`] enum, whose messages say what to fix and never contain secret values.
 
@@ -27,6 +29,7 @@ mod env;
 mod error;
 mod manager;
 mod naming;
+mod resolve;
 mod schema;
 
 pub use crate::{
@@ -40,5 +43,6 @@ pub use crate::{
     error::{BackendErrorKind, EntityRef, Error, FieldRef, Result},
     manager::{SECRET_PREFIX, SecretsManager, SecretsManagerBuilder, StoreOutcome, StorePlan},
     naming::{LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName},
+    resolve::{ResolveReport, Resolver, ResolverOptions, UnresolvedPolicy, reference_name},
     schema::{SchemaRegistry, SecretField},
 };
