@@ -18,7 +18,9 @@
 //!   `fernet:` database values ([`StoreOutcome`]); [`SecretsManager::decrypt_entity`] is the
 //!   read path, [`SecretsManager::delete_entity_secrets`] the hard-delete path.
 //! - The consumer side: [`Resolver`] replaces `secret:` references ([`reference_name`]) with
-//!   vault values, through a TTL cache ([`ResolverOptions`], [`UnresolvedPolicy`]).
+//!   vault values, through a TTL cache ([`ResolverOptions`], [`UnresolvedPolicy`]);
+//!   [`ConsumerVault`] applies the `env` / `airflow` loaders to find the vault and its
+//!   [`ConsumerCredential`].
 //!
 //! Errors: one [`Error`] enum, whose messages say what to fix and never contain secret values.
 
@@ -27,6 +29,7 @@ mod config;
 mod entity;
 mod env;
 mod error;
+mod loader;
 mod manager;
 mod naming;
 mod resolve;
@@ -41,6 +44,7 @@ pub use crate::{
     entity::EntityType,
     env::{Environment, substitute_variables},
     error::{BackendErrorKind, EntityRef, Error, FieldRef, Result},
+    loader::{AIRFLOW_SECTION, ConsumerCredential, ConsumerVault, airflow_config_path},
     manager::{SECRET_PREFIX, SecretsManager, SecretsManagerBuilder, StoreOutcome, StorePlan},
     naming::{LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName},
     resolve::{ResolveReport, Resolver, ResolverOptions, UnresolvedPolicy, reference_name},
