@@ -103,14 +103,8 @@ impl TokenCredential for EnvironmentCredential {
             Ok(credential) => credential
                 .get_token(scopes, options)
                 .await
-                .map_err(|e| match e {
-                    // Say which credential the user configured.
-                    Error::Authentication { details, .. } => Error::Authentication {
-                        credential: NAME,
-                        details,
-                    },
-                    other => other,
-                }),
+                // Name the credential the user configured.
+                .map_err(|e| e.reported_by(NAME)),
             Err(unavailable) => Err(unavailable.clone()),
         }
     }

@@ -196,6 +196,21 @@ impl Error {
             _ => None,
         }
     }
+
+    /// The same error, attributed to `name` (a credential that delegates to another).
+    pub(crate) fn reported_by(mut self, name: &'static str) -> Self {
+        match &mut self {
+            Self::Unavailable { credential, .. }
+            | Self::Authentication { credential, .. }
+            | Self::ManagedIdentity { credential, .. }
+            | Self::ServiceUnavailable { credential, .. }
+            | Self::Transport { credential, .. }
+            | Self::UnexpectedResponse { credential, .. }
+            | Self::TenantNotAllowed { credential, .. } => *credential = name,
+            _ => {}
+        }
+        self
+    }
 }
 
 /// One credential's outcome inside [`Error::Chain`].

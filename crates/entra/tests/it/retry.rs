@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use vaultref_emulator::{Emulator, Fault, Target};
 use vaultref_entra::{
-    ClientSecretCredential, CredentialOptions, Error, ManagedIdentityCredential,
+    ClientSecretCredential, CredentialOptions, Error, HttpClientOptions, ManagedIdentityCredential,
     ManagedIdentityOptions, TokenCredential, TokenRequestOptions,
 };
 
@@ -114,6 +114,24 @@ async fn a_down_entra_sees_one_request_per_back_off_not_one_per_call() {
     clock.advance(Duration::from_secs(2));
     get(&emu, &cred).await.unwrap_err();
     assert_eq!(statuses(&emu, Target::Entra), [503, 503]);
+}
+
+#[tokio::test]
+async fn timeouts_are_retried_then_reported() {
+    let emu = emulator().await;
+    emu.inject(Fault::latency(Target::Entra, Duration::from_secs(2)));
+    let options = CredentialOptions {
+        http: HttpClientOptions {
+            request_timeout: Duration::from_millis(200),
+            ..HttpClientOptions::default()
+        },
+        retry: fast_retry(1),
+        ..emulator_options(&emu)
+    };
+    let cred = secret_credential(&emu, options);
+    let err = get(&emu, &cred).await.unwrap_err();
+    assert!(matches!(err, Error::Transport { attempts: 2, .. }), "{err}");
+    assert!(err.to_string().contains("did not answer in time"), "{err}");
 }
 
 #[tokio::test]
