@@ -1,0 +1,91 @@
+//! Client, list and wait options.
+
+use std::{sync::Arc, time::Duration};
+
+use vaultref_entra::{Env, HttpClientOptions};
+
+use crate::{Jitter, RandomJitter, RetryOptions, Timer, TokioTimer};
+
+/// The api-version sent by default (the one the official Rust SDK 1.0 uses).
+pub const DEFAULT_API_VERSION: &str = "2025-07-01";
+
+/// How a [`SecretClient`](crate::SecretClient) talks to its vault.
+///
+/// ```
+/// use vaultref_keyvault::{RetryOptions, SecretClientOptions};
+///
+/// let options = SecretClientOptions {
+///     api_version: "7.6".into(),
+///     retry: RetryOptions { max_retries: 3, ..RetryOptions::default() },
+///     ..SecretClientOptions::default()
+/// };
+/// # drop(options);
+/// ```
+#[derive(Clone, Debug)]
+pub struct SecretClientOptions {
+    /// The `api-version` query parameter of every request (also overwritten in `nextLink`s).
+    pub api_version: String,
+    /// Check that the resource named by the vault's authentication challenge is the vault's
+    /// parent domain before asking for a token (on by default, as in the official SDKs). Turn
+    /// it off only for a vault served from an unrelated domain, e.g. an emulator on
+    /// `127.0.0.1`.
+    pub verify_challenge_resource: bool,
+    /// Retries of each request.
+    pub retry: RetryOptions,
+    /// How to build the HTTP client when `http_client` is `None` (extra CA file, timeouts,
+    /// user agent), with vaultref-entra's shared builder.
+    pub http: HttpClientOptions,
+    /// Where `SSL_CERT_FILE` is read from when `http.ca_cert_file` is not set.
+    pub env: Env,
+    /// An existing client to use, e.g. the one the credential uses, so that the process keeps
+    /// one connection pool.
+    pub http_client: Option<reqwest::Client>,
+    /// Time source of retries and waits.
+    pub timer: Arc<dyn Timer>,
+    /// Randomness of back-off jitter and request ids.
+    pub jitter: Arc<dyn Jitter>,
+}
+
+impl Default for SecretClientOptions {
+    fn default() -> Self {
+        Self {
+            api_version: DEFAULT_API_VERSION.to_owned(),
+            verify_challenge_resource: true,
+            retry: RetryOptions::default(),
+            http: HttpClientOptions {
+                user_agent: concat!("vaultref-keyvault/", env!("CARGO_PKG_VERSION")).to_owned(),
+                ..HttpClientOptions::default()
+            },
+            env: Env::process(),
+            http_client: None,
+            timer: Arc::new(TokioTimer),
+            jitter: Arc::new(RandomJitter::default()),
+        }
+    }
+}
+
+/// Options of the list operations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    /// Page size, 1 to 25 (`maxresults`); `None` lets the service choose (25). The stream
+    /// yields items one by one whatever the page size.
+    pub max_results: Option<u32>,
+}
+
+/// How long `*_and_wait` operations poll until a delete or recover is visible.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitOptions {
+    /// Pause between polls (the official SDKs use 2 s).
+    pub poll_interval: Duration,
+    /// Give up after this long with [`Error::WaitTimedOut`](crate::Error::WaitTimedOut).
+    pub timeout: Duration,
+}
+
+impl Default for WaitOptions {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(2),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! Sending one Key Vault request: challenge authentication, retries, error mapping.
+
+use std::sync::{Arc, PoisonError, RwLock};
+
+use reqwest::{
+    Method, StatusCode,
+    header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE},
+};
+use url::Url;
+use vaultref_entra::{TokenCredential, TokenRequestOptions};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::{
+    Error, Jitter, Result, RetryOptions, Timer,
+    challenge::Challenge,
+    error::{Context, from_response},
+    retry::{RetryState, is_retryable, is_transient, request_id, retry_after},
+};
+
+/// What the vault's challenge asked for, ready to use for token requests.
+#[derive(Debug)]
+struct Authority {
+    scope: String,
+    options: TokenRequestOptions,
+}
+
+/// The HTTP client, credential and policies of one vault. Shared by clones of a
+/// [`SecretClient`](crate::SecretClient).
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    pub(crate) http: reqwest::Client,
+    pub(crate) credential: Arc<dyn TokenCredential>,
+    pub(crate) vault: Url,
+    pub(crate) api_version: String,
+    pub(crate) verify_resource: bool,
+    pub(crate) retry: RetryOptions,
+    pub(crate) timer: Arc<dyn Timer>,
+    pub(crate) jitter: Arc<dyn Jitter>,
+    /// The last challenge of this vault; `None` until the first 401.
+    authority: RwLock<Option<Arc<Authority>>>,
+}
+
+/// One request to make.
+#[derive(Debug)]
+pub(crate) struct Call<'a> {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    /// JSON body; withheld from the unauthenticated first request.
+    pub(crate) body: Option<Zeroizing<Vec<u8>>>,
+    pub(crate) ctx: Context<'a>,
+}
+
+/// A 2xx response, read to the end.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) body: Zeroizing<Vec<u8>>,
+}
+
+impl Pipeline {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        http: reqwest::Client,
+        credential: Arc<dyn TokenCredential>,
+        vault: Url,
+        api_version: String,
+        verify_resource: bool,
+        retry: RetryOptions,
+        timer: Arc<dyn Timer>,
+        jitter: Arc<dyn Jitter>,
+    ) -> Self {
+        Self {
+            http,
+            credential,
+            vault,
+            api_version,
+            verify_resource,
+            retry,
+            timer,
+            jitter,
+            authority: RwLock::new(None),
+        }
+    }
+
+    /// `{vault}/{segments…}?api-version=…&{query…}`.
+    pub(crate) fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
+        let mut url = self.vault.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        {
+            let mut pairs = url.query_pairs_mut();
+            pairs.append_pair("api-version", &self.api_version);
+            for (k, v) in query {
+                pairs.append_pair(k, v);
+            }
+        }
+        url
+    }
+
+    fn cached_authority(&self) -> Option<Arc<Authority>> {
+        self.authority
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn store_authority(&self, authority: Option<Arc<Authority>>) {
+        *self
+            .authority
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = authority;
+    }
+
+    /// Sends `call` and returns its 2xx reply, or the typed error of its final answer.
+    ///
+    /// Without a cached challenge the request goes out unauthenticated and body-less; the
+    /// vault's 401 names the token scope, which is cached, and the request is replayed with a
+    /// token and its body. A 401 after a replay is final. Retryable answers are retried per
+    /// [`RetryOptions`].
+    pub(crate) async fn send(&self, call: &Call<'_>) -> Result<Reply> {
+        let client_request_id = request_id(self.jitter.as_ref());
+        let mut retry = RetryState::new(&self.retry, self.timer.as_ref(), self.jitter.as_ref());
+        let mut attempts: u32 = 0;
+        let mut replayed_after_challenge = false;
+        loop {
+            let authority = self.cached_authority();
+            let request = self
+                .build(call, authority.as_deref(), &client_request_id)
+                .await?;
+            attempts += 1;
+            let response = match self.http.execute(request).await {
+                Ok(response) => response,
+                Err(e) if is_transient(&e) => {
+                    if let Some(delay) = retry.next_delay(None) {
+                        tracing::debug!(operation = call.ctx.operation, attempts, error = %e, "retrying after a transport error");
+                        retry.wait(delay).await;
+                        continue;
+                    }
+                    return Err(self.transport_error(call, attempts, e));
+                }
+                Err(e) => return Err(self.transport_error(call, attempts, e)),
+            };
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = match read_body(response).await {
+                Ok(body) => body,
+                Err(e) if is_transient(&e) => {
+                    if let Some(delay) = retry.next_delay(None) {
+                        retry.wait(delay).await;
+                        continue;
+                    }
+                    return Err(self.transport_error(call, attempts, e));
+                }
+                Err(e) => return Err(self.transport_error(call, attempts, e)),
+            };
+            if status == StatusCode::UNAUTHORIZED {
+                let challenge = headers.get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok());
+                match challenge {
+                    Some(header) if !replayed_after_challenge => {
+                        let challenge = Challenge::parse(header)?;
+                        if self.verify_resource {
+                            challenge.verify_resource(&self.vault)?;
+                        }
+                        self.store_authority(Some(Arc::new(Authority {
+                            options: TokenRequestOptions {
+                                tenant_id: challenge.tenant,
+                            },
+                            scope: challenge.scope,
+                        })));
+                        replayed_after_challenge = true;
+                        continue;
+                    }
+                    Some(_) => {}
+                    // A 401 without a challenge: forget the cached one, as the SDKs do.
+                    None => self.store_authority(None),
+                }
+                return Err(from_response(&call.ctx, status, &body, None, attempts));
+            }
+            if status.is_success() {
+                if authority.is_none() && call.body.is_some() {
+                    return Err(Error::UnexpectedResponse {
+                        operation: call.ctx.operation,
+                        status: status.as_u16(),
+                        problem: "the vault accepted an unauthenticated request without its body instead of answering with an authentication challenge; is the URL a Key Vault?".into(),
+                    });
+                }
+                return Ok(Reply { body });
+            }
+            let requested = retry_after(&headers, self.timer.wall_clock());
+            if is_retryable(status)
+                && let Some(delay) = retry.next_delay(requested)
+            {
+                tracing::debug!(
+                    operation = call.ctx.operation,
+                    status = status.as_u16(),
+                    attempts,
+                    delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    "retrying"
+                );
+                retry.wait(delay).await;
+                continue;
+            }
+            return Err(from_response(&call.ctx, status, &body, requested, attempts));
+        }
+    }
+
+    async fn build(
+        &self,
+        call: &Call<'_>,
+        authority: Option<&Authority>,
+        client_request_id: &str,
+    ) -> Result<reqwest::Request> {
+        let mut builder = self
+            .http
+            .request(call.method.clone(), call.url.clone())
+            .header(ACCEPT, "application/json")
+            .header("x-ms-client-request-id", client_request_id);
+        let sends_body = matches!(call.method, Method::PUT | Method::POST | Method::PATCH);
+        match authority {
+            Some(authority) => {
+                let token = self
+                    .credential
+                    .get_token(&[authority.scope.as_str()], &authority.options)
+                    .await
+                    .map_err(Error::Credential)?;
+                let bearer = Zeroizing::new(format!("Bearer {}", token.secret()));
+                let mut value = HeaderValue::from_str(&bearer).map_err(|_| {
+                    Error::Credential(vaultref_entra::Error::Configuration(
+                        "the credential returned a token that is not a valid header value".into(),
+                    ))
+                })?;
+                value.set_sensitive(true);
+                builder = builder.header(AUTHORIZATION, value);
+                match &call.body {
+                    Some(body) => {
+                        builder = builder
+                            .header(CONTENT_TYPE, "application/json")
+                            .body(body.to_vec());
+                    }
+                    None if sends_body => builder = builder.body(Vec::new()),
+                    None => {}
+                }
+            }
+            // The first request carries neither credentials nor the body (which may hold a
+            // secret value): the vault only has to say who it trusts.
+            None if sends_body => builder = builder.body(Vec::new()),
+            None => {}
+        }
+        builder
+            .build()
+            .map_err(|e| Error::Configuration(format!("cannot build the request: {e}")))
+    }
+
+    fn transport_error(&self, call: &Call<'_>, attempts: u32, e: reqwest::Error) -> Error {
+        Error::Transport {
+            operation: call.ctx.operation,
+            vault: self.vault.to_string(),
+            attempts,
+            source: Arc::new(e.without_url()),
+        }
+    }
+}
+
+/// Reads the whole body into zeroizing memory, wiping reqwest's buffer when it is ours alone.
+async fn read_body(response: reqwest::Response) -> reqwest::Result<Zeroizing<Vec<u8>>> {
+    let bytes = response.bytes().await?;
+    let body = Zeroizing::new(bytes.to_vec());
+    if let Ok(mut buffer) = bytes.try_into_mut() {
+        buffer.as_mut().zeroize();
+    }
+    Ok(body)
+}

@@ -1,0 +1,209 @@
+//! The challenge protocol: first request unauthenticated and body-less, resource verification,
+//! token for the challenge's scope and tenant, one replay, the challenge cached.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use vaultref_emulator::{EmulatorConfig, Target, TokenClaims};
+use vaultref_entra::{AccessToken, TokenCredential, TokenRequestOptions};
+use vaultref_keyvault::{Error, SecretClient, SecretClientOptions, SetSecretOptions};
+
+use crate::support::{VAULT, name, start, start_with};
+
+#[tokio::test]
+async fn first_request_is_a_bodyless_probe_then_the_replay_carries_token_and_body() {
+    let kv = start().await;
+    let set = kv
+        .client
+        .set_secret(
+            &name("db-pass"),
+            &"s3cr3t-value".into(),
+            &SetSecretOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(set.value.expose(), "s3cr3t-value");
+    assert_eq!(
+        kv.emu.secret_value_in(VAULT, "db-pass").as_deref(),
+        Some("s3cr3t-value")
+    );
+
+    let requests = kv.vault_requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    let (probe, replay) = (&requests[0], &requests[1]);
+    assert_eq!((probe.method.as_str(), probe.status), ("PUT", 401));
+    assert!(!probe.has_authorization());
+    assert!(
+        probe.body.is_empty(),
+        "the probe must not carry the secret value"
+    );
+    assert!(probe.header("content-type").is_none());
+    assert_eq!((replay.method.as_str(), replay.status), ("PUT", 200));
+    assert!(replay.has_authorization());
+    assert!(replay.tls && probe.tls);
+    assert_eq!(
+        probe.header("x-ms-client-request-id"),
+        replay.header("x-ms-client-request-id"),
+        "one operation, one client request id"
+    );
+    assert_eq!(
+        replay.query_param("api-version").as_deref(),
+        Some("2025-07-01")
+    );
+
+    // The token was asked for the challenge's scope, from the challenge's tenant.
+    let token_requests = kv.emu.requests_to(Target::Entra);
+    assert_eq!(token_requests.len(), 1);
+    assert!(
+        token_requests[0]
+            .path
+            .starts_with(&format!("/{}/", kv.emu.tenant_id()))
+    );
+    assert_eq!(
+        token_requests[0].form_field("scope"),
+        Some(format!("{}/.default", kv.emu.vault_resource()))
+    );
+
+    // The challenge is cached: the next operation is one authenticated request.
+    kv.emu.clear_requests();
+    let got = kv.client.get_secret(&name("db-pass")).await.unwrap();
+    assert_eq!(got.value.expose(), "s3cr3t-value");
+    let requests = kv.emu.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(requests[0].has_authorization());
+    assert_eq!(requests[0].path, "/secrets/db-pass/");
+
+    // Clones share the cached challenge.
+    kv.emu.clear_requests();
+    kv.client
+        .clone()
+        .get_secret(&name("db-pass"))
+        .await
+        .unwrap();
+    assert_eq!(kv.emu.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_challenge_for_another_domain_is_refused_before_any_token_request() {
+    let kv = start_with(EmulatorConfig {
+        vault_resource: Some("https://vault.azure.net".into()),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let err = kv.client.get_secret(&name("x")).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::ChallengeResourceMismatch { resource, vault_host }
+        if resource == "https://vault.azure.net" && vault_host == "kvtest.localhost"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("verify_challenge_resource"),
+        "{err}"
+    );
+    assert!(kv.emu.requests_to(Target::Entra).is_empty());
+
+    // Switched off, the same vault works (the emulator issues tokens for that resource).
+    kv.emu.set_secret_in(VAULT, "x", "value-x");
+    let relaxed = kv.client_with(kv.credential(), |o| o.verify_challenge_resource = false);
+    assert_eq!(
+        relaxed.get_secret(&name("x")).await.unwrap().value.expose(),
+        "value-x"
+    );
+}
+
+#[tokio::test]
+async fn the_default_vault_on_an_ip_address_needs_verification_off() {
+    let kv = start().await;
+    kv.emu.set_secret("ip-secret", "value-ip");
+    let make = |verify: bool| {
+        SecretClient::new(
+            kv.emu.vault_url().as_str(),
+            kv.credential(),
+            SecretClientOptions {
+                http_client: Some(kv.http.clone()),
+                verify_challenge_resource: verify,
+                ..SecretClientOptions::default()
+            },
+        )
+        .unwrap()
+    };
+    let err = make(true).get_secret(&name("ip-secret")).await.unwrap_err();
+    assert!(
+        matches!(err, Error::ChallengeResourceMismatch { .. }),
+        "{err}"
+    );
+    let secret = make(false).get_secret(&name("ip-secret")).await.unwrap();
+    assert_eq!(secret.value.expose(), "value-ip");
+}
+
+/// A credential handing out one fixed token, to present tokens the vault must reject.
+#[derive(Debug)]
+struct FixedToken(String);
+
+#[async_trait]
+impl TokenCredential for FixedToken {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: &TokenRequestOptions,
+    ) -> vaultref_entra::Result<AccessToken> {
+        Ok(AccessToken::new(
+            self.0.clone(),
+            OffsetDateTime::now_utc() + time::Duration::hours(1),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_rejected_token_is_retried_once_after_the_challenge_then_reported() {
+    let kv = start().await;
+    let wrong_audience = kv.emu.issue_custom_token(&TokenClaims {
+        audience: Some("https://storage.azure.com".into()),
+        lifetime_secs: 3600,
+        ..TokenClaims::default()
+    });
+    let client = kv.client_with(Arc::new(FixedToken(wrong_audience)), |_| {});
+    let err = client.get_secret(&name("any")).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Unauthorized { message, .. } if message.contains("AKV10022")),
+        "{err}"
+    );
+    assert_eq!(err.status(), Some(401));
+    // Probe, replay with the token, and no further attempt.
+    assert_eq!(kv.vault_statuses(), [401, 401]);
+    assert!(
+        !err.to_string().contains("eyJ"),
+        "no token in messages: {err}"
+    );
+    assert!(
+        kv.timer.sleeps().is_empty(),
+        "401 is not retried with back-off"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_cached_token_gets_a_fresh_challenge_round() {
+    let kv = start().await;
+    kv.emu.set_secret_in(VAULT, "s", "v");
+    let expired = kv.emu.issue_custom_token(&TokenClaims {
+        lifetime_secs: -10,
+        ..TokenClaims::default()
+    });
+    let client = kv.client_with(Arc::new(FixedToken(expired)), |_| {});
+    let err = client.get_secret(&name("s")).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Unauthorized { message, .. } if message.contains("TokenExpired")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn credential_failures_are_typed() {
+    let kv = start().await;
+    let bad_secret = crate::support::credential(&kv.emu, &kv.http, kv.emu.client_id(), "wrong");
+    let client = kv.client_with(bad_secret, |_| {});
+    let err = client.get_secret(&name("s")).await.unwrap_err();
+    assert!(matches!(err, Error::Credential(_)), "{err}");
+    assert!(err.to_string().contains("AADSTS7000215"), "{err}");
+}
