@@ -15,6 +15,7 @@ use url::Url;
 
 use crate::env::{Environment, substitute_variables};
 use crate::error::{Error, Result};
+use crate::naming::LongNamePolicy;
 
 /// Key Vault's default permits per second for writes and deletes (OpenMetadata's default).
 pub const DEFAULT_RATE_LIMIT_PERMITS_PER_SECOND: f64 = 10.0;
@@ -52,6 +53,9 @@ pub struct SecretsManagerConfig {
     pub rate_limit_permits_per_second: f64,
     /// `parameters.expiresAfterDays`: written secrets expire that many days after each write.
     pub expires_after_days: Option<u32>,
+    /// `parameters.longSecretNames` (vaultref only): `refuse` (default) or `shorten` names over
+    /// Key Vault's 127 characters.
+    pub long_names: LongNamePolicy,
 }
 
 /// Where the Key Vault is and how to authenticate to it (`secretsManagerConfiguration.parameters`).
@@ -321,6 +325,17 @@ fn secrets_manager(node: &Node<'_>, env: &Environment) -> Result<SecretsManagerC
             }
         },
     };
+    let long_node = params.child("longSecretNames");
+    let long_names = match long_node.string()?.as_deref() {
+        None | Some("" | "refuse") => LongNamePolicy::Refuse,
+        Some("shorten") => LongNamePolicy::Shorten,
+        Some(other) => {
+            return Err(long_node.error(format!(
+                "is `{other}`: set refuse (names over 127 characters are an error) or shorten \
+                 (they are cut and given a hash suffix)"
+            )));
+        }
+    };
     let key_vault = key_vault(&params, provider, env)?;
     Ok(SecretsManagerConfig {
         provider,
@@ -329,6 +344,7 @@ fn secrets_manager(node: &Node<'_>, env: &Environment) -> Result<SecretsManagerC
         key_vault,
         rate_limit_permits_per_second,
         expires_after_days,
+        long_names,
     })
 }
 
@@ -643,6 +659,7 @@ mod tests {
         assert_eq!(config.secrets_manager_loader, LoaderKind::Noop);
         assert!(matches!(config.database, Some(DatabaseConfig::Url(_))));
         assert!((sm.rate_limit_permits_per_second - 10.0).abs() < f64::EPSILON);
+        assert_eq!(sm.long_names, LongNamePolicy::Refuse);
     }
 
     #[test]
@@ -827,6 +844,11 @@ mod tests {
                 "secretsManagerConfiguration:\n  parameters:\n    authorityHost: nope\n    vaultName: vault1\n",
                 &format!("{params}.authorityHost"),
                 "not a URL",
+            ),
+            (
+                "secretsManagerConfiguration:\n  parameters:\n    longSecretNames: truncate\n",
+                &format!("{params}.longSecretNames"),
+                "set refuse",
             ),
             (
                 "secretsManagerConfiguration:\n  tags: team:data\n",

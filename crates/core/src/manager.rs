@@ -286,6 +286,7 @@ impl SecretsManager {
             .prefix(&sm.prefix)
             .tags(sm.tags.clone())
             .expires_after_days(sm.expires_after_days)
+            .long_names(sm.long_names)
             .schemas(schemas);
         if let Some(backend) = backend {
             builder = builder.backend(backend);

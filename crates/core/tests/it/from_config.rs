@@ -68,3 +68,32 @@ fn managed_azure_without_a_backend_is_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("managed-azure-kv"), "{err}");
 }
+
+#[tokio::test]
+async fn long_secret_names_can_be_shortened_from_the_configuration() {
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/data/openmetadata.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .replace(
+        "    caCertFile:",
+        "    longSecretNames: ${LONG_NAMES:-refuse}\n    caCertFile:",
+    );
+    let long_pipeline = json!({"name": "a-pipeline-name-well-over-forty-characters-so-it-cannot-fit-in-key-vault",
+        "sourceConfig": {"config": {"type": "DBT", "dbtConfigSource": {"dbtConfigType": "cloud",
+            "dbtCloudAuthToken": "t", "dbtCloudAccountId": "1"}}}});
+    for (policy, stored) in [("refuse", false), ("shorten", true)] {
+        let env =
+            Environment::from_pairs([("SECRET_MANAGER", "in-memory"), ("LONG_NAMES", policy)]);
+        let config = Config::parse(&text, &env).unwrap();
+        let manager =
+            SecretsManager::from_config(&config, None, Arc::new(SchemaRegistry::builtin()))
+                .unwrap();
+        let mut doc = long_pipeline.clone();
+        let result = manager
+            .store_entity(EntityType::IngestionPipeline, &mut doc)
+            .await;
+        assert_eq!(result.is_ok(), stored, "{policy}: {result:?}");
+    }
+}
