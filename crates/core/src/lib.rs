@@ -11,7 +11,9 @@
 //!   OpenMetadata's property names, plus user directories) and finds the [`SecretField`]s of a
 //!   value (`format: password`).
 //! - The vault seam: [`SecretBackend`] (set / get / delete / recover, failures classified by
-//!   [`BackendErrorKind`]) and the `in-memory` provider [`InMemoryBackend`].
+//!   [`BackendErrorKind`]) and the `in-memory` provider [`InMemoryBackend`];
+//!   [`RateLimitedBackend`] spaces writes and deletes (`rateLimitPermitsPerSecond`), with time
+//!   injected through [`Timer`] ([`TokioTimer`] in production).
 //! - The store, read and delete paths: [`SecretsManager`] applies a provider's rules to an
 //!   [`EntityType`]'s JSON document: [`SecretsManager::plan_store`] checks everything without
 //!   I/O and yields a [`StorePlan`], [`SecretsManager::apply`] writes the vault and sets the
@@ -32,6 +34,7 @@ mod error;
 mod loader;
 mod manager;
 mod naming;
+mod ratelimit;
 mod resolve;
 mod schema;
 
@@ -47,6 +50,7 @@ pub use crate::{
     loader::{AIRFLOW_SECTION, ConsumerCredential, ConsumerVault, airflow_config_path},
     manager::{SECRET_PREFIX, SecretsManager, SecretsManagerBuilder, StoreOutcome, StorePlan},
     naming::{LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName},
+    ratelimit::{RateLimitedBackend, Timer, TokioTimer},
     resolve::{ResolveReport, Resolver, ResolverOptions, UnresolvedPolicy, reference_name},
     schema::{SchemaRegistry, SecretField},
 };

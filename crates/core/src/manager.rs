@@ -21,6 +21,7 @@ use crate::error::{BackendErrorKind, Error, FieldRef, Result};
 use crate::naming::{
     LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName,
 };
+use crate::ratelimit::{RateLimitedBackend, TokioTimer};
 use crate::schema::{SchemaRegistry, SecretField};
 
 /// The prefix of a reference to a vault secret (`secret:<name>`), on both sides.
@@ -265,7 +266,8 @@ impl SecretsManager {
         }
     }
 
-    /// A manager as `config` describes it, writing to `backend` in managed mode.
+    /// A manager as `config` describes it, writing to `backend` in managed mode (for
+    /// `managed-azure-kv`, through a [`RateLimitedBackend`] at `rateLimitPermitsPerSecond`).
     ///
     /// # Errors
     /// [`Error::Config`] when the Fernet key does not parse or a managed provider has no backend.
@@ -289,6 +291,16 @@ impl SecretsManager {
             .long_names(sm.long_names)
             .schemas(schemas);
         if let Some(backend) = backend {
+            // Key Vault has a request quota; the in-memory vault has none.
+            let backend = if sm.provider == ProviderKind::ManagedAzureKeyVault {
+                Arc::new(RateLimitedBackend::new(
+                    backend,
+                    sm.rate_limit_permits_per_second,
+                    Arc::new(TokioTimer::default()),
+                ))
+            } else {
+                backend
+            };
             builder = builder.backend(backend);
         }
         builder.build()

@@ -1,0 +1,249 @@
+//! Write rate limiting: OpenMetadata's process-wide limiter on vault writes and deletes
+//! (`rateLimitPermitsPerSecond`, default 10), as a [`SecretBackend`] decorator.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use crate::backend::{SecretAttributes, SecretBackend};
+use crate::error::Result;
+use crate::naming::SecretName;
+
+/// Monotonic time and sleeping, injected so that the limiter is testable without waiting.
+#[async_trait]
+pub trait Timer: Send + Sync + fmt::Debug {
+    /// Time elapsed since an arbitrary fixed point.
+    fn now(&self) -> Duration;
+    /// Waits for `duration`.
+    async fn sleep(&self, duration: Duration);
+}
+
+/// The real [`Timer`]: `std::time::Instant` and `tokio::time::sleep`.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioTimer {
+    start: Instant,
+}
+
+impl Default for TokioTimer {
+    fn default() -> Self {
+        Self {
+            start: Instant::now(),
+        }
+    }
+}
+
+#[async_trait]
+impl Timer for TokioTimer {
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+/// A token bucket: `rate` permits per second, bursts of up to one second's worth.
+#[derive(Debug)]
+struct Bucket {
+    rate: f64,
+    capacity: f64,
+    available: f64,
+    last: Duration,
+}
+
+impl Bucket {
+    /// Takes one permit at `now`; returns how long the caller must wait before using it.
+    fn reserve(&mut self, now: Duration) -> Duration {
+        let elapsed = now.saturating_sub(self.last).as_secs_f64();
+        self.last = self.last.max(now);
+        self.available = (self.available + elapsed * self.rate).min(self.capacity);
+        self.available -= 1.0;
+        if self.available >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.available / self.rate)
+        }
+    }
+}
+
+/// Limits writes, deletes and recoveries on the wrapped backend to a rate; reads pass through
+/// (as in OpenMetadata, reads are not limited).
+pub struct RateLimitedBackend {
+    inner: Arc<dyn SecretBackend>,
+    timer: Arc<dyn Timer>,
+    bucket: Mutex<Bucket>,
+}
+
+impl fmt::Debug for RateLimitedBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rate = self
+            .bucket
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .rate;
+        f.debug_struct("RateLimitedBackend")
+            .field("inner", &self.inner)
+            .field("permits_per_second", &rate)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RateLimitedBackend {
+    /// Wraps `inner`, allowing `permits_per_second` writes and deletes (a positive number; other
+    /// values fall back to 10, the default).
+    #[must_use]
+    pub fn new(
+        inner: Arc<dyn SecretBackend>,
+        permits_per_second: f64,
+        timer: Arc<dyn Timer>,
+    ) -> Self {
+        let rate = if permits_per_second.is_finite() && permits_per_second > 0.0 {
+            permits_per_second
+        } else {
+            crate::config::DEFAULT_RATE_LIMIT_PERMITS_PER_SECOND
+        };
+        let now = timer.now();
+        Self {
+            inner,
+            timer,
+            bucket: Mutex::new(Bucket {
+                rate,
+                capacity: rate.max(1.0),
+                available: 1.0,
+                last: now,
+            }),
+        }
+    }
+
+    async fn acquire(&self) {
+        let wait = {
+            let mut bucket = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
+            bucket.reserve(self.timer.now())
+        };
+        if !wait.is_zero() {
+            self.timer.sleep(wait).await;
+        }
+    }
+}
+
+#[async_trait]
+impl SecretBackend for RateLimitedBackend {
+    async fn set_secret(
+        &self,
+        name: &SecretName,
+        value: &SecretString,
+        attributes: &SecretAttributes,
+    ) -> Result<()> {
+        self.acquire().await;
+        self.inner.set_secret(name, value, attributes).await
+    }
+
+    async fn get_secret(&self, name: &SecretName) -> Result<SecretString> {
+        self.inner.get_secret(name).await
+    }
+
+    async fn delete_secret(&self, name: &SecretName) -> Result<()> {
+        self.acquire().await;
+        self.inner.delete_secret(name).await
+    }
+
+    async fn recover_secret(&self, name: &SecretName) -> Result<()> {
+        self.acquire().await;
+        self.inner.recover_secret(name).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::InMemoryBackend;
+
+    /// A timer whose time moves only when someone sleeps; it records the sleeps.
+    #[derive(Debug, Default)]
+    struct FakeTimer {
+        state: Mutex<(Duration, Vec<Duration>)>,
+    }
+
+    impl FakeTimer {
+        fn advance(&self, by: Duration) {
+            self.state.lock().unwrap().0 += by;
+        }
+        fn sleeps_ms(&self) -> Vec<u128> {
+            self.state
+                .lock()
+                .unwrap()
+                .1
+                .iter()
+                .map(Duration::as_millis)
+                .collect()
+        }
+    }
+
+    #[async_trait]
+    impl Timer for FakeTimer {
+        fn now(&self) -> Duration {
+            self.state.lock().unwrap().0
+        }
+        async fn sleep(&self, duration: Duration) {
+            let mut state = self.state.lock().unwrap();
+            state.0 += duration;
+            state.1.push(duration);
+        }
+    }
+
+    fn name(i: usize) -> SecretName {
+        SecretName::new(&format!("s{i}")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn writes_are_spaced_reads_are_not() {
+        let vault = Arc::new(InMemoryBackend::new());
+        let timer = Arc::new(FakeTimer::default());
+        let limited = RateLimitedBackend::new(vault.clone(), 10.0, timer.clone());
+        let value = SecretString::from("v");
+        for i in 0..5 {
+            limited
+                .set_secret(&name(i), &value, &SecretAttributes::default())
+                .await
+                .unwrap();
+        }
+        // The first write goes at once, then one every 100 ms.
+        assert_eq!(timer.sleeps_ms(), [100, 100, 100, 100]);
+        for i in 0..5 {
+            limited.get_secret(&name(i)).await.unwrap();
+        }
+        assert_eq!(timer.sleeps_ms().len(), 4);
+        // After a pause, up to one second's worth goes at once again.
+        timer.advance(Duration::from_secs(5));
+        for i in 0..10 {
+            limited.delete_secret(&name(i % 5)).await.ok();
+        }
+        assert_eq!(timer.sleeps_ms().len(), 4);
+        limited.recover_secret(&name(0)).await.unwrap();
+        assert_eq!(timer.sleeps_ms(), [100, 100, 100, 100, 100]);
+        assert_eq!(vault.names(), [name(0)]);
+    }
+
+    #[tokio::test]
+    async fn slow_rates_and_invalid_rates() {
+        let timer = Arc::new(FakeTimer::default());
+        let limited = RateLimitedBackend::new(Arc::new(InMemoryBackend::new()), 0.5, timer.clone());
+        for i in 0..3 {
+            limited
+                .set_secret(
+                    &name(i),
+                    &SecretString::from("v"),
+                    &SecretAttributes::default(),
+                )
+                .await
+                .unwrap();
+        }
+        assert_eq!(timer.sleeps_ms(), [2000, 2000]);
+        let fallback = RateLimitedBackend::new(Arc::new(InMemoryBackend::new()), 0.0, timer);
+        assert!(format!("{fallback:?}").contains("permits_per_second: 10.0"));
+    }
+}
