@@ -41,7 +41,9 @@ pub trait SecretBackend: Send + Sync + fmt::Debug {
     /// Soft-deletes `name`.
     async fn delete_secret(&self, name: &SecretName) -> Result<()>;
 
-    /// Recovers the soft-deleted `name`, with its last value.
+    /// Recovers the soft-deleted `name`, with its last value; returns once the secret can be
+    /// written again (Key Vault's recovery is a long-running operation: implementations wait
+    /// for it to complete).
     async fn recover_secret(&self, name: &SecretName) -> Result<()>;
 }
 

@@ -25,6 +25,34 @@
 //!   [`ConsumerCredential`].
 //!
 //! Errors: one [`Error`] enum, whose messages say what to fix and never contain secret values.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use serde_json::json;
+//! use vaultref_core::{EntityType, InMemoryBackend, ProviderKind, SecretsManager};
+//! use vaultref_fernet::KeyRing;
+//!
+//! # tokio::runtime::Runtime::new()?.block_on(async {
+//! let keys = KeyRing::parse("jJ/9sz0g0OHxsfxOoSfdFdmk3ysNmPRnH3TUAbz3IHA=")?;
+//! let vault = Arc::new(InMemoryBackend::new());
+//! let manager = SecretsManager::builder(ProviderKind::InMemory, keys.clone(), "openmetadata")
+//!     .backend(vault.clone())
+//!     .build()?;
+//! let mut service = json!({"name": "mysql-test", "serviceType": "Mysql",
+//!     "connection": {"config": {"type": "Mysql", "authType": {"password": "s3cret"}}}});
+//! manager.store_entity(EntityType::DatabaseService, &mut service).await?;
+//!
+//! // The vault holds the password; the database gets a Fernet token of the reference.
+//! assert_eq!(vault.names()[0].as_str(), "openmetadata-database-mysql-test-authtype-password");
+//! let stored = service["connection"]["config"]["authType"]["password"].as_str().unwrap();
+//! assert_eq!(
+//!     keys.decrypt_if_tokenized(stored)?.as_str(),
+//!     "secret:openmetadata-database-mysql-test-authtype-password"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod backend;
 mod config;
