@@ -121,8 +121,8 @@ impl Resolver {
     /// older OpenMetadata versions wrote for a cleared password) reads as empty.
     ///
     /// # Errors
-    /// [`Error::InvalidSecretName`] for a name Key Vault cannot hold, [`Error::Backend`] from
-    /// the vault.
+    /// [`Error::InvalidSecretName`](crate::Error::InvalidSecretName) for a name Key Vault cannot
+    /// hold, [`Error::Backend`](crate::Error::Backend) from the vault.
     pub async fn secret_value(&self, name: &str) -> Result<SecretString> {
         let name = SecretName::new(name)?;
         let now = self.clock.now_unix_seconds();
