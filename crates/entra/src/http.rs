@@ -233,8 +233,31 @@ impl HttpPipeline {
     }
 }
 
+/// Timeouts, refused or reset connections: worth another try. TLS failures (an untrusted
+/// certificate) are not: rustls reports them as `io::ErrorKind::InvalidData`, and retrying
+/// would only delay the error that says which CA to trust.
 fn is_transient(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(is_tls_failure)
+        {
+            return false;
+        }
+        source = cause.source();
+    }
     e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()
+}
+
+/// An `io::Error` of kind `InvalidData`, possibly wrapped in other `io::Error`s (whose
+/// `source()` skips the wrapped error itself).
+fn is_tls_failure(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::InvalidData
+        || error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+            .is_some_and(is_tls_failure)
 }
 
 pub(crate) fn transport_error(

@@ -59,8 +59,9 @@ async fn https_authority_trusted_through_ssl_cert_file() {
 #[tokio::test]
 async fn untrusted_certificate_is_a_transport_error_that_mentions_the_ca() {
     let emu = tls_emulator().await;
+    // Retries allowed, but a certificate error is not worth retrying.
     let options = CredentialOptions {
-        retry: fast_retry(0),
+        retry: fast_retry(3),
         ..emulator_options(&emu)
     };
     let cred = ClientSecretCredential::new(
