@@ -493,6 +493,20 @@ mod tests {
         ));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn azure_ids_are_key_vault_characters(
+            cluster in "[ -~]{1,20}", prefix in "[ -~]{0,5}", name in "\\PC{0,40}", field in "[A-Za-z_]{1,12}",
+        ) {
+            let builder = SecretIdBuilder::new(Azure, &cluster, &prefix);
+            let id = builder.field_id(&builder.entity_id(&["database", &name]), &[field.to_lowercase()]);
+            proptest::prop_assert!(id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{}", id);
+            // Any such id becomes a valid name once shortened.
+            let shortened = SecretName::shortened(&id).unwrap();
+            proptest::prop_assert!(shortened.as_str().len() <= MAX_SECRET_NAME_LEN);
+        }
+    }
+
     #[test]
     fn secret_names_are_validated() {
         for good in ["a", "A-1", &"x".repeat(127)] {

@@ -722,3 +722,38 @@ async fn names_owned_by_stored_entities_are_protected_in_a_fresh_process() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn moving_from_db_to_managed_moves_plaintexts_and_rotates_the_key() {
+    // Stored by a db-mode server with the old key.
+    let mut doc = entity("mysql-service.json");
+    db().store_entity(EntityType::DatabaseService, &mut doc)
+        .await
+        .unwrap();
+    // The operator switches to managed mode and puts a new key first.
+    let vault = Arc::new(InMemoryBackend::new());
+    let rotated = KeyRing::parse(&format!("{OTHER_KEY},{KEY}")).unwrap();
+    let manager = SecretsManager::builder(ProviderKind::InMemory, rotated, "openmetadata")
+        .backend(vault.clone())
+        .build()
+        .unwrap();
+    manager
+        .store_entity(EntityType::DatabaseService, &mut doc)
+        .await
+        .unwrap();
+    let name = "openmetadata-database-mysql-test-authtype-password";
+    assert_eq!(vault_value(&vault, name).await, "s3cret");
+    let stored = doc
+        .pointer("/connection/config/authType/password")
+        .and_then(Value::as_str)
+        .unwrap();
+    let new_only = KeyRing::parse(OTHER_KEY).unwrap();
+    assert_eq!(
+        new_only.decrypt_if_tokenized(stored).unwrap().as_str(),
+        format!("secret:{name}")
+    );
+    assert!(
+        keys().decrypt_if_tokenized(stored).is_err(),
+        "the old key no longer opens it"
+    );
+}
