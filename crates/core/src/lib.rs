@@ -18,7 +18,8 @@
 //!   [`EntityType`]'s JSON document: [`SecretsManager::plan_store`] checks everything without
 //!   I/O and yields a [`StorePlan`], [`SecretsManager::apply`] writes the vault and sets the
 //!   `fernet:` database values ([`StoreOutcome`]); [`SecretsManager::decrypt_entity`] is the
-//!   read path, [`SecretsManager::delete_entity_secrets`] the hard-delete path.
+//!   read path ([`SecretsManager::reveal_entity`] also reads the vault),
+//!   [`SecretsManager::delete_entity_secrets`] the hard-delete path.
 //! - The consumer side: [`Resolver`] replaces `secret:` references ([`reference_name`]) with
 //!   vault values, through a TTL cache ([`ResolverOptions`], [`UnresolvedPolicy`]);
 //!   [`ConsumerVault`] applies the `env` / `airflow` loaders to find the vault and its

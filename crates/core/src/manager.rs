@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use vaultref_fernet::{Clock, KeyRing, SystemClock, Zeroizing};
 
@@ -22,6 +22,7 @@ use crate::naming::{
     LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName,
 };
 use crate::ratelimit::{RateLimitedBackend, TokioTimer};
+use crate::resolve::{Resolver, reference_name};
 use crate::schema::{SchemaRegistry, SecretField};
 
 /// The prefix of a reference to a vault secret (`secret:<name>`), on both sides.
@@ -276,7 +277,6 @@ impl SecretsManager {
         backend: Option<Arc<dyn SecretBackend>>,
         schemas: Arc<SchemaRegistry>,
     ) -> Result<Self> {
-        use secrecy::ExposeSecret;
         let keys = KeyRing::parse(config.fernet_key.expose_secret()).map_err(|e| {
             Error::config(
                 "fernetConfiguration.fernetKey",
@@ -507,6 +507,39 @@ impl SecretsManager {
             }
         }
         Ok(())
+    }
+
+    /// The read path with the vault: Fernet-decrypts every secret field and replaces each
+    /// `secret:` reference by its value through `resolver` (what OpenMetadata's server does for
+    /// bot tokens, and `entities export --reveal` needs). Returns how many references resolved.
+    ///
+    /// # Errors
+    /// [`Error::FernetDecrypt`], and the resolver's errors for references that do not resolve.
+    pub async fn reveal_entity(
+        &self,
+        entity_type: EntityType,
+        entity: &mut Value,
+        resolver: &Resolver,
+    ) -> Result<usize> {
+        self.decrypt_entity(entity_type, entity)?;
+        let Some((scope, fields)) = self.discover(entity_type, entity)? else {
+            return Ok(0);
+        };
+        let mut resolved = 0;
+        for secret in &fields {
+            let (keys, _) = self.locate(&scope, secret);
+            if let Some(Value::String(value)) = pointer_mut(entity, &keys)
+                && let Some(name) = reference_name(value)
+            {
+                *value = resolver
+                    .secret_value(&name)
+                    .await?
+                    .expose_secret()
+                    .to_owned();
+                resolved += 1;
+            }
+        }
+        Ok(resolved)
     }
 
     /// The delete path (hard delete of an entity): deletes the secrets at the names computed

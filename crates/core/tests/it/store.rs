@@ -757,3 +757,22 @@ async fn moving_from_db_to_managed_moves_plaintexts_and_rotates_the_key() {
         "the old key no longer opens it"
     );
 }
+
+#[tokio::test]
+async fn reveal_reads_references_back_from_the_vault() {
+    let f = managed();
+    let mut doc = entity("bot-user.json");
+    f.manager
+        .store_entity(EntityType::User, &mut doc)
+        .await
+        .unwrap();
+    let resolver =
+        vaultref_core::Resolver::new(f.vault.clone(), vaultref_core::ResolverOptions::default());
+    let resolved = f
+        .manager
+        .reveal_entity(EntityType::User, &mut doc, &resolver)
+        .await
+        .unwrap();
+    assert_eq!(resolved, 1);
+    assert_eq!(doc, entity("bot-user.json"));
+}
