@@ -11,7 +11,7 @@ use base64::{
 };
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConstantTimeEq};
 use zeroize::Zeroizing;
 
 use crate::{InvalidToken, Key};
@@ -74,8 +74,24 @@ impl PreparedKey {
         let (signed, tag) = token.bytes.split_at(token.bytes.len() - TAG_LEN);
         let mut mac = self.mac.clone();
         mac.update(signed);
-        mac.finalize().into_bytes().as_slice().ct_eq(tag).into()
+        tags_equal(&mac.finalize().into_bytes(), tag)
     }
+}
+
+/// Compares two 32-byte tags in constant time, eight bytes per `subtle` comparison (its slice
+/// comparison pays one optimisation barrier per byte, which showed in profiles).
+fn tags_equal(computed: &[u8], received: &[u8]) -> bool {
+    debug_assert_eq!((computed.len(), received.len()), (TAG_LEN, TAG_LEN));
+    let word = |bytes: &[u8]| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(bytes);
+        u64::from_ne_bytes(word)
+    };
+    let mut equal = Choice::from(1);
+    for (a, b) in computed.chunks_exact(8).zip(received.chunks_exact(8)) {
+        equal &= word(a).ct_eq(&word(b));
+    }
+    equal.into()
 }
 
 /// A decoded token whose layout (version, minimum length, whole blocks) has been checked,
@@ -179,9 +195,16 @@ mod tests {
         assert_eq!(padding, "==");
         let (head, last) = body.split_at(body.len() - 1);
         let last = alphabet::URL_SAFE.as_str().find(last).unwrap();
-        assert_eq!(last % 16, 0, "canonical encoding leaves the unused bits at zero");
+        assert_eq!(
+            last % 16,
+            0,
+            "canonical encoding leaves the unused bits at zero"
+        );
         let dirty = alphabet::URL_SAFE.as_str().as_bytes()[last + 1] as char;
-        assert!(!accepted(&format!("{head}{dirty}==")), "non-canonical trailing bits");
+        assert!(
+            !accepted(&format!("{head}{dirty}==")),
+            "non-canonical trailing bits"
+        );
         let standard = token.replace('-', "+").replace('_', "/");
         if standard != token {
             assert!(!accepted(&standard), "standard alphabet");
