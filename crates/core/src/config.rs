@@ -360,15 +360,13 @@ fn key_vault(
     let vault_url = match (vault_url, vault_name) {
         (Some(url), _) => http_url(&url_node, &url)?,
         (None, Some(name)) => {
-            let valid = (3..=24).contains(&name.len())
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-            if !valid {
+            let Some(url) = public_vault_url(&name) else {
                 return Err(name_node.error(format!(
                     "is `{name}`, not a Key Vault name (3 to 24 letters, digits and '-'): \
                      set OM_SM_VAULT_NAME to the vault's name, or parameters.vaultUrl"
                 )));
-            }
-            http_url(&name_node, &format!("https://{name}.vault.azure.net/"))?
+            };
+            http_url(&name_node, &url)?
         }
         (None, None) if provider == ProviderKind::ManagedAzureKeyVault => {
             return Err(name_node.error("is empty: set OM_SM_VAULT_NAME or parameters.vaultUrl"));
@@ -422,21 +420,32 @@ fn key_vault(
 
 /// Parses an `http(s)` URL and makes its path end with `/`.
 fn http_url(node: &Node<'_>, text: &str) -> Result<Url> {
-    let mut url = Url::parse(text).map_err(|e| {
-        node.error(format!(
-            "is `{text}`, not a URL ({e}): write it as https://host[:port]/"
-        ))
-    })?;
+    parse_http_url(text).map_err(|problem| node.error(problem))
+}
+
+/// Parses an `http(s)` URL with a host and makes its path end with `/`; the error says what
+/// is wrong (starting with "is `<text>`").
+pub(crate) fn parse_http_url(text: &str) -> std::result::Result<Url, String> {
+    let mut url = Url::parse(text)
+        .map_err(|e| format!("is `{text}`, not a URL ({e}): write it as https://host[:port]/"))?;
     if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
-        return Err(node.error(format!(
+        return Err(format!(
             "is `{text}`: it must be an https:// (or http://) URL with a host"
-        )));
+        ));
     }
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
         url.set_path(&path);
     }
     Ok(url)
+}
+
+/// `https://<name>.vault.azure.net/` (public cloud, as OpenMetadata builds it), when `name` is
+/// a Key Vault name: 3 to 24 letters, digits and '-'.
+pub(crate) fn public_vault_url(name: &str) -> Option<String> {
+    let valid = (3..=24).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    valid.then(|| format!("https://{name}.vault.azure.net/"))
 }
 
 fn tags(node: &Node<'_>) -> Result<BTreeMap<String, String>> {

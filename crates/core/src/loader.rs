@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 use url::Url;
 
-use crate::config::LoaderKind;
+use crate::config::{LoaderKind, parse_http_url, public_vault_url};
 use crate::env::Environment;
 use crate::error::{Error, Result};
 
@@ -178,24 +178,17 @@ fn vault_url(url: Option<&str>, name: Option<&str>, key: &str, hint: &str) -> Re
         name.filter(|n| !n.is_empty()),
     ) {
         (Some(url), _) => url.to_owned(),
-        (None, Some(name)) => {
-            if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-                return Err(Error::config(
-                    key,
-                    format!("is `{name}`, not a Key Vault name (letters, digits and '-'): {hint}"),
-                ));
-            }
-            format!("https://{name}.vault.azure.net/")
-        }
+        (None, Some(name)) => public_vault_url(name).ok_or_else(|| {
+            Error::config(
+                key,
+                format!(
+                    "is `{name}`, not a Key Vault name (3 to 24 letters, digits and '-'): {hint}"
+                ),
+            )
+        })?,
         (None, None) => return Err(Error::config(key, format!("is not set: {hint}"))),
     };
-    let mut parsed = Url::parse(&text)
-        .map_err(|e| Error::config(key, format!("gives `{text}`, not a URL ({e}): {hint}")))?;
-    if !parsed.path().ends_with('/') {
-        let path = format!("{}/", parsed.path());
-        parsed.set_path(&path);
-    }
-    Ok(parsed)
+    parse_http_url(&text).map_err(|problem| Error::config(key, format!("{problem}; {hint}")))
 }
 
 /// A minimal reading of Python's `configparser` format: `[section]`, `key = value` or
