@@ -776,3 +776,31 @@ async fn reveal_reads_references_back_from_the_vault() {
     assert_eq!(resolved, 1);
     assert_eq!(doc, entity("bot-user.json"));
 }
+
+/// The store crate and servers run these on multi-threaded runtimes.
+#[test]
+fn managers_resolvers_and_their_futures_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: &T) {}
+    let f = managed();
+    let resolver =
+        vaultref_core::Resolver::new(f.vault.clone(), vaultref_core::ResolverOptions::default());
+    send_sync(&f.manager);
+    send_sync(&resolver);
+    let mut doc = entity("mysql-service.json");
+    let mut other = doc.clone();
+    send(
+        &f.manager
+            .store_entity(EntityType::DatabaseService, &mut doc),
+    );
+    send(
+        &f.manager
+            .delete_entity_secrets(EntityType::DatabaseService, &other),
+    );
+    send(
+        &f.manager
+            .reveal_entity(EntityType::DatabaseService, &mut other, &resolver),
+    );
+    let mut json = json!({});
+    send(&resolver.resolve_references(&mut json));
+}
