@@ -16,6 +16,9 @@ use vaultref_entra::{
 
 use crate::support::{options, tls_emulator, vault_scope};
 
+/// Environment variables of one scenario.
+type Vars = Vec<(String, String)>;
+
 fn python() -> Option<PathBuf> {
     let in_ci = std::env::var_os("CI").is_some();
     let Some(python) = std::env::var_os("VAULTREF_PYTHON").map(PathBuf::from) else {
@@ -133,7 +136,7 @@ async fn python_and_vaultref_choose_the_same_credential() {
         "AZURE_POD_IDENTITY_AUTHORITY_HOST",
         emu.imds_endpoint().as_str().trim_end_matches('/'),
     );
-    let scenarios: Vec<(&str, Vec<(String, String)>, &str)> = vec![
+    let scenarios: Vec<(&str, Vars, &str)> = vec![
         (
             "secret, workload and IMDS all configured",
             vec![
