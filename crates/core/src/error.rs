@@ -138,6 +138,13 @@ pub enum Error {
     #[error("{0} is a secret field but does not hold a string: store the secret as a JSON string")]
     SecretNotAString(FieldRef),
 
+    /// A secret field holds OpenMetadata's password mask instead of a secret.
+    #[error(
+        "{0} holds OpenMetadata's password mask `*********`, not a secret: export entities \
+         with their secrets (as stored, or revealed) or set the real value"
+    )]
+    MaskedSecret(FieldRef),
+
     /// A `fernet:` value could not be decrypted with any configured key.
     #[error(
         "{0} holds a fernet: token that none of the keys in fernetConfiguration.fernetKey \

@@ -28,6 +28,9 @@ use crate::schema::{SchemaRegistry, SecretField};
 /// The prefix of a reference to a vault secret (`secret:<name>`), on both sides.
 pub const SECRET_PREFIX: &str = "secret:";
 
+/// What OpenMetadata shows unauthorized readers instead of a secret (`PASSWORD_MASK`).
+const PASSWORD_MASK: &str = "*********";
+
 const SECONDS_PER_DAY: u64 = 86_400;
 
 /// Applies a provider's rules to entities. Build one with [`SecretsManager::builder`] or
@@ -345,6 +348,9 @@ impl SecretsManager {
                 ),
                 _ => return Err(Error::SecretNotAString(field)),
             };
+            if plain.as_ref().is_some_and(|p| p.as_str() == PASSWORD_MASK) {
+                return Err(Error::MaskedSecret(field));
+            }
             let mut claim = None;
             let action = match plain {
                 None => self.empty_action(&scope, secret, &field, &mut names)?,

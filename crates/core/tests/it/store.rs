@@ -804,3 +804,18 @@ fn managers_resolvers_and_their_futures_are_send_and_sync() {
     let mut json = json!({});
     send(&resolver.resolve_references(&mut json));
 }
+
+#[tokio::test]
+async fn the_password_mask_is_never_stored_as_a_secret() {
+    let f = managed();
+    let mut doc = entity("mysql-service.json");
+    *doc.pointer_mut("/connection/config/authType/password")
+        .unwrap() = json!("*********");
+    let err = f
+        .manager
+        .store_entity(EntityType::DatabaseService, &mut doc)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MaskedSecret(_)), "{err}");
+    assert_eq!(f.vault.write_count(), 0);
+}
