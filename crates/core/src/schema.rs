@@ -56,12 +56,19 @@ const BUILTIN: &[(&str, &str)] = &[
     builtin!("entity/automations/testServiceConnection.json"),
     builtin!("entity/automations/workflow.json"),
     builtin!("entity/services/connections/dashboard/lookerConnection.json"),
+    builtin!("entity/services/connections/dashboard/metabaseConnection.json"),
+    builtin!("entity/services/connections/dashboard/powerBIConnection.json"),
     builtin!("entity/services/connections/dashboard/tableauConnection.json"),
+    builtin!("entity/services/connections/database/athenaConnection.json"),
     builtin!("entity/services/connections/database/bigQueryConnection.json"),
+    builtin!("entity/services/connections/database/clickhouseConnection.json"),
     builtin!("entity/services/connections/database/common/basicAuth.json"),
     builtin!("entity/services/connections/database/common/iamAuthConfig.json"),
+    builtin!("entity/services/connections/database/databricksConnection.json"),
+    builtin!("entity/services/connections/database/mariaDBConnection.json"),
     builtin!("entity/services/connections/database/mssqlConnection.json"),
     builtin!("entity/services/connections/database/mysqlConnection.json"),
+    builtin!("entity/services/connections/database/oracleConnection.json"),
     builtin!("entity/services/connections/database/postgresConnection.json"),
     builtin!("entity/services/connections/database/redshiftConnection.json"),
     builtin!("entity/services/connections/database/snowflakeConnection.json"),
@@ -69,6 +76,7 @@ const BUILTIN: &[(&str, &str)] = &[
     builtin!("entity/services/connections/pipeline/airflowConnection.json"),
     builtin!("entity/services/connections/pipeline/backendConnection.json"),
     builtin!("entity/services/connections/serviceConnections.json"),
+    builtin!("entity/services/connections/storage/s3Connection.json"),
     builtin!("entity/services/ingestionPipelines/ingestionPipeline.json"),
     builtin!("entity/teams/authN/basicAuth.json"),
     builtin!("entity/teams/authN/jwtAuth.json"),
@@ -570,6 +578,22 @@ mod tests {
             ("pipeline", "Airflow", "pipeline/airflowConnection.json"),
             ("dashboard", "Looker", "dashboard/lookerConnection.json"),
             ("dashboard", "Tableau", "dashboard/tableauConnection.json"),
+            ("dashboard", "PowerBI", "dashboard/powerBIConnection.json"),
+            ("dashboard", "Metabase", "dashboard/metabaseConnection.json"),
+            ("database", "MariaDB", "database/mariaDBConnection.json"),
+            ("database", "Oracle", "database/oracleConnection.json"),
+            (
+                "database",
+                "Clickhouse",
+                "database/clickhouseConnection.json",
+            ),
+            (
+                "database",
+                "Databricks",
+                "database/databricksConnection.json",
+            ),
+            ("database", "Athena", "database/athenaConnection.json"),
+            ("storage", "S3", "storage/s3Connection.json"),
         ] {
             assert_eq!(
                 registry.connection_schema(category, connection_type),
@@ -578,7 +602,7 @@ mod tests {
             );
         }
         assert_eq!(registry.connection_schema("dashboard", "Mysql"), None);
-        assert_eq!(registry.connection_schema("database", "Oracle"), None);
+        assert_eq!(registry.connection_schema("database", "Hive"), None);
     }
 
     #[test]
@@ -653,8 +677,33 @@ mod tests {
             ),
             (
                 "entity/services/connections/dashboard/lookerConnection.json",
-                json!({"type": "Looker", "clientSecret": "s", "gitCredentials": {"repositoryOwner": "o", "repositoryName": "n", "token": "t"}}),
-                vec!["clientSecret", "gitCredentials.token"],
+                json!({"type": "Looker", "clientSecret": "s", "githubCredentials": {"repositoryOwner": "o", "repositoryName": "n", "token": "t"}}),
+                vec!["clientSecret", "githubCredentials.token"],
+            ),
+            (
+                "entity/services/connections/dashboard/lookerConnection.json",
+                json!({"type": "Looker", "clientSecret": "s", "githubCredentials": {}}),
+                vec!["clientSecret"],
+            ),
+            (
+                "entity/services/connections/database/databricksConnection.json",
+                json!({"type": "Databricks", "token": "t", "httpPath": "/sql"}),
+                vec!["token"],
+            ),
+            (
+                "entity/services/connections/database/athenaConnection.json",
+                json!({"type": "Athena", "awsConfig": {"awsRegion": "eu", "awsSecretAccessKey": "k"}}),
+                vec!["awsConfig.awsSecretAccessKey"],
+            ),
+            (
+                "entity/services/connections/storage/s3Connection.json",
+                json!({"type": "S3", "awsConfig": {"awsRegion": "eu", "awsSecretAccessKey": "k"}}),
+                vec!["awsConfig.awsSecretAccessKey"],
+            ),
+            (
+                "entity/services/connections/dashboard/powerBIConnection.json",
+                json!({"type": "PowerBI", "clientId": "c", "clientSecret": "s", "tenantId": "t"}),
+                vec!["clientSecret"],
             ),
             (
                 "entity/services/connections/dashboard/tableauConnection.json",

@@ -414,10 +414,10 @@ async fn non_string_secrets_and_unknown_connections_are_errors() {
     assert!(matches!(err, Error::SecretNotAString(_)), "{err}");
     assert!(!err.to_string().contains("1234"));
 
-    let mut oracle = json!({"name": "o", "serviceType": "Oracle", "connection": {"config": {"type": "Oracle", "password": "p"}}});
+    let mut hive = json!({"name": "h", "serviceType": "Hive", "connection": {"config": {"type": "Hive", "password": "p"}}});
     let err = f
         .manager
-        .store_entity(EntityType::DatabaseService, &mut oracle)
+        .store_entity(EntityType::DatabaseService, &mut hive)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::UnknownConnectionType { .. }), "{err}");
