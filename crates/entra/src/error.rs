@@ -237,7 +237,13 @@ struct AttemptList<'a>(&'a [CredentialAttempt]);
 impl fmt::Display for AttemptList<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for attempt in self.0 {
-            write!(f, "\n  {}: {}", attempt.credential, attempt.error)?;
+            // Our errors already start with the credential's name; others may not.
+            let message = attempt.error.to_string();
+            if message.starts_with(&attempt.credential) {
+                write!(f, "\n  - {message}")?;
+            } else {
+                write!(f, "\n  - {}: {message}", attempt.credential)?;
+            }
         }
         Ok(())
     }
@@ -430,10 +436,7 @@ mod tests {
         assert!(!stopped.is_unavailable());
         assert_eq!(stopped.aadsts_code(), Some(7_000_215));
         let shown = stopped.to_string();
-        assert!(
-            shown.contains("\n  A: A is unavailable: not set"),
-            "{shown}"
-        );
-        assert!(shown.contains("\n  B: B authentication failed"), "{shown}");
+        assert!(shown.contains("\n  - A is unavailable: not set"), "{shown}");
+        assert!(shown.contains("\n  - B authentication failed"), "{shown}");
     }
 }

@@ -227,6 +227,15 @@ impl Source {
         matches!(self.endpoint, Endpoint::Imds(_))
     }
 
+    /// What to do when IMDS does not answer.
+    fn imds_hint(&self) -> &'static str {
+        if self.url().host_str() == Some("169.254.169.254") {
+            "set AZURE_POD_IDENTITY_AUTHORITY_HOST to reach a stand-in, or use another credential"
+        } else {
+            "check AZURE_POD_IDENTITY_AUTHORITY_HOST"
+        }
+    }
+
     fn url(&self) -> &Url {
         match &self.endpoint {
             Endpoint::Imds(url) | Endpoint::AppService { url, .. } => url,
@@ -244,10 +253,11 @@ impl Source {
             Err(e) => Err(Error::Unavailable {
                 credential: NAME,
                 reason: format!(
-                    "no IMDS endpoint answered at {} within {} ms ({}): this process is not on an Azure VM, VM scale set or AKS node, or IMDS is blocked; set AZURE_POD_IDENTITY_AUTHORITY_HOST to reach a stand-in",
+                    "no IMDS endpoint answered at {} within {} ms ({}): this process is not on an Azure VM, VM scale set or AKS node, or IMDS is blocked; {}",
                     endpoint_of(self.url()),
                     timeout.as_millis(),
-                    crate::http::cause_chain(&e.without_url())
+                    crate::http::cause_chain(&e.without_url()),
+                    self.imds_hint()
                 ),
             }),
         }
@@ -404,8 +414,9 @@ impl TokenSource for Source {
                 return Err(Error::Unavailable {
                     credential: NAME,
                     reason: format!(
-                        "no IMDS endpoint answered at {} after {attempts} attempt(s) ({cause}): this process is not on an Azure VM, VM scale set or AKS node; set AZURE_POD_IDENTITY_AUTHORITY_HOST to reach a stand-in",
-                        endpoint_of(self.url())
+                        "no IMDS endpoint answered at {} after {attempts} attempt(s) ({cause}): this process is not on an Azure VM, VM scale set or AKS node; {}",
+                        endpoint_of(self.url()),
+                        self.imds_hint()
                     ),
                 });
             }
