@@ -9,7 +9,9 @@ use crate::fault::Fault;
 
 /// Settings for `Emulator::start`. Build with struct-update syntax:
 /// `EmulatorConfig { tls: true, ..EmulatorConfig::default() }`.
-#[derive(Debug, Clone)]
+///
+/// `Debug` does not show the client secret.
+#[derive(Clone)]
 pub struct EmulatorConfig {
     /// Serve TLS as well as plain HTTP on the port (the SDKs require https for the vault and
     /// for Entra). Plain HTTP stays available on the same port either way.
@@ -52,6 +54,34 @@ pub struct EmulatorConfig {
     pub request_log_capacity: usize,
 }
 
+impl std::fmt::Debug for EmulatorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorConfig")
+            .field("tls", &self.tls)
+            .field("port", &self.port)
+            .field("state_dir", &self.state_dir)
+            .field("default_vault", &self.default_vault)
+            .field("vaults", &self.vaults)
+            .field("faults", &self.faults)
+            .field("token_lifetime", &self.token_lifetime)
+            .field("recover_delay", &self.recover_delay)
+            .field("delete_delay", &self.delete_delay)
+            .field("purge_protection", &self.purge_protection)
+            .field("retention_days", &self.retention_days)
+            .field("vault_resource", &self.vault_resource)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("clock", &self.clock)
+            .field("seed", &self.seed)
+            .field("request_log_capacity", &self.request_log_capacity)
+            .finish()
+    }
+}
+
 impl Default for EmulatorConfig {
     fn default() -> Self {
         Self {
@@ -74,5 +104,21 @@ impl Default for EmulatorConfig {
             seed: None,
             request_log_capacity: 10_000,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_client_secret() {
+        let config = EmulatorConfig {
+            client_secret: Some("do-not-print-me".into()),
+            ..EmulatorConfig::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("do-not-print-me"), "{shown}");
+        assert!(shown.contains("<redacted>"));
     }
 }

@@ -242,6 +242,7 @@ impl Emulator {
             signer: Signer::new(key),
             state: Mutex::new(state),
             log: Mutex::new(RequestLog::new(config.request_log_capacity)),
+            saved: Mutex::new(0),
         });
 
         let mock = MockServer::builder()
@@ -521,23 +522,17 @@ impl Emulator {
     /// Stores a new version of `name` in vault `vault` (created if missing); returns its version id.
     pub fn set_secret_in(&self, vault: &str, name: &str, value: &str) -> String {
         let now = self.shared.clock.now();
-        let snapshot = {
+        let (id, (generation, snapshot)) = {
             let mut state = self.shared.state();
             let id = state.random.hex32();
             state
                 .vaults
                 .ensure(vault)
                 .put(name, seeded_version(id.clone(), value, now));
-            (id, state.vaults.snapshot())
+            (id, state.changed())
         };
-        self.persist(&snapshot.1);
-        snapshot.0
-    }
-
-    fn persist(&self, snapshot: &vault::Snapshot) {
-        if let Some(path) = &self.shared.info.state_file {
-            let _ = vault::save_snapshot(path, snapshot);
-        }
+        self.shared.persist(generation, &snapshot);
+        id
     }
 
     /// The latest value of `name` in the default vault, if it exists and is not deleted.

@@ -40,6 +40,8 @@ pub(crate) struct State {
     pub(crate) vaults: Vaults,
     pub(crate) token_lifetime: Duration,
     pub(crate) random: Random,
+    /// Bumped on every change of stored secrets, so that saves never go back in time.
+    generation: u64,
 }
 
 impl State {
@@ -50,7 +52,14 @@ impl State {
             vaults,
             token_lifetime,
             random,
+            generation: 0,
         }
+    }
+
+    /// A numbered snapshot of the vaults, to hand to `Shared::persist` after the lock is gone.
+    pub(crate) fn changed(&mut self) -> (u64, crate::vault::Snapshot) {
+        self.generation += 1;
+        (self.generation, self.vaults.snapshot())
     }
 
     pub(crate) fn add_principal(&mut self, identity: Identity, permissions: Permissions) {
@@ -128,6 +137,8 @@ pub(crate) struct Shared {
     pub(crate) signer: Signer,
     pub(crate) state: Mutex<State>,
     pub(crate) log: Mutex<RequestLog>,
+    /// The generation last written to the state file.
+    pub(crate) saved: Mutex<u64>,
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -187,13 +198,11 @@ impl Shared {
                     }
                 },
             };
-            let snapshot =
-                (persist && self.info.state_file.is_some()).then(|| state.vaults.snapshot());
+            let snapshot = (persist && self.info.state_file.is_some()).then(|| state.changed());
             (reply, delay, snapshot)
         };
-        if let (Some(snapshot), Some(path)) = (persist, &self.info.state_file) {
-            // A failed save must not fail the request; the next write tries again.
-            let _ = crate::vault::save_snapshot(path, &snapshot);
+        if let Some((generation, snapshot)) = persist {
+            self.persist(generation, &snapshot);
         }
         let mut headers = request.headers.clone();
         headers.remove(FORWARDED_PROTO);
@@ -209,6 +218,18 @@ impl Shared {
             tls,
         });
         reply.into_template(delay)
+    }
+
+    /// Writes a snapshot to the state file unless a newer one was written already. A failed
+    /// save must not fail the request; the next change tries again.
+    pub(crate) fn persist(&self, generation: u64, snapshot: &crate::vault::Snapshot) {
+        let Some(path) = &self.info.state_file else {
+            return;
+        };
+        let mut saved = lock(&self.saved);
+        if generation > *saved && crate::vault::save_snapshot(path, snapshot).is_ok() {
+            *saved = generation;
+        }
     }
 
     /// Records a request the front dropped because of a fault.

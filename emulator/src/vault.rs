@@ -320,7 +320,10 @@ pub(crate) fn handle(
         );
     }
     let now = unix_seconds(call.now);
-    let random_version = state.random.hex32();
+    // Only a set needs a fresh version id (drawn before the vault is borrowed).
+    let random_version = matches!(route, Route::Set(_))
+        .then(|| state.random.hex32())
+        .unwrap_or_default();
     let recover_delay = delay_secs(state.vaults.recover_delay);
     let delete_delay = delay_secs(state.vaults.delete_delay);
     let Some(vault) = state.vaults.get_mut(&vault_name) else {
