@@ -60,7 +60,8 @@ pub enum Error {
     /// A computed secret name is longer than Key Vault accepts.
     #[error(
         "the secret name for {field} is {length} characters long, over Key Vault's limit of 127 \
-         (`{name}`): give the entity a shorter name or prefix, or enable long-name shortening"
+         (`{name}`): give the entity a shorter name or prefix, or set \
+         secretsManagerConfiguration.parameters.longSecretNames to shorten"
     )]
     SecretNameTooLong {
         /// The field that would have been stored.
