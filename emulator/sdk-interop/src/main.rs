@@ -19,6 +19,7 @@ use azure_core::credentials::{
     AccessToken, Secret as Credential, TokenCredential, TokenRequestOptions,
 };
 use azure_core::error::ErrorKind;
+use azure_core::http::Transport;
 use azure_core::time::{Duration, OffsetDateTime};
 use azure_identity::{
     ClientSecretCredential, ManagedIdentityCredential, WorkloadIdentityCredential,
@@ -60,16 +61,27 @@ fn failure(error: &azure_core::Error) -> (Option<u16>, Option<String>) {
 }
 
 fn client(credential: Arc<dyn TokenCredential>) -> Result<SecretClient> {
-    // The default vault at 127.0.0.1 has no parent domain to match the challenge resource.
-    let options = SecretClientOptions {
-        verify_challenge_resource: Some(false),
-        ..SecretClientOptions::default()
-    };
-    Ok(SecretClient::new(
-        &var("VAULT_URL")?,
-        credential,
-        Some(options),
-    )?)
+    let vault_url = var("VAULT_URL")?;
+    let url = azure_core::http::Url::parse(&vault_url)?;
+    let mut options = SecretClientOptions::default();
+    match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) if host.ends_with(".localhost") => {
+            // glibc does not resolve NAME.localhost: give the SDK a transport that does (and
+            // trusts the emulator's CA). Challenge-resource verification stays on: the
+            // challenge names https://localhost:PORT, a parent domain of the vault host.
+            let ca = reqwest::Certificate::from_pem(&std::fs::read(var("SSL_CERT_FILE")?)?)?;
+            let http = reqwest::Client::builder()
+                .no_proxy()
+                .tls_certs_only([ca])
+                .resolve(host, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+                .build()?;
+            options.client_options.transport = Some(Transport::new(Arc::new(http)));
+            options.verify_challenge_resource = Some(true);
+        }
+        // The default vault at 127.0.0.1 has no parent domain to match the challenge resource.
+        _ => options.verify_challenge_resource = Some(false),
+    }
+    Ok(SecretClient::new(&vault_url, credential, Some(options))?)
 }
 
 fn credential(mode: &str) -> Result<Arc<dyn TokenCredential>> {

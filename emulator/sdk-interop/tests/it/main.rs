@@ -99,6 +99,8 @@ async fn rust_sdk_runs_every_secret_operation_with_client_secret_workload_and_ap
         (
             "mi-appservice",
             vec![
+                // A named vault: the SDK's challenge-resource verification stays on.
+                ("VAULT_URL", emu.vault_url_for("rustvault").to_string()),
                 ("IDENTITY_ENDPOINT", emu.identity_endpoint().to_string()),
                 ("IDENTITY_HEADER", emu.identity_header().to_owned()),
             ],
@@ -129,6 +131,15 @@ async fn rust_sdk_runs_every_secret_operation_with_client_secret_workload_and_ap
                 .iter()
                 .any(|r| r.status == 401 && !r.has_authorization()),
             "{mode}: challenge"
+        );
+        let expected_host = if mode == "mi-appservice" {
+            format!("rustvault.localhost:{}", emu.port())
+        } else {
+            format!("127.0.0.1:{}", emu.port())
+        };
+        assert!(
+            vault.iter().all(|r| r.host == expected_host),
+            "{mode}: vault host"
         );
         let token_source = match mode {
             "mi-appservice" => requests
