@@ -27,13 +27,14 @@ pub struct SecretAttributes {
 /// store path relies on `NotFound` and `DeletedButRecoverable` being exact.
 #[async_trait]
 pub trait SecretBackend: Send + Sync + fmt::Debug {
-    /// Writes `value` under `name` (a new version when the name exists).
+    /// Writes `value` under `name` (a new version when the name exists); returns the version
+    /// id the vault gave the write, when it reports one.
     async fn set_secret(
         &self,
         name: &SecretName,
         value: &SecretString,
         attributes: &SecretAttributes,
-    ) -> Result<()>;
+    ) -> Result<Option<String>>;
 
     /// Reads the current value of `name`.
     async fn get_secret(&self, name: &SecretName) -> Result<SecretString>;
@@ -133,7 +134,7 @@ impl SecretBackend for InMemoryBackend {
         name: &SecretName,
         value: &SecretString,
         attributes: &SecretAttributes,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         let mut state = self.state();
         if state.deleted.contains_key(name) {
             return Err(Error::Backend {
@@ -150,7 +151,8 @@ impl SecretBackend for InMemoryBackend {
             },
         );
         state.writes += 1;
-        Ok(())
+        // Key Vault's version ids are 32 hex digits.
+        Ok(Some(format!("{:032x}", state.writes)))
     }
 
     async fn get_secret(&self, name: &SecretName) -> Result<SecretString> {
@@ -202,12 +204,13 @@ mod tests {
         assert_eq!(vault.get_secret(&n).await.unwrap().expose_secret(), "v1");
         vault.delete_secret(&n).await.unwrap();
         let kind = |r: Result<()>| r.unwrap_err().backend_kind();
+        let set_kind = |r: Result<Option<String>>| r.unwrap_err().backend_kind();
         assert_eq!(
             vault.get_secret(&n).await.unwrap_err().backend_kind(),
             Some(BackendErrorKind::NotFound)
         );
         assert_eq!(
-            kind(
+            set_kind(
                 vault
                     .set_secret(&n, &SecretString::from("v2"), &attrs)
                     .await

@@ -40,6 +40,11 @@ impl Environment {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)
     }
+
+    /// The same variables for vaultref-entra's credentials and HTTP client.
+    pub(crate) fn to_entra_env(&self) -> vaultref_entra::Env {
+        vaultref_entra::Env::from_vars(self.vars.clone())
+    }
 }
 
 impl fmt::Debug for Environment {

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::naming::SecretName;
 
@@ -158,6 +159,29 @@ pub enum Error {
     #[error("{0} could not be Fernet-encrypted: {1}")]
     FernetEncrypt(FieldRef, String),
 
+    /// The Key Vault client could not be set up from the configuration (credential, CA file,
+    /// vault URL).
+    #[error("cannot set up the Key Vault client for {vault}: {detail}")]
+    VaultClient {
+        /// The vault URL.
+        vault: String,
+        /// What is wrong and what to fix (from the credential or client).
+        detail: String,
+    },
+
+    /// A `secret:` reference could not be resolved.
+    #[error("cannot resolve the reference `secret:{reference}`{at}: {source}", at = location(path.as_deref(), *others))]
+    Unresolved {
+        /// The secret name the reference points to.
+        reference: String,
+        /// Where the reference is in the document (a JSON pointer), when resolving a document.
+        path: Option<String>,
+        /// How many other references of the same document failed too.
+        others: usize,
+        /// Why (shared by every caller that waited for the same read).
+        source: Arc<Error>,
+    },
+
     /// The secret backend failed.
     #[error("secret `{name}`: {kind}: {detail}")]
     Backend {
@@ -176,6 +200,7 @@ impl Error {
     pub fn backend_kind(&self) -> Option<BackendErrorKind> {
         match self {
             Self::Backend { kind, .. } => Some(*kind),
+            Self::Unresolved { source, .. } => source.backend_kind(),
             _ => None,
         }
     }
@@ -203,12 +228,25 @@ pub enum BackendErrorKind {
     /// The secret was deleted but is still recoverable, so its name is taken
     /// (Key Vault 409 `ObjectIsDeletedButRecoverable`).
     DeletedButRecoverable,
-    /// The caller may not do this (401/403): grant the identity a Key Vault role.
+    /// The identity may not do this (403): grant it a Key Vault role or access policy.
     Forbidden,
-    /// The backend asked to slow down (429).
+    /// No usable token: the credential failed, or the vault rejected its token (401).
+    Unauthenticated,
+    /// The backend asked to slow down (429) until the client's retries gave up.
     Throttled,
-    /// Anything else (network, 5xx, unexpected answers).
+    /// The vault could not be reached (DNS, connection, TLS, timeout).
+    Unreachable,
+    /// Anything else (5xx, unexpected answers, bad parameters).
     Other,
+}
+
+impl BackendErrorKind {
+    /// Whether the vault is failing rather than answering about the secret: a cached value
+    /// may then be served stale.
+    #[must_use]
+    pub fn is_transient(self) -> bool {
+        matches!(self, Self::Throttled | Self::Unreachable | Self::Other)
+    }
 }
 
 impl fmt::Display for BackendErrorKind {
@@ -219,12 +257,32 @@ impl fmt::Display for BackendErrorKind {
                 "deleted but recoverable (recover or purge it before writing the name again)"
             }
             Self::Forbidden => {
-                "access denied (give the identity the Key Vault Secrets Officer role)"
+                "access denied (give the identity the Key Vault Secrets Officer role to store \
+                 and delete, Key Vault Secrets User to read, or the matching access policy)"
             }
-            Self::Throttled => "throttled by the vault (lower rateLimitPermitsPerSecond)",
+            Self::Unauthenticated => {
+                "not authenticated (check tenantId, clientId and clientSecret, or the identity \
+                 the default chain picks, and that it belongs to the vault's tenant)"
+            }
+            Self::Throttled => {
+                "throttled by the vault (lower rateLimitPermitsPerSecond or the resolver's \
+                 concurrency)"
+            }
+            Self::Unreachable => {
+                "vault unreachable (check parameters.vaultUrl / vaultName, the network, and \
+                 caCertFile / SSL_CERT_FILE for TLS errors)"
+            }
             Self::Other => "failed",
         })
     }
+}
+
+fn location(path: Option<&str>, others: usize) -> String {
+    let mut text = path.map(|p| format!(" at {p}")).unwrap_or_default();
+    if others > 0 {
+        text.push_str(&format!(" (and {others} more unresolved reference(s))"));
+    }
+    text
 }
 
 /// An entity named in an error: its type and name.

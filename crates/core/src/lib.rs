@@ -55,11 +55,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod audit;
 mod backend;
 mod config;
 mod entity;
 mod env;
 mod error;
+mod keyvault;
 mod loader;
 mod manager;
 mod naming;
@@ -68,6 +70,9 @@ mod resolve;
 mod schema;
 
 pub use crate::{
+    audit::{
+        AUDIT_TARGET, AuditAction, AuditEvent, AuditSink, RecordingAuditSink, TracingAuditSink,
+    },
     backend::{InMemoryBackend, SecretAttributes, SecretBackend},
     config::{
         Config, DEFAULT_RATE_LIMIT_PERMITS_PER_SECOND, DatabaseConfig, KeyVaultConfig, LoaderKind,
@@ -76,6 +81,7 @@ pub use crate::{
     entity::EntityType,
     env::{Environment, substitute_variables},
     error::{BackendErrorKind, EntityRef, Error, FieldRef, Result},
+    keyvault::{KeyVaultBackend, WaitOptions, connect_backend},
     loader::{AIRFLOW_SECTION, ConsumerCredential, ConsumerVault, airflow_config_path},
     manager::{SECRET_PREFIX, SecretsManager, SecretsManagerBuilder, StoreOutcome, StorePlan},
     naming::{LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName},

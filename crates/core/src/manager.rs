@@ -14,6 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use vaultref_fernet::{Clock, KeyRing, SystemClock, Zeroizing};
 
+use crate::audit::{AuditAction, AuditEvent, AuditSink, TracingAuditSink};
 use crate::backend::{InMemoryBackend, SecretAttributes, SecretBackend};
 use crate::config::{Config, ProviderKind};
 use crate::entity::{EntityType, SecretScope};
@@ -45,6 +46,7 @@ pub struct SecretsManager {
     expires_after_days: Option<u32>,
     clock: Arc<dyn Clock>,
     long_names: LongNamePolicy,
+    audit: Arc<dyn AuditSink>,
     /// Secret names already owned by a field, across entities.
     claims: Mutex<BTreeMap<SecretName, FieldRef>>,
 }
@@ -73,6 +75,7 @@ pub struct SecretsManagerBuilder {
     expires_after_days: Option<u32>,
     clock: Arc<dyn Clock>,
     long_names: LongNamePolicy,
+    audit: Arc<dyn AuditSink>,
 }
 
 impl fmt::Debug for SecretsManagerBuilder {
@@ -127,6 +130,13 @@ impl SecretsManagerBuilder {
         self
     }
 
+    /// Where the audit events of vault writes, deletes and recoveries go (default:
+    /// [`TracingAuditSink`]).
+    pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.audit = sink;
+        self
+    }
+
     /// The manager.
     ///
     /// # Errors
@@ -158,6 +168,7 @@ impl SecretsManagerBuilder {
             expires_after_days: self.expires_after_days,
             clock: self.clock,
             long_names: self.long_names,
+            audit: self.audit,
             claims: Mutex::new(BTreeMap::new()),
         })
     }
@@ -267,11 +278,13 @@ impl SecretsManager {
             expires_after_days: None,
             clock: Arc::new(SystemClock),
             long_names: LongNamePolicy::default(),
+            audit: Arc::new(TracingAuditSink),
         }
     }
 
     /// A manager as `config` describes it, writing to `backend` in managed mode (for
     /// `managed-azure-kv`, through a [`RateLimitedBackend`] at `rateLimitPermitsPerSecond`).
+    /// [`connect_backend`](crate::connect_backend) builds the backend the configuration names.
     ///
     /// # Errors
     /// [`Error::Config`] when the Fernet key does not parse or a managed provider has no backend.
@@ -280,6 +293,19 @@ impl SecretsManager {
         backend: Option<Arc<dyn SecretBackend>>,
         schemas: Arc<SchemaRegistry>,
     ) -> Result<Self> {
+        Self::builder_from_config(config, backend, schemas)?.build()
+    }
+
+    /// Like [`from_config`](Self::from_config), returning the builder for further options
+    /// (an audit sink, a clock).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the Fernet key does not parse.
+    pub fn builder_from_config(
+        config: &Config,
+        backend: Option<Arc<dyn SecretBackend>>,
+        schemas: Arc<SchemaRegistry>,
+    ) -> Result<SecretsManagerBuilder> {
         let keys = KeyRing::parse(config.fernet_key.expose_secret()).map_err(|e| {
             Error::config(
                 "fernetConfiguration.fernetKey",
@@ -306,7 +332,7 @@ impl SecretsManager {
             };
             builder = builder.backend(backend);
         }
-        builder.build()
+        Ok(builder)
     }
 
     /// The provider.
@@ -409,22 +435,23 @@ impl SecretsManager {
                 } => {
                     let backend = self.backend()?;
                     let value = SecretString::from(plaintext.as_str());
-                    match backend.set_secret(name, &value, &attributes).await {
+                    let version = match backend.set_secret(name, &value, &attributes).await {
                         Err(e)
                             if e.backend_kind()
                                 == Some(BackendErrorKind::DeletedButRecoverable) =>
                         {
                             tracing::info!(secret = %name, "recovering a soft-deleted secret before writing it again");
                             backend.recover_secret(name).await?;
-                            backend.set_secret(name, &value, &attributes).await?;
+                            self.audited(AuditAction::Recover, &field.field, name, None);
+                            backend.set_secret(name, &value, &attributes).await?
                         }
                         other => other?,
-                    }
-                    tracing::debug!(secret = %name, field = %field.field, "secret written");
+                    };
+                    self.audited(AuditAction::Write, &field.field, name, version);
                     outcome.written.push(name.clone());
                 }
                 FieldAction::Delete(name) => {
-                    if self.delete_tolerating_absence(name).await? {
+                    if self.delete_tolerating_absence(name, &field.field).await? {
                         outcome.deleted.push(name.clone());
                     }
                 }
@@ -569,15 +596,15 @@ impl SecretsManager {
         for secret in &fields {
             let (_, field) = self.locate(&scope, secret);
             match self.secret_name(&scope, secret, &field) {
-                Ok(name) => names.push(name),
+                Ok(name) => names.push((name, field)),
                 // Such a name was never written.
                 Err(Error::SecretNameTooLong { .. }) => {}
                 Err(e) => return Err(e),
             }
         }
         let mut deleted = Vec::new();
-        for name in names {
-            let existed = self.delete_tolerating_absence(&name).await?;
+        for (name, field) in names {
+            let existed = self.delete_tolerating_absence(&name, &field).await?;
             self.claims().remove(&name);
             if existed {
                 deleted.push(name);
@@ -706,10 +733,13 @@ impl SecretsManager {
         }
     }
 
-    /// Deletes `name`; `Ok(false)` when it did not exist.
-    async fn delete_tolerating_absence(&self, name: &SecretName) -> Result<bool> {
+    /// Deletes `field`'s secret `name`; `Ok(false)` when it did not exist.
+    async fn delete_tolerating_absence(&self, name: &SecretName, field: &FieldRef) -> Result<bool> {
         match self.backend()?.delete_secret(name).await {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                self.audited(AuditAction::Delete, field, name, None);
+                Ok(true)
+            }
             Err(e) if e.backend_kind() == Some(BackendErrorKind::NotFound) => {
                 tracing::debug!(secret = %name, "secret to delete was already absent");
                 Ok(false)
@@ -725,6 +755,22 @@ impl SecretsManager {
                 format!("is {}, which has no vault to write to", self.provider),
             )
         })
+    }
+
+    fn audited(
+        &self,
+        action: AuditAction,
+        field: &FieldRef,
+        secret: &SecretName,
+        version: Option<String>,
+    ) {
+        self.audit.record(&AuditEvent {
+            action,
+            entity: field.entity.clone(),
+            field: field.path.clone(),
+            secret: secret.clone(),
+            version,
+        });
     }
 
     fn attributes(&self) -> SecretAttributes {

@@ -137,7 +137,7 @@ impl SecretBackend for RateLimitedBackend {
         name: &SecretName,
         value: &SecretString,
         attributes: &SecretAttributes,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         self.acquire().await;
         self.inner.set_secret(name, value, attributes).await
     }

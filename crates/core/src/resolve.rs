@@ -1,19 +1,28 @@
-//! The consumer side: turning `secret:<name>` references back into values, with a cache.
+//! The consumer side: turning `secret:<name>` references back into values.
 //!
 //! Reference syntax follows OpenMetadata's ingestion (`CustomSecretStr.get_secret_value`): a
 //! string that starts with `secret:` is a reference, and the name is the string with **every**
 //! `secret:` removed. The name is used verbatim as the Key Vault name.
+//!
+//! Unlike OpenMetadata's ingestion, which reads the vault once per use, one at a time, a
+//! [`Resolver`] reads every distinct name of a document once, concurrently (at most
+//! [`ResolverOptions::max_concurrency`] reads in flight), with one read per name however many
+//! callers miss it at the same time, and caches values for a TTL; while the vault is failing it
+//! serves a cached value past its TTL for a bounded time, and it remembers for a short while
+//! that a name does not exist.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
+use tokio::sync::{OnceCell, Semaphore};
 use vaultref_fernet::{Clock, SystemClock};
 
 use crate::backend::SecretBackend;
-use crate::error::Result;
+use crate::error::{BackendErrorKind, Error, Result};
 use crate::manager::SECRET_PREFIX;
 use crate::naming::SecretName;
 
@@ -24,31 +33,46 @@ const LEGACY_NULL: &str = "null";
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UnresolvedPolicy {
-    /// Fail with the error (the default: a credential that is the text `secret:...` is wrong).
+    /// Fail with an error naming the reference, leaving the document unchanged (the default:
+    /// a credential that is the text `secret:...` is wrong).
     #[default]
     Fail,
-    /// Log the failure and keep the reference text, as OpenMetadata's ingestion does.
+    /// OpenMetadata's ingestion behaviour, for compatibility only: log the failure and pass the
+    /// reference text on as if it were the value.
     KeepReference,
 }
 
-/// How a [`Resolver`] caches and what it does on failures.
+/// How a [`Resolver`] caches, how hard it may press the vault, and what it does on failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ResolverOptions {
     /// How long a value read from the vault is reused, in seconds (0: no cache).
     pub ttl_seconds: u64,
-    /// At most this many values are kept; the one expiring first is dropped to make room.
+    /// After its TTL, a cached value is still served while the vault is failing (throttled,
+    /// unreachable, 5xx) for at most this many more seconds; never for a secret the vault says
+    /// is gone, nor when access is denied.
+    pub max_stale_seconds: u64,
+    /// How long a name the vault does not have is remembered as missing, in seconds (0: not
+    /// remembered).
+    pub negative_ttl_seconds: u64,
+    /// At most this many names are kept; the one read longest ago is dropped to make room.
     pub max_entries: usize,
+    /// At most this many vault reads in flight at once, across all callers.
+    pub max_concurrency: usize,
     /// What to do with references that do not resolve.
     pub on_unresolved: UnresolvedPolicy,
 }
 
 impl Default for ResolverOptions {
-    /// Five minutes, 1000 entries, fail on unresolved references.
+    /// Five minutes' TTL, one hour of stale serving, ten seconds of negative caching, 1000
+    /// entries, 64 reads in flight, fail on unresolved references.
     fn default() -> Self {
         Self {
             ttl_seconds: 300,
+            max_stale_seconds: 3600,
+            negative_ttl_seconds: 10,
             max_entries: 1000,
+            max_concurrency: 64,
             on_unresolved: UnresolvedPolicy::Fail,
         }
     }
@@ -58,24 +82,40 @@ impl Default for ResolverOptions {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ResolveReport {
-    /// References replaced by their value.
+    /// Reference strings replaced by their value (a name referenced twice counts twice).
     pub resolved: usize,
+    /// Distinct names referenced.
+    pub distinct: usize,
+    /// Vault reads this call made (names served from the cache, or by a read another caller
+    /// had in flight, cost none).
+    pub vault_reads: usize,
     /// References kept as text (only with [`UnresolvedPolicy::KeepReference`]): the names.
     pub unresolved: Vec<String>,
 }
 
-struct Cached {
-    value: SecretString,
-    expires_at: u64,
+/// What a lookup gives every caller waiting for it.
+type Outcome = std::result::Result<Arc<SecretString>, Arc<Error>>;
+
+enum Cached {
+    Value(Arc<SecretString>),
+    /// The vault said the name does not exist.
+    Missing(Arc<Error>),
 }
 
-/// Resolves `secret:` references through a [`SecretBackend`], caching values for a while.
-/// Failures are never cached.
+struct Entry {
+    cached: Cached,
+    fetched_at: u64,
+}
+
+/// Resolves `secret:` references through a [`SecretBackend`]; see the module documentation.
 pub struct Resolver {
     backend: Arc<dyn SecretBackend>,
     clock: Arc<dyn Clock>,
     options: ResolverOptions,
-    cache: Mutex<HashMap<SecretName, Cached>>,
+    cache: Mutex<HashMap<SecretName, Entry>>,
+    /// One read per name in flight; every caller missing that name waits for it.
+    inflight: Mutex<HashMap<SecretName, Arc<OnceCell<Outcome>>>>,
+    permits: Semaphore,
 }
 
 impl fmt::Debug for Resolver {
@@ -85,7 +125,7 @@ impl fmt::Debug for Resolver {
             .field("backend", &self.backend)
             .field("options", &self.options)
             .field("cached", &self.cache().keys().collect::<Vec<_>>())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -107,6 +147,8 @@ impl Resolver {
             clock: Arc::new(SystemClock),
             options,
             cache: Mutex::new(HashMap::new()),
+            inflight: Mutex::new(HashMap::new()),
+            permits: Semaphore::new(options.max_concurrency.max(1)),
         }
     }
 
@@ -117,45 +159,30 @@ impl Resolver {
         self
     }
 
+    /// The options.
+    #[must_use]
+    pub fn options(&self) -> &ResolverOptions {
+        &self.options
+    }
+
     /// The value of the secret `name`, from the cache while it is fresh. A stored `"null"` (what
     /// older OpenMetadata versions wrote for a cleared password) reads as empty.
     ///
     /// # Errors
-    /// [`Error::InvalidSecretName`](crate::Error::InvalidSecretName) for a name Key Vault cannot
-    /// hold, [`Error::Backend`](crate::Error::Backend) from the vault.
+    /// [`Error::InvalidSecretName`] for a name Key Vault cannot hold, else
+    /// [`Error::Unresolved`] naming the reference, whose source is the vault's error
+    /// ([`Error::is_not_found`] and [`Error::backend_kind`] look through it).
     pub async fn secret_value(&self, name: &str) -> Result<SecretString> {
         let name = SecretName::new(name)?;
-        let now = self.clock.now_unix_seconds();
-        if let Some(cached) = self.cache().get(&name)
-            && cached.expires_at > now
-        {
-            return Ok(SecretString::from(cached.value.expose_secret()));
-        }
-        let mut value = self.backend.get_secret(&name).await?;
-        if value.expose_secret() == LEGACY_NULL {
-            tracing::warn!(secret = %name, "secret holds the legacy \"null\" placeholder of a cleared password: read as empty");
-            value = SecretString::from("");
-        }
-        if self.options.ttl_seconds > 0 && self.options.max_entries > 0 {
-            let mut cache = self.cache();
-            cache.retain(|_, c| c.expires_at > now);
-            if cache.len() >= self.options.max_entries
-                && let Some(oldest) = cache
-                    .iter()
-                    .min_by_key(|(_, c)| c.expires_at)
-                    .map(|(k, _)| k.clone())
-            {
-                cache.remove(&oldest);
-            }
-            cache.insert(
-                name,
-                Cached {
-                    value: SecretString::from(value.expose_secret()),
-                    expires_at: now.saturating_add(self.options.ttl_seconds),
-                },
-            );
-        }
-        Ok(value)
+        let (outcome, _) = self.lookup(&name).await;
+        outcome
+            .map(|value| SecretString::from(value.expose_secret()))
+            .map_err(|source| Error::Unresolved {
+                reference: name.as_str().to_owned(),
+                path: None,
+                others: 0,
+                source,
+            })
     }
 
     /// Forgets the cached value of `name` (after it was rotated, for instance).
@@ -163,42 +190,285 @@ impl Resolver {
         self.cache().remove(name);
     }
 
-    /// Replaces, anywhere in `doc`, every string that is a `secret:` reference by the value it
-    /// points to.
+    /// Replaces, anywhere in the JSON document `doc`, every string that is a `secret:` reference
+    /// by the value it points to. Each distinct name is read once, concurrently with the others.
     ///
     /// # Errors
-    /// With [`UnresolvedPolicy::Fail`], the first reference that does not resolve.
+    /// With [`UnresolvedPolicy::Fail`], [`Error::Unresolved`] naming the first reference (in
+    /// document order) that does not resolve and where it is; `doc` is then left unchanged.
     pub async fn resolve_references(&self, doc: &mut Value) -> Result<ResolveReport> {
-        let mut report = ResolveReport::default();
-        let mut pending = vec![doc];
-        while let Some(value) = pending.pop() {
-            match value {
-                Value::String(text) => {
-                    let Some(name) = reference_name(text) else {
-                        continue;
-                    };
-                    match self.secret_value(&name).await {
-                        Ok(secret) => {
-                            *text = secret.expose_secret().to_owned();
-                            report.resolved += 1;
-                        }
-                        Err(e) if self.options.on_unresolved == UnresolvedPolicy::KeepReference => {
-                            tracing::error!(secret = %name, error = %e, "secret not present in the vault: keeping the reference");
-                            report.unresolved.push(name);
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                Value::Array(items) => pending.extend(items.iter_mut()),
-                Value::Object(map) => pending.extend(map.values_mut()),
-                _ => {}
+        self.resolve_document(doc).await
+    }
+
+    /// [`resolve_references`](Self::resolve_references) for a YAML document.
+    ///
+    /// # Errors
+    /// As [`resolve_references`](Self::resolve_references).
+    pub async fn resolve_yaml_references(
+        &self,
+        doc: &mut serde_yaml_ng::Value,
+    ) -> Result<ResolveReport> {
+        self.resolve_document(doc).await
+    }
+
+    async fn resolve_document<D: Document + Send>(&self, doc: &mut D) -> Result<ResolveReport> {
+        // Every reference, in document order.
+        let mut references: Vec<(String, String)> = Vec::new();
+        doc.visit_strings("", &mut |path, text| {
+            if let Some(name) = reference_name(text) {
+                references.push((path.to_owned(), name));
+            }
+        });
+        let mut seen = HashSet::new();
+        let distinct: Vec<&str> = references
+            .iter()
+            .map(|(_, name)| name.as_str())
+            .filter(|name| seen.insert(*name))
+            .collect();
+        let lookups = distinct.iter().map(|text| async move {
+            match SecretName::new(text) {
+                Ok(name) => self.lookup(&name).await,
+                Err(e) => (Err(Arc::new(e)), false),
+            }
+        });
+        let outcomes = futures::future::join_all(lookups).await;
+        let mut report = ResolveReport {
+            distinct: distinct.len(),
+            vault_reads: outcomes.iter().filter(|(_, fetched)| *fetched).count(),
+            ..ResolveReport::default()
+        };
+        let results: HashMap<&str, Outcome> = distinct
+            .iter()
+            .copied()
+            .zip(outcomes.into_iter().map(|(outcome, _)| outcome))
+            .collect();
+        let failed: Vec<(&String, &String, &Arc<Error>)> = references
+            .iter()
+            .filter_map(|(path, name)| match results.get(name.as_str()) {
+                Some(Err(e)) => Some((path, name, e)),
+                _ => None,
+            })
+            .collect();
+        if let (Some((path, name, source)), UnresolvedPolicy::Fail) =
+            (failed.first(), self.options.on_unresolved)
+        {
+            return Err(Error::Unresolved {
+                reference: (*name).clone(),
+                path: Some((*path).clone()),
+                others: failed.len() - 1,
+                source: Arc::clone(source),
+            });
+        }
+        for name in &distinct {
+            if let Some(Err(error)) = results.get(name) {
+                tracing::error!(secret = %name, %error, "secret not resolved: passing the reference text on (UnresolvedPolicy::KeepReference)");
+                report.unresolved.push((*name).to_owned());
             }
         }
+        doc.visit_strings("", &mut |_, text| {
+            if let Some(Ok(value)) =
+                reference_name(text).and_then(|name| results.get(name.as_str()))
+            {
+                value.expose_secret().clone_into(text);
+                report.resolved += 1;
+            }
+        });
         Ok(report)
     }
 
-    fn cache(&self) -> MutexGuard<'_, HashMap<SecretName, Cached>> {
+    /// The outcome for `name`, and whether this call read the vault for it.
+    async fn lookup(&self, name: &SecretName) -> (Outcome, bool) {
+        if let Some(hit) = self.fresh(name, self.clock.now_unix_seconds()) {
+            return (hit, false);
+        }
+        let cell = self
+            .inflight()
+            .entry(name.clone())
+            .or_insert_with(|| Arc::new(OnceCell::new()))
+            .clone();
+        let fetched = AtomicBool::new(false);
+        let outcome = cell
+            .get_or_init(|| self.fetch(name, &fetched))
+            .await
+            .clone();
+        {
+            let mut inflight = self.inflight();
+            if inflight.get(name).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+                inflight.remove(name);
+            }
+        }
+        (outcome, fetched.load(Ordering::Relaxed))
+    }
+
+    /// Reads the vault for `name` (unless a read that just finished cached it) and caches the
+    /// answer.
+    async fn fetch(&self, name: &SecretName, fetched: &AtomicBool) -> Outcome {
+        if let Some(hit) = self.fresh(name, self.clock.now_unix_seconds()) {
+            return hit;
+        }
+        // The semaphore is never closed; were it, reading without a permit is still correct.
+        let _permit = self.permits.acquire().await.ok();
+        fetched.store(true, Ordering::Relaxed);
+        let result = self.backend.get_secret(name).await;
+        let now = self.clock.now_unix_seconds();
+        match result {
+            Ok(mut value) => {
+                if value.expose_secret() == LEGACY_NULL {
+                    tracing::warn!(secret = %name, "secret holds the legacy \"null\" placeholder of a cleared password: read as empty");
+                    value = SecretString::from("");
+                }
+                let value = Arc::new(value);
+                if self.options.ttl_seconds > 0 {
+                    self.store(name, Cached::Value(value.clone()), now);
+                }
+                Ok(value)
+            }
+            Err(e) if e.is_not_found() => {
+                let e = Arc::new(e);
+                if self.options.negative_ttl_seconds > 0 {
+                    self.store(name, Cached::Missing(e.clone()), now);
+                } else {
+                    self.invalidate(name);
+                }
+                Err(e)
+            }
+            Err(e) => {
+                if e.backend_kind().is_some_and(BackendErrorKind::is_transient)
+                    && let Some(stale) = self.stale(name, now)
+                {
+                    tracing::warn!(secret = %name, error = %e, "the vault is failing: serving the cached value past its TTL");
+                    return Ok(stale);
+                }
+                Err(Arc::new(e))
+            }
+        }
+    }
+
+    /// A cached answer still within its TTL (or negative TTL).
+    fn fresh(&self, name: &SecretName, now: u64) -> Option<Outcome> {
+        let cache = self.cache();
+        let entry = cache.get(name)?;
+        let age = now.saturating_sub(entry.fetched_at);
+        match &entry.cached {
+            Cached::Value(value) if age < self.options.ttl_seconds => Some(Ok(value.clone())),
+            Cached::Missing(error) if age < self.options.negative_ttl_seconds => {
+                Some(Err(error.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// A cached value past its TTL but within the stale bound.
+    fn stale(&self, name: &SecretName, now: u64) -> Option<Arc<SecretString>> {
+        let cache = self.cache();
+        let entry = cache.get(name)?;
+        match &entry.cached {
+            Cached::Value(value) if !self.expired(entry, now) => Some(value.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether `entry` can no longer be served in any way.
+    fn expired(&self, entry: &Entry, now: u64) -> bool {
+        let age = now.saturating_sub(entry.fetched_at);
+        match entry.cached {
+            Cached::Value(_) => {
+                age >= self
+                    .options
+                    .ttl_seconds
+                    .saturating_add(self.options.max_stale_seconds)
+            }
+            Cached::Missing(_) => age >= self.options.negative_ttl_seconds,
+        }
+    }
+
+    fn store(&self, name: &SecretName, cached: Cached, now: u64) {
+        if self.options.max_entries == 0 {
+            return;
+        }
+        let mut cache = self.cache();
+        cache.retain(|_, entry| !self.expired(entry, now));
+        if !cache.contains_key(name)
+            && cache.len() >= self.options.max_entries
+            && let Some(oldest) = cache
+                .iter()
+                .min_by_key(|(_, entry)| entry.fetched_at)
+                .map(|(key, _)| key.clone())
+        {
+            cache.remove(&oldest);
+        }
+        cache.insert(
+            name.clone(),
+            Entry {
+                cached,
+                fetched_at: now,
+            },
+        );
+    }
+
+    fn cache(&self) -> MutexGuard<'_, HashMap<SecretName, Entry>> {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn inflight(&self) -> MutexGuard<'_, HashMap<SecretName, Arc<OnceCell<Outcome>>>> {
+        self.inflight.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Documents whose strings the resolver walks: JSON and YAML values.
+trait Document {
+    /// Calls `visit` with the JSON pointer and the text of every string in the document.
+    fn visit_strings(&mut self, path: &str, visit: &mut dyn FnMut(&str, &mut String));
+}
+
+/// Escapes a key for a JSON pointer (RFC 6901).
+fn pointer_segment(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+impl Document for Value {
+    fn visit_strings(&mut self, path: &str, visit: &mut dyn FnMut(&str, &mut String)) {
+        match self {
+            Value::String(text) => visit(path, text),
+            Value::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    item.visit_strings(&format!("{path}/{i}"), visit);
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map.iter_mut() {
+                    item.visit_strings(&format!("{path}/{}", pointer_segment(key)), visit);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Document for serde_yaml_ng::Value {
+    fn visit_strings(&mut self, path: &str, visit: &mut dyn FnMut(&str, &mut String)) {
+        use serde_yaml_ng::Value as Yaml;
+        match self {
+            Yaml::String(text) => visit(path, text),
+            Yaml::Sequence(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    item.visit_strings(&format!("{path}/{i}"), visit);
+                }
+            }
+            Yaml::Mapping(map) => {
+                for (key, item) in map.iter_mut() {
+                    let key = match key {
+                        Yaml::String(s) => s.clone(),
+                        other => serde_yaml_ng::to_string(other)
+                            .map(|s| s.trim_end().to_owned())
+                            .unwrap_or_default(),
+                    };
+                    item.visit_strings(&format!("{path}/{}", pointer_segment(&key)), visit);
+                }
+            }
+            Yaml::Tagged(tagged) => tagged.value.visit_strings(path, visit),
+            _ => {}
+        }
     }
 }
 
@@ -206,12 +476,20 @@ impl Resolver {
 mod tests {
     use super::*;
     use crate::backend::{InMemoryBackend, SecretAttributes};
-    use crate::error::Error;
+    use crate::error::BackendErrorKind;
+    use async_trait::async_trait;
     use serde_json::json;
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicU64, AtomicUsize};
+    use std::time::Duration;
 
     #[derive(Debug, Default)]
     struct ManualClock(AtomicU64);
+
+    impl ManualClock {
+        fn set(&self, t: u64) {
+            self.0.store(t, Ordering::SeqCst);
+        }
+    }
 
     impl Clock for ManualClock {
         fn now_unix_seconds(&self) -> u64 {
@@ -219,19 +497,96 @@ mod tests {
         }
     }
 
-    async fn vault(entries: &[(&str, &str)]) -> Arc<InMemoryBackend> {
-        let vault = Arc::new(InMemoryBackend::new());
-        for (name, value) in entries {
-            vault
+    /// The in-memory vault, counting reads and reads in flight, optionally slow, and able to
+    /// fail every read with a given kind.
+    #[derive(Debug, Default)]
+    struct Counting {
+        vault: InMemoryBackend,
+        reads: AtomicUsize,
+        in_flight: AtomicUsize,
+        max_in_flight: AtomicUsize,
+        delay_ms: AtomicU64,
+        failing: Mutex<Option<BackendErrorKind>>,
+    }
+
+    impl Counting {
+        async fn with(entries: &[(&str, &str)]) -> Arc<Self> {
+            let backend = Arc::new(Self::default());
+            for (name, value) in entries {
+                backend.put(name, value).await;
+            }
+            backend
+        }
+        async fn put(&self, name: &str, value: &str) {
+            self.vault
                 .set_secret(
                     &SecretName::new(name).unwrap(),
-                    &SecretString::from(*value),
+                    &SecretString::from(value),
                     &SecretAttributes::default(),
                 )
                 .await
                 .unwrap();
         }
-        vault
+        fn fail_with(&self, kind: Option<BackendErrorKind>) {
+            *self.failing.lock().unwrap() = kind;
+        }
+        fn reads(&self) -> usize {
+            self.reads.load(Ordering::SeqCst)
+        }
+    }
+
+    #[async_trait]
+    impl SecretBackend for Counting {
+        async fn set_secret(
+            &self,
+            name: &SecretName,
+            value: &SecretString,
+            attributes: &SecretAttributes,
+        ) -> Result<Option<String>> {
+            self.vault.set_secret(name, value, attributes).await
+        }
+        async fn get_secret(&self, name: &SecretName) -> Result<SecretString> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            let delay = self.delay_ms.load(Ordering::SeqCst);
+            if delay > 0 {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+            } else {
+                tokio::task::yield_now().await;
+            }
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            let failing = *self.failing.lock().unwrap();
+            if let Some(kind) = failing {
+                return Err(Error::Backend {
+                    kind,
+                    name: name.clone(),
+                    detail: "injected".into(),
+                });
+            }
+            self.vault.get_secret(name).await
+        }
+        async fn delete_secret(&self, name: &SecretName) -> Result<()> {
+            self.vault.delete_secret(name).await
+        }
+        async fn recover_secret(&self, name: &SecretName) -> Result<()> {
+            self.vault.recover_secret(name).await
+        }
+    }
+
+    fn resolver(
+        backend: Arc<Counting>,
+        clock: &Arc<ManualClock>,
+        options: ResolverOptions,
+    ) -> Resolver {
+        Resolver::new(backend, options).with_clock(clock.clone())
+    }
+
+    async fn read(resolver: &Resolver, name: &str) -> Result<String> {
+        resolver
+            .secret_value(name)
+            .await
+            .map(|v| v.expose_secret().to_owned())
     }
 
     #[test]
@@ -249,36 +604,61 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn references_anywhere_in_a_document_are_replaced() {
-        let vault = vault(&[
+    async fn references_anywhere_in_a_document_are_replaced_and_read_once_per_name() {
+        let vault = Counting::with(&[
             ("db-password", "s3cret"),
             ("token", "t0k"),
             ("cleared", "null"),
         ])
         .await;
-        let resolver = Resolver::new(vault, ResolverOptions::default());
+        let resolver = Resolver::new(vault.clone(), ResolverOptions::default());
         let mut doc = json!({"a": "secret:db-password", "b": ["x", "secret:token", {"c": "secret:cleared"}],
-                             "d": 3, "e": "not secret:db-password"});
+                             "d": 3, "e": "not secret:db-password", "f": "secret:db-password"});
         let report = resolver.resolve_references(&mut doc).await.unwrap();
-        assert_eq!(report.resolved, 3);
+        assert_eq!(
+            (report.resolved, report.distinct, report.vault_reads),
+            (4, 3, 3)
+        );
         assert_eq!(
             doc,
-            json!({"a": "s3cret", "b": ["x", "t0k", {"c": ""}], "d": 3, "e": "not secret:db-password"})
+            json!({"a": "s3cret", "b": ["x", "t0k", {"c": ""}], "d": 3, "e": "not secret:db-password", "f": "s3cret"})
+        );
+        assert_eq!(vault.reads(), 3);
+
+        let mut yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+            "conn:\n  password: secret:db-password\n  list: [secret:token, plain]\n",
+        )
+        .unwrap();
+        let report = resolver.resolve_yaml_references(&mut yaml).await.unwrap();
+        assert_eq!((report.resolved, report.vault_reads), (2, 0), "warm cache");
+        assert_eq!(
+            serde_yaml_ng::to_string(&yaml).unwrap(),
+            "conn:\n  password: s3cret\n  list:\n  - t0k\n  - plain\n"
         );
     }
 
     #[tokio::test]
-    async fn unresolved_references_fail_or_stay_as_asked() {
-        let vault = vault(&[]).await;
+    async fn unresolved_references_fail_naming_the_reference_or_stay_as_asked() {
+        let vault = Counting::with(&[("present", "v")]).await;
         let strict = Resolver::new(vault.clone(), ResolverOptions::default());
-        let mut doc = json!({"p": "secret:missing"});
+        let mut doc = json!({"ok": "secret:present", "conn": {"p": "secret:missing", "q": "secret:/openmetadata/x"}});
+        let before = doc.clone();
         let err = strict.resolve_references(&mut doc).await.unwrap_err();
         assert!(err.is_not_found(), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("`secret:missing` at /conn/p (and 1 more unresolved reference(s))"),
+            "{text}"
+        );
+        assert_eq!(doc, before, "nothing replaced when a reference fails");
         let mut bad = json!({"p": "secret:/openmetadata/database/x"});
-        assert!(matches!(
-            strict.resolve_references(&mut bad).await,
-            Err(Error::InvalidSecretName { .. })
-        ));
+        match strict.resolve_references(&mut bad).await {
+            Err(Error::Unresolved { source, path, .. }) => {
+                assert!(matches!(*source, Error::InvalidSecretName { .. }));
+                assert_eq!(path.as_deref(), Some("/p"));
+            }
+            other => panic!("{other:?}"),
+        }
 
         let lenient = Resolver::new(
             vault,
@@ -288,99 +668,195 @@ mod tests {
             },
         );
         let report = lenient.resolve_references(&mut doc).await.unwrap();
-        assert_eq!(report.unresolved, ["missing"]);
-        assert_eq!(doc, json!({"p": "secret:missing"}));
+        assert_eq!(report.unresolved, ["missing", "/openmetadata/x"]);
+        assert_eq!(
+            doc,
+            json!({"ok": "v", "conn": {"p": "secret:missing", "q": "secret:/openmetadata/x"}})
+        );
     }
 
     #[tokio::test]
-    async fn values_are_cached_until_they_expire_and_failures_are_not() {
-        let vault = vault(&[("k", "v1")]).await;
+    async fn values_are_cached_until_they_expire() {
+        let vault = Counting::with(&[("k", "v1")]).await;
         let clock = Arc::new(ManualClock::default());
-        let resolver = Resolver::new(
+        let resolver = resolver(
             vault.clone(),
+            &clock,
             ResolverOptions {
                 ttl_seconds: 60,
                 ..ResolverOptions::default()
             },
-        )
-        .with_clock(clock.clone());
-        let name = SecretName::new("k").unwrap();
-        let read = || async {
-            resolver
-                .secret_value("k")
-                .await
-                .unwrap()
-                .expose_secret()
-                .to_owned()
-        };
-        assert_eq!(read().await, "v1");
-        vault
-            .set_secret(
-                &name,
-                &SecretString::from("v2"),
-                &SecretAttributes::default(),
-            )
-            .await
-            .unwrap();
-        clock.0.store(59, Ordering::SeqCst);
-        assert_eq!(read().await, "v1", "fresh cache entry is reused");
-        clock.0.store(60, Ordering::SeqCst);
-        assert_eq!(read().await, "v2", "expired entry is read again");
-        vault
-            .set_secret(
-                &name,
-                &SecretString::from("v3"),
-                &SecretAttributes::default(),
-            )
-            .await
-            .unwrap();
-        resolver.invalidate(&name);
-        assert_eq!(read().await, "v3", "invalidated entry is read again");
-
-        // A failure is not cached: once the secret exists it resolves.
-        assert!(resolver.secret_value("later").await.is_err());
-        vault
-            .set_secret(
-                &SecretName::new("later").unwrap(),
-                &SecretString::from("here"),
-                &SecretAttributes::default(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            resolver
-                .secret_value("later")
-                .await
-                .unwrap()
-                .expose_secret(),
-            "here"
         );
+        assert_eq!(read(&resolver, "k").await.unwrap(), "v1");
+        vault.put("k", "v2").await;
+        clock.set(59);
+        assert_eq!(
+            read(&resolver, "k").await.unwrap(),
+            "v1",
+            "fresh entry reused"
+        );
+        clock.set(60);
+        assert_eq!(
+            read(&resolver, "k").await.unwrap(),
+            "v2",
+            "expired entry read again"
+        );
+        vault.put("k", "v3").await;
+        resolver.invalidate(&SecretName::new("k").unwrap());
+        assert_eq!(
+            read(&resolver, "k").await.unwrap(),
+            "v3",
+            "invalidated entry read again"
+        );
+        assert_eq!(vault.reads(), 3);
         assert!(!format!("{resolver:?}").contains("v3"));
     }
 
     #[tokio::test]
-    async fn the_cache_keeps_at_most_max_entries() {
-        let vault = vault(&[("a", "1"), ("b", "2"), ("c", "3")]).await;
+    async fn missing_names_are_remembered_for_the_negative_ttl_only() {
+        let vault = Counting::with(&[]).await;
         let clock = Arc::new(ManualClock::default());
+        let resolver = resolver(
+            vault.clone(),
+            &clock,
+            ResolverOptions {
+                negative_ttl_seconds: 10,
+                ..ResolverOptions::default()
+            },
+        );
+        assert!(read(&resolver, "later").await.unwrap_err().is_not_found());
+        vault.put("later", "here").await;
+        clock.set(9);
+        assert!(read(&resolver, "later").await.unwrap_err().is_not_found());
+        assert_eq!(vault.reads(), 1, "the miss was remembered");
+        clock.set(10);
+        assert_eq!(read(&resolver, "later").await.unwrap(), "here");
+        assert_eq!(vault.reads(), 2);
+    }
+
+    #[tokio::test]
+    async fn stale_values_are_served_while_the_vault_fails_up_to_the_bound() {
+        let vault = Counting::with(&[("k", "v1")]).await;
+        let clock = Arc::new(ManualClock::default());
+        let resolver = resolver(
+            vault.clone(),
+            &clock,
+            ResolverOptions {
+                ttl_seconds: 60,
+                max_stale_seconds: 100,
+                ..ResolverOptions::default()
+            },
+        );
+        assert_eq!(read(&resolver, "k").await.unwrap(), "v1");
+        for kind in [
+            BackendErrorKind::Unreachable,
+            BackendErrorKind::Throttled,
+            BackendErrorKind::Other,
+        ] {
+            vault.fail_with(Some(kind));
+            clock.set(159);
+            assert_eq!(
+                read(&resolver, "k").await.unwrap(),
+                "v1",
+                "{kind:?}: stale value served"
+            );
+        }
+        // Access denied is an answer about the secret, not a failing vault.
+        vault.fail_with(Some(BackendErrorKind::Forbidden));
+        assert_eq!(
+            read(&resolver, "k").await.unwrap_err().backend_kind(),
+            Some(BackendErrorKind::Forbidden)
+        );
+        vault.fail_with(Some(BackendErrorKind::Unreachable));
+        clock.set(160);
+        assert_eq!(
+            read(&resolver, "k").await.unwrap_err().backend_kind(),
+            Some(BackendErrorKind::Unreachable),
+            "past the bound"
+        );
+        // A secret the vault says is gone is never served stale.
+        vault.fail_with(None);
+        clock.set(200);
+        assert_eq!(read(&resolver, "k").await.unwrap(), "v1");
+        vault
+            .vault
+            .delete_secret(&SecretName::new("k").unwrap())
+            .await
+            .unwrap();
+        clock.set(261);
+        assert!(read(&resolver, "k").await.unwrap_err().is_not_found());
+        vault.fail_with(Some(BackendErrorKind::Unreachable));
+        clock.set(272);
+        assert_eq!(
+            read(&resolver, "k").await.unwrap_err().backend_kind(),
+            Some(BackendErrorKind::Unreachable)
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_of_one_name_make_one_read() {
+        let vault = Counting::with(&[("k", "v")]).await;
+        vault.delay_ms.store(20, Ordering::SeqCst);
+        let resolver = Resolver::new(vault.clone(), ResolverOptions::default());
+        let reads = futures::future::join_all((0..20).map(|_| read(&resolver, "k"))).await;
+        assert!(reads.iter().all(|r| r.as_deref().ok() == Some("v")));
+        assert_eq!(vault.reads(), 1);
+
+        // Failures are shared the same way, and not cached beyond their negative TTL.
+        let reads = futures::future::join_all((0..20).map(|_| read(&resolver, "nope"))).await;
+        assert!(
+            reads
+                .iter()
+                .all(|r| r.as_ref().is_err_and(Error::is_not_found))
+        );
+        assert_eq!(vault.reads(), 2);
+    }
+
+    #[tokio::test]
+    async fn reads_in_flight_are_bounded() {
+        let names: Vec<String> = (0..10).map(|i| format!("s{i}")).collect();
+        let vault = Counting::default();
+        for name in &names {
+            vault.put(name, "v").await;
+        }
+        let vault = Arc::new(vault);
+        vault.delay_ms.store(20, Ordering::SeqCst);
         let resolver = Resolver::new(
+            vault.clone(),
+            ResolverOptions {
+                max_concurrency: 3,
+                ..ResolverOptions::default()
+            },
+        );
+        let mut doc = Value::Array(names.iter().map(|n| json!(format!("secret:{n}"))).collect());
+        let report = resolver.resolve_references(&mut doc).await.unwrap();
+        assert_eq!(report.vault_reads, 10);
+        assert_eq!(vault.max_in_flight.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn the_cache_keeps_at_most_max_entries() {
+        let vault = Counting::with(&[("a", "1"), ("b", "2"), ("c", "3")]).await;
+        let clock = Arc::new(ManualClock::default());
+        let resolver = resolver(
             vault,
+            &clock,
             ResolverOptions {
                 ttl_seconds: 100,
                 max_entries: 2,
                 ..ResolverOptions::default()
             },
-        )
-        .with_clock(clock.clone());
+        );
         for (t, name) in [(0, "a"), (1, "b"), (2, "c")] {
-            clock.0.store(t, Ordering::SeqCst);
-            resolver.secret_value(name).await.unwrap();
+            clock.set(t);
+            read(&resolver, name).await.unwrap();
         }
-        let cached: Vec<String> = {
-            let cache = resolver.cache();
-            let mut names: Vec<String> = cache.keys().map(|n| n.as_str().to_owned()).collect();
-            names.sort();
-            names
-        };
+        let mut cached: Vec<String> = resolver
+            .cache()
+            .keys()
+            .map(|n| n.as_str().to_owned())
+            .collect();
+        cached.sort();
         assert_eq!(cached, ["b", "c"]);
     }
 }

@@ -598,7 +598,7 @@ async fn backend_failures_leave_the_entity_unchanged() {
             name: &SecretName,
             _: &secrecy::SecretString,
             _: &vaultref_core::SecretAttributes,
-        ) -> vaultref_core::Result<()> {
+        ) -> vaultref_core::Result<Option<String>> {
             Err(Error::Backend {
                 kind: BackendErrorKind::Forbidden,
                 name: name.clone(),

@@ -1,0 +1,344 @@
+//! The `managed-azure-kv` / `azure-kv` provider: a [`SecretBackend`] over vaultref-keyvault's
+//! [`SecretClient`], built from the configuration or from a consumer loader.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use time::OffsetDateTime;
+use url::Url;
+use vaultref_entra::{
+    ClientSecretCredential, CredentialOptions, DefaultAzureCredential,
+    DefaultAzureCredentialOptions, HttpClientOptions, TokenCredential, http_client_builder,
+};
+use vaultref_keyvault::{SecretClient, SecretClientOptions, SecretValue, SetSecretOptions};
+
+pub use vaultref_keyvault::WaitOptions;
+
+use crate::backend::{SecretAttributes, SecretBackend};
+use crate::config::{Config, KeyVaultConfig, ProviderKind};
+use crate::env::Environment;
+use crate::error::{BackendErrorKind, Error, Result};
+use crate::loader::{ConsumerCredential, ConsumerVault};
+use crate::naming::SecretName;
+
+/// Azure Key Vault as a [`SecretBackend`].
+///
+/// Failures are classified for the store path and the resolver: 404 `SecretNotFound` →
+/// [`BackendErrorKind::NotFound`], 409 `ObjectIsDeletedButRecoverable` →
+/// [`BackendErrorKind::DeletedButRecoverable`], 403 → [`BackendErrorKind::Forbidden`], 401 and
+/// credential failures → [`BackendErrorKind::Unauthenticated`], 429 after the client's retries
+/// → [`BackendErrorKind::Throttled`], no answer → [`BackendErrorKind::Unreachable`]. The
+/// detail keeps the client's message, which says what to fix and never holds a value.
+///
+/// Deletes and recoveries wait until Key Vault shows their effect ([`WaitOptions`]), so that
+/// the next write of the name behaves predictably.
+#[derive(Clone)]
+pub struct KeyVaultBackend {
+    client: SecretClient,
+    wait: WaitOptions,
+}
+
+impl fmt::Debug for KeyVaultBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyVaultBackend")
+            .field("vault", &self.client.vault_url().as_str())
+            .field("wait", &self.wait)
+            .finish()
+    }
+}
+
+/// How to get tokens for the vault.
+enum Credential<'a> {
+    ClientSecret {
+        tenant_id: &'a str,
+        client_id: &'a str,
+        client_secret: &'a SecretString,
+    },
+    DefaultChain,
+}
+
+impl KeyVaultBackend {
+    /// A backend over an existing client.
+    #[must_use]
+    pub fn new(client: SecretClient) -> Self {
+        Self {
+            client,
+            wait: WaitOptions::default(),
+        }
+    }
+
+    /// How long deletes and recoveries are polled for.
+    #[must_use]
+    pub fn with_wait(mut self, wait: WaitOptions) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// The client.
+    #[must_use]
+    pub fn client(&self) -> &SecretClient {
+        &self.client
+    }
+
+    /// The server side: the vault and credential of `secretsManagerConfiguration.parameters`.
+    /// As in OpenMetadata's server, a client-secret credential is used when `tenantId` is set,
+    /// else the default chain (environment, workload identity, managed identity) read from
+    /// `env`. `authorityHost` and `caCertFile` (else `SSL_CERT_FILE`) apply to both.
+    ///
+    /// # Errors
+    /// [`Error::VaultClient`] when the credential or the HTTP client cannot be built (an
+    /// invalid tenant id, an unreadable CA file, an invalid `AZURE_TOKEN_CREDENTIALS`...).
+    pub fn from_config(config: &KeyVaultConfig, env: &Environment) -> Result<Self> {
+        let credential = match (&config.tenant_id, &config.client_id, &config.client_secret) {
+            (Some(tenant_id), Some(client_id), Some(client_secret)) => Credential::ClientSecret {
+                tenant_id,
+                client_id,
+                client_secret,
+            },
+            // The configuration refuses a tenantId without client id and secret.
+            _ => Credential::DefaultChain,
+        };
+        connect(
+            &config.vault_url,
+            &credential,
+            config.authority_host.clone(),
+            config.ca_cert_file.clone(),
+            env,
+        )
+    }
+
+    /// The consumer side: the vault and credential a loader found (`env`, `airflow`). The
+    /// authority host comes from `AZURE_AUTHORITY_HOST` and extra CA certificates from
+    /// `SSL_CERT_FILE`, both read from `env`.
+    ///
+    /// # Errors
+    /// As [`KeyVaultBackend::from_config`].
+    pub fn from_consumer(vault: &ConsumerVault, env: &Environment) -> Result<Self> {
+        let credential = match &vault.credential {
+            ConsumerCredential::ClientSecret {
+                tenant_id,
+                client_id,
+                client_secret,
+            } => Credential::ClientSecret {
+                tenant_id,
+                client_id,
+                client_secret,
+            },
+            ConsumerCredential::DefaultChain => Credential::DefaultChain,
+        };
+        connect(&vault.vault_url, &credential, None, None, env)
+    }
+
+    fn name(name: &SecretName) -> Result<vaultref_keyvault::SecretName> {
+        vaultref_keyvault::SecretName::new(name.as_str()).map_err(|_| Error::InvalidSecretName {
+            name: name.as_str().to_owned(),
+        })
+    }
+}
+
+/// The vault backend `config` names: Key Vault for `managed-azure-kv`, and for `azure-kv` when
+/// its parameters name a vault (only consumers read it then); `None` for `db` and `in-memory`
+/// (the manager makes its own in-memory vault).
+///
+/// # Errors
+/// As [`KeyVaultBackend::from_config`].
+pub fn connect_backend(
+    config: &Config,
+    env: &Environment,
+) -> Result<Option<Arc<dyn SecretBackend>>> {
+    let sm = &config.secrets_manager;
+    match (sm.provider, &sm.key_vault) {
+        (ProviderKind::ManagedAzureKeyVault | ProviderKind::AzureKeyVault, Some(kv)) => {
+            Ok(Some(Arc::new(KeyVaultBackend::from_config(kv, env)?)))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn connect(
+    vault_url: &Url,
+    credential: &Credential<'_>,
+    authority_host: Option<Url>,
+    ca_cert_file: Option<PathBuf>,
+    env: &Environment,
+) -> Result<KeyVaultBackend> {
+    let setup = |detail: String| Error::VaultClient {
+        vault: vault_url.to_string(),
+        detail,
+    };
+    let entra_env = env.to_entra_env();
+    let http_options = HttpClientOptions {
+        ca_cert_file,
+        user_agent: concat!("vaultref-core/", env!("CARGO_PKG_VERSION")).to_owned(),
+        ..HttpClientOptions::default()
+    };
+    let mut builder =
+        http_client_builder(&http_options, &entra_env).map_err(|e| setup(e.to_string()))?;
+    let host = vault_url.host_str().unwrap_or_default();
+    if host.ends_with(".localhost")
+        && let Some(port) = vault_url.port_or_known_default()
+    {
+        // RFC 6761: *.localhost is the loopback host, but glibc does not resolve it; the
+        // emulator serves named vaults there.
+        builder = builder.resolve(host, SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    }
+    let http = builder
+        .build()
+        .map_err(|e| setup(format!("cannot build the HTTP client: {e}")))?;
+    let credential_options = CredentialOptions {
+        env: entra_env.clone(),
+        authority_host,
+        http_client: Some(http.clone()),
+        ..CredentialOptions::default()
+    };
+    let credential: Arc<dyn TokenCredential> = match credential {
+        Credential::ClientSecret {
+            tenant_id,
+            client_id,
+            client_secret,
+        } => Arc::new(
+            ClientSecretCredential::new(
+                *tenant_id,
+                *client_id,
+                SecretString::from(client_secret.expose_secret()),
+                credential_options,
+            )
+            .map_err(|e| setup(e.to_string()))?,
+        ),
+        Credential::DefaultChain => Arc::new(
+            DefaultAzureCredential::new(
+                DefaultAzureCredentialOptions::default(),
+                credential_options,
+            )
+            .map_err(|e| setup(e.to_string()))?,
+        ),
+    };
+    let options = SecretClientOptions {
+        // A vault addressed by a loopback IP (the emulator) cannot match the resource its
+        // challenge names; nothing leaves the machine, so the check is skipped there only.
+        verify_challenge_resource: !is_loopback_ip(vault_url),
+        http_client: Some(http),
+        env: entra_env,
+        ..SecretClientOptions::default()
+    };
+    let client = SecretClient::new(vault_url.as_str(), credential, options)
+        .map_err(|e| setup(e.to_string()))?;
+    Ok(KeyVaultBackend::new(client))
+}
+
+fn is_loopback_ip(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        _ => false,
+    }
+}
+
+/// Classifies a client error for the store path and the resolver.
+fn backend_error(name: &SecretName, error: &vaultref_keyvault::Error) -> Error {
+    use vaultref_keyvault::Error as Kv;
+    let kind = match error {
+        Kv::NotFound { .. } => BackendErrorKind::NotFound,
+        Kv::DeletedButRecoverable { .. } => BackendErrorKind::DeletedButRecoverable,
+        Kv::Forbidden { .. } => BackendErrorKind::Forbidden,
+        Kv::Unauthorized { .. } | Kv::Credential(_) => BackendErrorKind::Unauthenticated,
+        Kv::Throttled { .. } => BackendErrorKind::Throttled,
+        Kv::Transport { .. } => BackendErrorKind::Unreachable,
+        _ => BackendErrorKind::Other,
+    };
+    Error::Backend {
+        kind,
+        name: name.clone(),
+        detail: error.to_string(),
+    }
+}
+
+fn expiry(attributes: &SecretAttributes) -> Option<OffsetDateTime> {
+    let seconds = i64::try_from(attributes.expires_on?).ok()?;
+    OffsetDateTime::from_unix_timestamp(seconds).ok()
+}
+
+#[async_trait]
+impl SecretBackend for KeyVaultBackend {
+    async fn set_secret(
+        &self,
+        name: &SecretName,
+        value: &SecretString,
+        attributes: &SecretAttributes,
+    ) -> Result<Option<String>> {
+        let options = SetSecretOptions {
+            tags: attributes.tags.clone(),
+            expires_on: expiry(attributes),
+            ..SetSecretOptions::default()
+        };
+        let secret = self
+            .client
+            .set_secret(
+                &Self::name(name)?,
+                &SecretValue::from(value.expose_secret()),
+                &options,
+            )
+            .await
+            .map_err(|e| backend_error(name, &e))?;
+        Ok(secret.properties.version)
+    }
+
+    async fn get_secret(&self, name: &SecretName) -> Result<SecretString> {
+        let secret = self
+            .client
+            .get_secret(&Self::name(name)?)
+            .await
+            .map_err(|e| backend_error(name, &e))?;
+        Ok(SecretString::from(secret.value.expose()))
+    }
+
+    async fn delete_secret(&self, name: &SecretName) -> Result<()> {
+        self.client
+            .delete_secret_and_wait(&Self::name(name)?, &self.wait)
+            .await
+            .map(drop)
+            .map_err(|e| backend_error(name, &e))
+    }
+
+    async fn recover_secret(&self, name: &SecretName) -> Result<()> {
+        self.client
+            .recover_deleted_secret_and_wait(&Self::name(name)?, &self.wait)
+            .await
+            .map(drop)
+            .map_err(|e| backend_error(name, &e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_ips_only_skip_the_challenge_check() {
+        for (url, loopback) in [
+            ("https://127.0.0.1:8443/", true),
+            ("https://[::1]:8443/", true),
+            ("https://kvtest.localhost:8443/", false),
+            ("https://myvault.vault.azure.net/", false),
+        ] {
+            assert_eq!(is_loopback_ip(&Url::parse(url).unwrap()), loopback, "{url}");
+        }
+    }
+
+    #[test]
+    fn expiry_is_the_unix_time_given() {
+        let attributes = SecretAttributes {
+            expires_on: Some(86_400),
+            ..SecretAttributes::default()
+        };
+        assert_eq!(
+            expiry(&attributes).unwrap(),
+            time::macros::datetime!(1970-01-02 0:00 UTC)
+        );
+        assert_eq!(expiry(&SecretAttributes::default()), None);
+    }
+}
