@@ -1,0 +1,230 @@
+//! The resolver and the consumer loaders against the emulator over TLS.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use vaultref_core::{
+    ConsumerVault, Environment, KeyVaultBackend, LoaderKind, Resolver, ResolverOptions,
+    SecretAttributes, SecretBackend, SecretName,
+};
+use vaultref_emulator::{Fault, Target};
+
+use crate::support::{deployment, emulator, environment};
+
+/// Records when each read started and ended, to show how many ran at once and how many ran one
+/// after another. Nothing is asserted about durations.
+#[derive(Debug)]
+struct Timeline {
+    inner: Arc<dyn SecretBackend>,
+    reads: Mutex<Vec<(Instant, Instant)>>,
+}
+
+impl Timeline {
+    fn intervals(&self) -> Vec<(Instant, Instant)> {
+        self.reads.lock().unwrap().clone()
+    }
+
+    /// The most reads in flight at one instant.
+    fn max_in_flight(&self) -> usize {
+        let reads = self.intervals();
+        reads
+            .iter()
+            .map(|(start, _)| {
+                reads
+                    .iter()
+                    .filter(|(s, e)| s <= start && start < e)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The longest chain of reads each starting after the previous one ended: the number of
+    /// sequential round trips ("waves") the resolution took.
+    fn waves(&self) -> usize {
+        let mut reads = self.intervals();
+        reads.sort();
+        let mut chain = vec![1; reads.len()];
+        for i in 0..reads.len() {
+            for j in 0..i {
+                if reads[j].1 <= reads[i].0 {
+                    chain[i] = chain[i].max(chain[j] + 1);
+                }
+            }
+        }
+        chain.into_iter().max().unwrap_or(0)
+    }
+}
+
+#[async_trait]
+impl SecretBackend for Timeline {
+    async fn set_secret(
+        &self,
+        name: &SecretName,
+        value: &SecretString,
+        attributes: &SecretAttributes,
+    ) -> vaultref_core::Result<Option<String>> {
+        self.inner.set_secret(name, value, attributes).await
+    }
+    async fn get_secret(&self, name: &SecretName) -> vaultref_core::Result<SecretString> {
+        let start = Instant::now();
+        let result = self.inner.get_secret(name).await;
+        self.reads.lock().unwrap().push((start, Instant::now()));
+        result
+    }
+    async fn delete_secret(&self, name: &SecretName) -> vaultref_core::Result<()> {
+        self.inner.delete_secret(name).await
+    }
+    async fn recover_secret(&self, name: &SecretName) -> vaultref_core::Result<()> {
+        self.inner.recover_secret(name).await
+    }
+}
+
+#[tokio::test]
+async fn a_hundred_references_cost_a_hundred_reads_cold_in_at_most_three_waves_and_none_warm() {
+    let emu = emulator().await;
+    let names: Vec<String> = (0..100).map(|i| format!("ref-{i:03}")).collect();
+    for name in &names {
+        emu.set_secret(name, &format!("value-{name}"));
+    }
+    // Each vault answer takes a while, so reads that overlap really were concurrent.
+    emu.inject(Fault::latency(Target::Vault, Duration::from_millis(200)));
+    let d = deployment(&environment(&emu, emu.client_id(), emu.client_secret()));
+    let timeline = Arc::new(Timeline {
+        inner: d.backend.clone(),
+        reads: Mutex::new(Vec::new()),
+    });
+    let resolver = Resolver::new(timeline.clone(), ResolverOptions::default());
+    // 100 distinct references, some of them twice, spread over a nested document.
+    let doc: Value = json!({
+        "services": names.iter().map(|n| json!({"name": n, "password": format!("secret:{n}")})).collect::<Vec<_>>(),
+        "again": names.iter().step_by(10).map(|n| format!("secret:{n}")).collect::<Vec<_>>(),
+    });
+
+    let mut cold = doc.clone();
+    let report = resolver.resolve_references(&mut cold).await.unwrap();
+    assert_eq!(
+        (report.resolved, report.distinct, report.vault_reads),
+        (110, 100, 100)
+    );
+    for (i, name) in names.iter().enumerate() {
+        assert_eq!(
+            cold["services"][i]["password"],
+            json!(format!("value-{name}"))
+        );
+    }
+    let vault = emu.requests_to(Target::Vault);
+    let reads: Vec<_> = vault
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.starts_with("/secrets/") && r.has_authorization())
+        .collect();
+    assert_eq!(reads.len(), 100, "one authenticated GET per distinct name");
+    assert!(reads.iter().all(|r| r.status == 200));
+    // The rest are the challenge probes of a fresh client (unauthenticated, answered 401),
+    // at most one per read in flight.
+    let probes = vault.len() - reads.len();
+    assert!(
+        vault
+            .iter()
+            .filter(|r| !r.has_authorization())
+            .all(|r| r.status == 401)
+    );
+    assert!(
+        probes <= resolver.options().max_concurrency,
+        "{probes} probes"
+    );
+    // Concurrency: never more reads in flight than the bound, and enough of them at once that
+    // the 100 reads took at most three sequential round trips.
+    let in_flight = timeline.max_in_flight();
+    assert!(
+        in_flight <= resolver.options().max_concurrency,
+        "{in_flight} in flight"
+    );
+    assert!(timeline.waves() <= 3, "{} waves", timeline.waves());
+    eprintln!(
+        "cold: {} authenticated GETs, {probes} challenge probes, {in_flight} reads in flight at most, {} waves",
+        reads.len(),
+        timeline.waves()
+    );
+
+    emu.clear_requests();
+    let mut warm = doc.clone();
+    let report = resolver.resolve_references(&mut warm).await.unwrap();
+    assert_eq!((report.resolved, report.vault_reads), (110, 0));
+    assert_eq!(warm, cold);
+    assert!(
+        emu.requests().is_empty(),
+        "warm resolution makes no request"
+    );
+}
+
+#[tokio::test]
+async fn the_env_loader_reads_the_vault_with_the_default_chain() {
+    let emu = emulator().await;
+    emu.set_secret(
+        "openmetadata-database-mysql-test-authtype-password",
+        "s3cret",
+    );
+    // What an ingestion container would have: the vault, the environment credential's
+    // variables, the emulator's authority and CA.
+    let env = Environment::from_pairs([
+        ("AZURE_KEY_VAULT_URL", emu.vault_url().to_string()),
+        ("AZURE_TENANT_ID", emu.tenant_id().to_owned()),
+        ("AZURE_CLIENT_ID", emu.client_id().to_owned()),
+        ("AZURE_CLIENT_SECRET", emu.client_secret().to_owned()),
+        ("AZURE_AUTHORITY_HOST", emu.authority_host().to_string()),
+        (
+            "SSL_CERT_FILE",
+            emu.ca_cert_path().unwrap().to_string_lossy().into_owned(),
+        ),
+    ]);
+    let vault = ConsumerVault::load(LoaderKind::Env, &env, None).unwrap();
+    let backend = Arc::new(KeyVaultBackend::from_consumer(&vault, &env).unwrap());
+    let resolver = Resolver::new(backend, ResolverOptions::default());
+    let mut doc = json!({"authType": {"password": "secret:openmetadata-database-mysql-test-authtype-password"}});
+    resolver.resolve_references(&mut doc).await.unwrap();
+    assert_eq!(doc, json!({"authType": {"password": "s3cret"}}));
+    let token_requests = emu.requests_to(Target::Entra);
+    assert!(
+        token_requests
+            .iter()
+            .any(|r| r.form_field("grant_type").as_deref() == Some("client_credentials")),
+        "the environment credential signed in with the client secret"
+    );
+}
+
+#[tokio::test]
+async fn the_airflow_loader_reads_its_section_and_a_named_vault_under_localhost() {
+    let emu = emulator().await;
+    let url = emu.vault_url_for("kvairflow");
+    emu.set_secret_in("kvairflow", "bot-token", "t0k");
+    let cfg = format!(
+        "[openmetadata_secrets_manager]\nazure_key_vault_url = {url}\nazure_tenant_id = {}\nazure_client_id = {}\nazure_client_secret = {}\n",
+        emu.tenant_id(),
+        emu.client_id(),
+        emu.client_secret()
+    );
+    let env = Environment::from_pairs([
+        ("AZURE_AUTHORITY_HOST", emu.authority_host().to_string()),
+        (
+            "SSL_CERT_FILE",
+            emu.ca_cert_path().unwrap().to_string_lossy().into_owned(),
+        ),
+    ]);
+    let vault = ConsumerVault::load(LoaderKind::Airflow, &env, Some(&cfg)).unwrap();
+    let backend = Arc::new(KeyVaultBackend::from_consumer(&vault, &env).unwrap());
+    let value = Resolver::new(backend, ResolverOptions::default())
+        .secret_value("bot-token")
+        .await
+        .unwrap();
+    assert_eq!(secrecy::ExposeSecret::expose_secret(&value), "t0k");
+    // The challenge-resource check stayed on for the named vault and passed.
+    assert!(
+        emu.requests_to(Target::Vault)
+            .iter()
+            .all(|r| r.host.starts_with("kvairflow.localhost"))
+    );
+}

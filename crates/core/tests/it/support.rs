@@ -1,0 +1,146 @@
+//! The emulator with TLS and the authentication challenge on, and vaultref-core configured
+//! against it exactly as a user would: an `openmetadata.yaml` and environment variables.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::Value;
+use vaultref_core::{
+    Config, Environment, KeyVaultBackend, RecordingAuditSink, SchemaRegistry, SecretBackend,
+    SecretsManager,
+};
+use vaultref_emulator::{Emulator, EmulatorConfig, RecordedRequest, Target};
+use vaultref_fernet::{Clock, KeyRing};
+
+pub(crate) const FERNET_KEY: &str = "jJ/9sz0g0OHxsfxOoSfdFdmk3ysNmPRnH3TUAbz3IHA=";
+
+/// The time the manager's clock stands at (expiry dates are computed from it).
+pub(crate) const NOW: u64 = 1_800_000_000;
+
+/// `expiresAfterDays` in [`CONFIG`].
+pub(crate) const EXPIRES_AFTER_DAYS: u64 = 30;
+
+/// Managed mode against the emulator: client-secret credential (tenantId set, as OpenMetadata's
+/// server uses it), the emulator's authority and CA, tags and expiry.
+const CONFIG: &str = "\
+clusterName: ${OPENMETADATA_CLUSTER_NAME:-openmetadata}
+fernetConfiguration:
+  fernetKey: ${FERNET_KEY}
+secretsManagerConfiguration:
+  secretsManager: ${SECRET_MANAGER:-managed-azure-kv}
+  prefix: ${SECRET_MANAGER_PREFIX:-\"\"}
+  tags: ${SECRET_MANAGER_TAGS:-[]}
+  parameters:
+    vaultUrl: ${VAULT_URL}
+    tenantId: ${OM_SM_TENANT_ID:-\"\"}
+    clientId: ${OM_SM_CLIENT_ID:-\"\"}
+    clientSecret: ${OM_SM_CLIENT_SECRET:-\"\"}
+    authorityHost: ${AUTHORITY_HOST}
+    caCertFile: ${CA_CERT}
+    expiresAfterDays: 30
+    rateLimitPermitsPerSecond: 1000
+";
+
+#[derive(Debug)]
+pub(crate) struct FixedClock(AtomicU64);
+
+impl Clock for FixedClock {
+    fn now_unix_seconds(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+pub(crate) async fn emulator() -> Emulator {
+    Emulator::start(EmulatorConfig {
+        tls: true,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// The environment a deployment against `emu` would have, signing in as `client_id`.
+pub(crate) fn environment(emu: &Emulator, client_id: &str, client_secret: &str) -> Environment {
+    Environment::from_pairs([
+        ("FERNET_KEY", FERNET_KEY.to_owned()),
+        ("VAULT_URL", emu.vault_url().to_string()),
+        ("AUTHORITY_HOST", emu.authority_host().to_string()),
+        (
+            "CA_CERT",
+            emu.ca_cert_path().unwrap().to_string_lossy().into_owned(),
+        ),
+        ("OM_SM_TENANT_ID", emu.tenant_id().to_owned()),
+        ("OM_SM_CLIENT_ID", client_id.to_owned()),
+        ("OM_SM_CLIENT_SECRET", client_secret.to_owned()),
+        (
+            "SECRET_MANAGER_TAGS",
+            "[team:data,env:test:extra]".to_owned(),
+        ),
+    ])
+}
+
+pub(crate) struct Deployment {
+    pub(crate) backend: Arc<KeyVaultBackend>,
+    pub(crate) manager: SecretsManager,
+    pub(crate) audit: Arc<RecordingAuditSink>,
+}
+
+/// A manager built from the configuration file and `env`, with a fixed clock and a recording
+/// audit sink.
+pub(crate) fn deployment(env: &Environment) -> Deployment {
+    let config = Config::parse(CONFIG, env).unwrap();
+    let kv = config.secrets_manager.key_vault.as_ref().unwrap();
+    let backend = Arc::new(KeyVaultBackend::from_config(kv, env).unwrap().with_wait(
+        vaultref_core::WaitOptions {
+            poll_interval: std::time::Duration::from_millis(50),
+            timeout: std::time::Duration::from_secs(20),
+        },
+    ));
+    let audit = Arc::new(RecordingAuditSink::new());
+    let manager = SecretsManager::builder_from_config(
+        &config,
+        Some(backend.clone() as Arc<dyn SecretBackend>),
+        Arc::new(SchemaRegistry::builtin()),
+    )
+    .unwrap()
+    .clock(Arc::new(FixedClock(AtomicU64::new(NOW))))
+    .audit(audit.clone())
+    .build()
+    .unwrap();
+    Deployment {
+        backend,
+        manager,
+        audit,
+    }
+}
+
+pub(crate) fn entity(file: &str) -> Value {
+    let path = format!("{}/tests/data/entities/{file}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+pub(crate) fn keys() -> KeyRing {
+    KeyRing::parse(FERNET_KEY).unwrap()
+}
+
+/// The vault requests with `method`, as `(path, status)`.
+pub(crate) fn vault_calls(emu: &Emulator, method: &str) -> Vec<(String, u16)> {
+    emu.requests_to(Target::Vault)
+        .iter()
+        .filter(|r| r.method == method)
+        .map(|r| (r.path.clone(), r.status))
+        .collect()
+}
+
+/// The tags and `attributes.exp` of a recorded `PUT /secrets/{name}` body.
+pub(crate) fn put_tags_and_expiry(request: &RecordedRequest) -> (BTreeMap<String, String>, u64) {
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    let tags = body["tags"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+    (tags, body["attributes"]["exp"].as_u64().unwrap())
+}
