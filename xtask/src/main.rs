@@ -29,7 +29,9 @@ fn main() -> Result<()> {
         Some("ci") => ci(),
         Some("venv") => venv().map(|python| println!("{}", python.display())),
         _ => {
-            eprintln!("usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, all tests (what CI runs)\n  venv   create the Python virtualenv the interop tests use");
+            eprintln!(
+                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, all tests (what CI runs)\n  venv   create the Python virtualenv the interop tests use"
+            );
             bail!("unknown task {task:?}")
         }
     }
@@ -50,20 +52,37 @@ fn ci() -> Result<()> {
     cargo(&root, ["fmt", "--all", "--", "--check"], &[])?;
     cargo(
         &root,
-        ["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        [
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
         &[],
     )?;
 
     // The database tests read these; defaults are the servers this project's machines run.
     let mut test_env: Vec<(&str, String)> = vec![("VAULTREF_PYTHON", python.display().to_string())];
     for (var, default) in [
-        ("VAULTREF_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"),
-        ("VAULTREF_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
+        (
+            "VAULTREF_TEST_POSTGRES_URL",
+            "postgres://postgres@127.0.0.1:5432/test",
+        ),
+        (
+            "VAULTREF_TEST_MYSQL_URL",
+            "mysql://root@127.0.0.1:3306/test",
+        ),
     ] {
         test_env.push((var, env::var(var).unwrap_or_else(|_| default.to_owned())));
     }
     let test_env: Vec<(&str, &str)> = test_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    cargo(&root, ["test", "--workspace", "--all-targets", "--no-fail-fast"], &test_env)?;
+    cargo(
+        &root,
+        ["test", "--workspace", "--all-targets", "--no-fail-fast"],
+        &test_env,
+    )?;
     // Doc tests are not part of --all-targets.
     cargo(&root, ["test", "--workspace", "--doc"], &test_env)?;
     println!("xtask ci: all checks passed");
@@ -88,7 +107,13 @@ fn venv() -> Result<PathBuf> {
     });
     if missing {
         run(Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
             .args(PYTHON_PACKAGES))
         .context("installing the interop test packages into .venv")?;
     }
