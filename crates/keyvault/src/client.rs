@@ -55,7 +55,7 @@ pub type SecretStream<T> = BoxStream<'static, Result<T>>;
 /// assert_eq!(secret.value.expose(), "s3cr3t");
 ///
 /// let names: Vec<String> = client
-///     .list_secrets(&ListOptions::default())
+///     .list_secrets(&ListOptions::default())?
 ///     .map_ok(|p| p.name.into_string())
 ///     .try_collect()
 ///     .await?;
@@ -603,7 +603,86 @@ fn is_loopback(host: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use vaultref_entra::{AccessToken, TokenRequestOptions};
+
     use super::*;
+
+    #[derive(Debug)]
+    struct NoToken;
+
+    #[async_trait::async_trait]
+    impl TokenCredential for NoToken {
+        async fn get_token(
+            &self,
+            _scopes: &[&str],
+            _options: &TokenRequestOptions,
+        ) -> vaultref_entra::Result<AccessToken> {
+            Err(vaultref_entra::Error::Configuration("unused".into()))
+        }
+    }
+
+    fn client(api_version: &str) -> SecretClient {
+        SecretClient::new(
+            "https://myvault.vault.azure.net",
+            Arc::new(NoToken),
+            SecretClientOptions {
+                api_version: api_version.into(),
+                ..SecretClientOptions::default()
+            },
+        )
+        .unwrap()
+    }
+
+    /// The spec's example nextLink: `:443`, an older api-version, an opaque skip token.
+    #[test]
+    fn next_links_get_this_clients_api_version_and_keep_the_rest() {
+        let link = "https://myvault.vault.azure.net:443/secrets?api-version=7.2&$skiptoken=eyJOZXh0TWFya2VyIjoiMiEx%3D&maxresults=1";
+        let url = client("2025-07-01")
+            .next_link("list secrets", link)
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://myvault.vault.azure.net/secrets?api-version=2025-07-01&$skiptoken=eyJOZXh0TWFya2VyIjoiMiEx%3D&maxresults=1"
+        );
+        let relative = client("7.6")
+            .next_link("list secrets", "/deletedsecrets?$skiptoken=a")
+            .unwrap();
+        assert_eq!(
+            relative.as_str(),
+            "https://myvault.vault.azure.net/deletedsecrets?api-version=7.6&$skiptoken=a"
+        );
+    }
+
+    #[test]
+    fn next_links_to_other_hosts_are_not_followed() {
+        for link in [
+            "https://evil.example/secrets?$skiptoken=a",
+            "http://myvault.vault.azure.net/secrets",
+            "https://myvault.vault.azure.net:8443/secrets",
+        ] {
+            let err = client("7.6").next_link("list secrets", link).unwrap_err();
+            assert!(
+                matches!(err, Error::UnexpectedResponse { .. }),
+                "{link}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn api_versions_are_checked() {
+        for bad in ["", "7.6&x=1", "a b"] {
+            let err = SecretClient::new(
+                "https://myvault.vault.azure.net",
+                Arc::new(NoToken),
+                SecretClientOptions {
+                    api_version: bad.into(),
+                    ..SecretClientOptions::default()
+                },
+            )
+            .unwrap_err();
+            assert!(matches!(err, Error::Configuration(_)), "{bad:?}");
+        }
+    }
 
     #[test]
     fn vault_urls_are_checked() {

@@ -6,6 +6,7 @@ use reqwest::{
     Method, StatusCode,
     header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE},
 };
+use time::OffsetDateTime;
 use url::Url;
 use vaultref_entra::{TokenCredential, TokenRequestOptions};
 use zeroize::{Zeroize, Zeroizing};
@@ -17,12 +18,26 @@ use crate::{
     retry::{RetryState, is_retryable, is_transient, request_id, retry_after},
 };
 
-/// What the vault's challenge asked for, ready to use for token requests.
+/// What the vault's challenge asked for, ready to use for token requests, and the last
+/// `Authorization` header made from the credential's token.
 #[derive(Debug)]
 struct Authority {
     scope: String,
     options: TokenRequestOptions,
+    bearer: RwLock<Option<Bearer>>,
 }
+
+/// A ready `Authorization` value, reused until the credential would refresh its token.
+#[derive(Debug, Clone)]
+struct Bearer {
+    value: HeaderValue,
+    /// `min(refresh_on, expires_on - 5 min)`: from then on the credential is asked again, so
+    /// its own refresh rules (the same five-minute window) stay in charge.
+    reuse_until: OffsetDateTime,
+}
+
+/// Tokens are re-requested from the credential this long before they expire.
+const REFRESH_WINDOW: time::Duration = time::Duration::minutes(5);
 
 /// The HTTP client, credential and policies of one vault. Shared by clones of a
 /// [`SecretClient`](crate::SecretClient).
@@ -141,7 +156,15 @@ impl Pipeline {
                 Err(e) => return Err(self.transport_error(call, attempts, e)),
             };
             let status = response.status();
-            let headers = response.headers().clone();
+            // Only what the decisions below need is copied out of the headers.
+            let challenge = (status == StatusCode::UNAUTHORIZED)
+                .then(|| response.headers().get(WWW_AUTHENTICATE))
+                .flatten()
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let requested = (!status.is_success())
+                .then(|| retry_after(response.headers(), self.timer.wall_clock()))
+                .flatten();
             let body = match read_body(response).await {
                 Ok(body) => body,
                 Err(e) if is_transient(&e) => {
@@ -154,8 +177,7 @@ impl Pipeline {
                 Err(e) => return Err(self.transport_error(call, attempts, e)),
             };
             if status == StatusCode::UNAUTHORIZED {
-                let challenge = headers.get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok());
-                match challenge {
+                match challenge.as_deref() {
                     Some(header) if !replayed_after_challenge => {
                         let challenge = Challenge::parse(header)?;
                         if self.verify_resource {
@@ -166,6 +188,7 @@ impl Pipeline {
                                 tenant_id: challenge.tenant,
                             },
                             scope: challenge.scope,
+                            bearer: RwLock::new(None),
                         })));
                         replayed_after_challenge = true;
                         continue;
@@ -186,7 +209,6 @@ impl Pipeline {
                 }
                 return Ok(Reply { body });
             }
-            let requested = retry_after(&headers, self.timer.wall_clock());
             if is_retryable(status)
                 && let Some(delay) = retry.next_delay(requested)
             {
@@ -218,18 +240,7 @@ impl Pipeline {
         let sends_body = matches!(call.method, Method::PUT | Method::POST | Method::PATCH);
         match authority {
             Some(authority) => {
-                let token = self
-                    .credential
-                    .get_token(&[authority.scope.as_str()], &authority.options)
-                    .await
-                    .map_err(Error::Credential)?;
-                let bearer = Zeroizing::new(format!("Bearer {}", token.secret()));
-                let mut value = HeaderValue::from_str(&bearer).map_err(|_| {
-                    Error::Credential(vaultref_entra::Error::Configuration(
-                        "the credential returned a token that is not a valid header value".into(),
-                    ))
-                })?;
-                value.set_sensitive(true);
+                let value = self.bearer(authority).await?;
                 builder = builder.header(AUTHORIZATION, value);
                 match &call.body {
                     Some(body) => {
@@ -249,6 +260,46 @@ impl Pipeline {
         builder
             .build()
             .map_err(|e| Error::Configuration(format!("cannot build the request: {e}")))
+    }
+
+    /// The `Authorization` value for `authority`: the cached one while it may be reused, else
+    /// one made from a token the credential hands out.
+    async fn bearer(&self, authority: &Authority) -> Result<HeaderValue> {
+        let now = self.timer.wall_clock();
+        let cached = authority
+            .bearer
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|b| now < b.reuse_until)
+            .map(|b| b.value.clone());
+        if let Some(value) = cached {
+            return Ok(value);
+        }
+        let token = self
+            .credential
+            .get_token(&[authority.scope.as_str()], &authority.options)
+            .await
+            .map_err(Error::Credential)?;
+        let bearer = Zeroizing::new(format!("Bearer {}", token.secret()));
+        let mut value = HeaderValue::from_str(&bearer).map_err(|_| {
+            Error::Credential(vaultref_entra::Error::Configuration(
+                "the credential returned a token that is not a valid header value".into(),
+            ))
+        })?;
+        value.set_sensitive(true);
+        let reuse_until = token
+            .refresh_on()
+            .unwrap_or(token.expires_on())
+            .min(token.expires_on() - REFRESH_WINDOW);
+        *authority
+            .bearer
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = (now < reuse_until).then(|| Bearer {
+            value: value.clone(),
+            reuse_until,
+        });
+        Ok(value)
     }
 
     fn transport_error(&self, call: &Call<'_>, attempts: u32, e: reqwest::Error) -> Error {

@@ -207,3 +207,50 @@ async fn credential_failures_are_typed() {
     assert!(matches!(err, Error::Credential(_)), "{err}");
     assert!(err.to_string().contains("AADSTS7000215"), "{err}");
 }
+
+/// Counts `get_token` calls of the credential it wraps.
+#[derive(Debug)]
+struct Counting {
+    inner: Arc<dyn TokenCredential>,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl TokenCredential for Counting {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: &TokenRequestOptions,
+    ) -> vaultref_entra::Result<AccessToken> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.get_token(scopes, options).await
+    }
+}
+
+#[tokio::test]
+async fn the_bearer_header_is_reused_until_the_credential_would_refresh() {
+    use vaultref_keyvault::Timer as _;
+
+    let kv = start().await;
+    kv.emu.set_secret_in(VAULT, "s", "v");
+    let counting = Arc::new(Counting {
+        inner: kv.credential(),
+        calls: 0.into(),
+    });
+    let client = kv.client_with(counting.clone(), |_| {});
+    for _ in 0..3 {
+        client.get_secret(&name("s")).await.unwrap();
+    }
+    let calls = || counting.calls.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(calls(), 1);
+    // The emulator's tokens live 3599 s; 56 minutes on, the 5-minute refresh window has begun.
+    kv.timer
+        .sleep(std::time::Duration::from_secs(56 * 60))
+        .await;
+    client.get_secret(&name("s")).await.unwrap();
+    assert_eq!(
+        calls(),
+        2,
+        "the credential is asked again in its refresh window"
+    );
+}
