@@ -23,7 +23,7 @@ pub(crate) const EXPIRES_AFTER_DAYS: u64 = 30;
 
 /// Managed mode against the emulator: client-secret credential (tenantId set, as OpenMetadata's
 /// server uses it), the emulator's authority and CA, tags and expiry.
-const CONFIG: &str = "\
+pub(crate) const CONFIG: &str = "\
 clusterName: ${OPENMETADATA_CLUSTER_NAME:-openmetadata}
 fernetConfiguration:
   fernetKey: ${FERNET_KEY}
@@ -43,7 +43,7 @@ secretsManagerConfiguration:
 ";
 
 #[derive(Debug)]
-pub(crate) struct FixedClock(AtomicU64);
+pub(crate) struct FixedClock(pub(crate) AtomicU64);
 
 impl Clock for FixedClock {
     fn now_unix_seconds(&self) -> u64 {

@@ -266,3 +266,86 @@ async fn a_reader_identity_gets_the_typed_forbidden_error_and_a_wrong_secret_una
     );
     assert!(!err.to_string().contains("not-the-secret"), "{err}");
 }
+
+#[tokio::test]
+async fn without_tenant_id_the_default_chain_signs_in() {
+    let emu = emulator().await;
+    let ca = emu.ca_cert_path().unwrap().to_string_lossy().into_owned();
+    // No OM_SM_TENANT_ID: the configuration's credential is the default chain, whose
+    // environment credential reads AZURE_*.
+    let env = vaultref_core::Environment::from_pairs([
+        ("FERNET_KEY", crate::support::FERNET_KEY.to_owned()),
+        ("VAULT_URL", emu.vault_url().to_string()),
+        ("AUTHORITY_HOST", emu.authority_host().to_string()),
+        ("CA_CERT", ca),
+        ("AZURE_TENANT_ID", emu.tenant_id().to_owned()),
+        ("AZURE_CLIENT_ID", emu.client_id().to_owned()),
+        ("AZURE_CLIENT_SECRET", emu.client_secret().to_owned()),
+    ]);
+    let config = vaultref_core::Config::parse(crate::support::CONFIG, &env).unwrap();
+    let backend = vaultref_core::connect_backend(&config, &env).unwrap();
+    assert!(backend.is_some());
+    let manager = vaultref_core::SecretsManager::from_config(
+        &config,
+        backend,
+        std::sync::Arc::new(vaultref_core::SchemaRegistry::builtin()),
+    )
+    .unwrap();
+    let mut doc = entity("mysql-service.json");
+    manager
+        .store_entity(EntityType::DatabaseService, &mut doc)
+        .await
+        .unwrap();
+    assert_eq!(emu.secret_value(MYSQL_NAME).as_deref(), Some("s3cret"));
+    let grants: Vec<Option<String>> = emu
+        .requests_to(Target::Entra)
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.form_field("client_id"))
+        .collect();
+    assert_eq!(grants, [Some(emu.client_id().to_owned())]);
+}
+
+#[tokio::test]
+async fn throttling_is_typed_and_the_resolver_serves_stale_values_through_it() {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    let emu = emulator().await;
+    emu.set_secret(MYSQL_NAME, "s3cret");
+    let d = deployment(&environment(&emu, emu.client_id(), emu.client_secret()));
+    let clock = Arc::new(crate::support::FixedClock(0.into()));
+    let resolver =
+        Resolver::new(d.backend.clone(), ResolverOptions::default()).with_clock(clock.clone());
+    let read = || async {
+        resolver
+            .secret_value(MYSQL_NAME)
+            .await
+            .map(|v| secrecy::ExposeSecret::expose_secret(&v).to_owned())
+    };
+    assert_eq!(read().await.unwrap(), "s3cret");
+
+    // Key Vault keeps answering 429 (with Retry-After: 0, so the client's retries are quick).
+    emu.inject(vaultref_emulator::Fault::throttle(Target::Vault, 1000, 0));
+    let ttl = resolver.options().ttl_seconds;
+    let max_stale = resolver.options().max_stale_seconds;
+    clock.0.store(ttl, Ordering::SeqCst);
+    assert_eq!(
+        read().await.unwrap(),
+        "s3cret",
+        "stale value while throttled"
+    );
+    clock.0.store(ttl + max_stale, Ordering::SeqCst);
+    let err = read().await.unwrap_err();
+    assert_eq!(
+        err.backend_kind(),
+        Some(BackendErrorKind::Throttled),
+        "{err}"
+    );
+    assert!(err.to_string().contains(MYSQL_NAME), "{err}");
+    assert!(
+        emu.requests_to(Target::Vault)
+            .iter()
+            .any(|r| r.status == 429)
+    );
+}
