@@ -11,7 +11,9 @@
 //!   OpenMetadata's property names, plus user directories) and finds the [`SecretField`]s of a
 //!   value (`format: password`).
 //! - The vault seam: [`SecretBackend`] (set / get / delete / recover, failures classified by
-//!   [`BackendErrorKind`]) and the `in-memory` provider [`InMemoryBackend`];
+//!   [`BackendErrorKind`]); the `managed-azure-kv` / `azure-kv` provider [`KeyVaultBackend`]
+//!   (over vaultref-keyvault, credentials from vaultref-entra; [`connect_backend`] builds it
+//!   from a [`Config`]) and the `in-memory` provider [`InMemoryBackend`];
 //!   [`RateLimitedBackend`] spaces writes and deletes (`rateLimitPermitsPerSecond`), with time
 //!   injected through [`Timer`] ([`TokioTimer`] in production).
 //! - The store, read and delete paths: [`SecretsManager`] applies a provider's rules to an
@@ -19,11 +21,14 @@
 //!   I/O and yields a [`StorePlan`], [`SecretsManager::apply`] writes the vault and sets the
 //!   `fernet:` database values ([`StoreOutcome`]); [`SecretsManager::decrypt_entity`] is the
 //!   read path ([`SecretsManager::reveal_entity`] also reads the vault),
-//!   [`SecretsManager::delete_entity_secrets`] the hard-delete path.
-//! - The consumer side: [`Resolver`] replaces `secret:` references ([`reference_name`]) with
-//!   vault values, through a TTL cache ([`ResolverOptions`], [`UnresolvedPolicy`]);
-//!   [`ConsumerVault`] applies the `env` / `airflow` loaders to find the vault and its
-//!   [`ConsumerCredential`].
+//!   [`SecretsManager::delete_entity_secrets`] the hard-delete path. Every vault write, delete
+//!   and recovery is an [`AuditEvent`] for an [`AuditSink`] ([`TracingAuditSink`] by default).
+//! - The consumer side: [`Resolver`] replaces `secret:` references ([`reference_name`]) in JSON
+//!   or YAML documents with vault values: each distinct name read once, concurrently within a
+//!   bound, through a TTL cache with bounded stale serving and negative caching
+//!   ([`ResolverOptions`], [`UnresolvedPolicy`], [`ResolveReport`]); [`ConsumerVault`] applies
+//!   the `env` / `airflow` loaders to find the vault and its [`ConsumerCredential`]
+//!   ([`KeyVaultBackend::from_consumer`] connects to it).
 //!
 //! Errors: one [`Error`] enum, whose messages say what to fix and never contain secret values.
 //!

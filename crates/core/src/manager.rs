@@ -23,7 +23,7 @@ use crate::naming::{
     LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName,
 };
 use crate::ratelimit::{RateLimitedBackend, TokioTimer};
-use crate::resolve::{Resolver, reference_name};
+use crate::resolve::Resolver;
 use crate::schema::{SchemaRegistry, SecretField};
 
 /// The prefix of a reference to a vault secret (`secret:<name>`), on both sides.
@@ -558,21 +558,27 @@ impl SecretsManager {
         let Some((scope, fields)) = self.discover(entity_type, entity)? else {
             return Ok(0);
         };
-        let mut resolved = 0;
+        // The secret fields, keyed by their path, resolved together: distinct names are read
+        // concurrently and an error names the field.
+        let mut located = Vec::new();
+        let mut references = serde_json::Map::new();
         for secret in &fields {
-            let (keys, _) = self.locate(&scope, secret);
-            if let Some(Value::String(value)) = pointer_mut(entity, &keys)
-                && let Some(name) = reference_name(value)
-            {
-                *value = resolver
-                    .secret_value(&name)
-                    .await?
-                    .expose_secret()
-                    .to_owned();
-                resolved += 1;
+            let (keys, field) = self.locate(&scope, secret);
+            if let Some(value @ Value::String(_)) = pointer(entity, &keys) {
+                references.insert(field.path.clone(), value.clone());
+                located.push((keys, field.path));
             }
         }
-        Ok(resolved)
+        let mut references = Value::Object(references);
+        let report = resolver.resolve_references(&mut references).await?;
+        for (keys, path) in located {
+            if let (Some(slot), Some(value)) =
+                (pointer_mut(entity, &keys), references.get_mut(&path))
+            {
+                *slot = value.take();
+            }
+        }
+        Ok(report.resolved)
     }
 
     /// The delete path (hard delete of an entity): deletes the secrets at the names computed
