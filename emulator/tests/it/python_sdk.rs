@@ -163,6 +163,19 @@ async fn python_sdks_run_every_secret_operation_with_every_credential() {
             .await
             .unwrap();
         eprintln!("--- {mode}\n{stdout}");
+        let expected: &[&str] = match mode {
+            "client-secret" => &[
+                "PASS wrong client secret is 401 invalid_client AADSTS7000215",
+                "PASS expired token is 401 Unauthorized",
+                "PASS token for another audience is 401 AKV10022",
+                "PASS reader setting a secret is 403 Forbidden",
+            ],
+            "mi-imds" => &["PASS user-assigned managed identity by client_id"],
+            _ => &[],
+        };
+        for line in expected {
+            assert!(stdout.contains(line), "{mode}: missing `{line}`");
+        }
         let requests = emu.requests();
         let vault: Vec<_> = requests
             .iter()

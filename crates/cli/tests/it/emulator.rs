@@ -166,3 +166,85 @@ fn emulator_prints_the_ready_line_serves_and_keeps_state_across_restarts() {
     );
     stop(child);
 }
+
+/// The emulator's Python SDK script, run against `vaultref emulator --tls` with nothing but
+/// the ready line's values, for every credential kind.
+#[test]
+fn python_sdks_accept_the_cli_emulator_configured_from_its_ready_line() {
+    let Some(python) = crate::support::python(&["azure.identity", "azure.keyvault.secrets"]) else {
+        return;
+    };
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../emulator/tests/data/python_sdk.py");
+    let dir = tempfile::tempdir().unwrap();
+    let (child, ready) = start(dir.path());
+    let text = |key: &str| ready[key].as_str().unwrap().to_owned();
+    let common = [
+        ("REQUESTS_CA_BUNDLE", text("ca_cert")),
+        ("NO_PROXY", "*".to_owned()),
+    ];
+    let modes: [(&str, Vec<(&str, String)>); 4] = [
+        (
+            "client-secret",
+            vec![
+                (
+                    "VAULT_URL",
+                    ready["vaults"]["team-a"].as_str().unwrap().to_owned(),
+                ),
+                ("AZURE_TENANT_ID", text("tenant_id")),
+                ("AZURE_CLIENT_ID", text("client_id")),
+                ("AZURE_CLIENT_SECRET", text("client_secret")),
+                ("AZURE_AUTHORITY_HOST", text("authority_host")),
+            ],
+        ),
+        (
+            "workload",
+            vec![
+                ("VAULT_URL", text("vault_url")),
+                ("AZURE_TENANT_ID", text("tenant_id")),
+                ("AZURE_CLIENT_ID", text("workload_client_id")),
+                ("AZURE_FEDERATED_TOKEN_FILE", text("federated_token_file")),
+                ("AZURE_AUTHORITY_HOST", text("authority_host")),
+            ],
+        ),
+        (
+            "mi-appservice",
+            vec![
+                (
+                    "VAULT_URL",
+                    ready["vaults"]["team-a"].as_str().unwrap().to_owned(),
+                ),
+                ("IDENTITY_ENDPOINT", text("identity_endpoint")),
+                ("IDENTITY_HEADER", text("identity_header")),
+            ],
+        ),
+        (
+            "mi-imds",
+            vec![
+                ("VAULT_URL", text("vault_url")),
+                ("AZURE_POD_IDENTITY_AUTHORITY_HOST", text("imds_endpoint")),
+            ],
+        ),
+    ];
+    for (mode, vars) in modes {
+        let mut command = Command::new(&python);
+        command.arg(&script).arg(mode);
+        for (name, _) in std::env::vars() {
+            if name.starts_with("AZURE_")
+                || name.starts_with("IDENTITY_")
+                || name.starts_with("EMU_")
+            {
+                command.env_remove(name);
+            }
+        }
+        command.envs(common.iter().cloned().chain(vars));
+        let output = command.output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("ALL PASSED"),
+            "python {mode} against `vaultref emulator --tls`:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    stop(child);
+}
