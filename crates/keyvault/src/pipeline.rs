@@ -53,6 +53,9 @@ pub(crate) struct Pipeline {
     pub(crate) jitter: Arc<dyn Jitter>,
     /// The last challenge of this vault; `None` until the first 401.
     authority: RwLock<Option<Arc<Authority>>>,
+    /// Held by the one request that probes for the challenge, so that concurrent first
+    /// requests wait for its answer instead of each sending a probe.
+    discovery: tokio::sync::Mutex<()>,
 }
 
 /// One request to make.
@@ -93,6 +96,7 @@ impl Pipeline {
             timer,
             jitter,
             authority: RwLock::new(None),
+            discovery: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -138,7 +142,17 @@ impl Pipeline {
         let mut attempts: u32 = 0;
         let mut replayed_after_challenge = false;
         loop {
-            let authority = self.cached_authority();
+            let mut authority = self.cached_authority();
+            // Dropped at the end of this attempt: after the challenge is cached, or after a
+            // probe that got no challenge (the next waiter then probes itself).
+            let mut _probing = None;
+            if authority.is_none() {
+                let guard = self.discovery.lock().await;
+                authority = self.cached_authority();
+                if authority.is_none() {
+                    _probing = Some(guard);
+                }
+            }
             let request = self
                 .build(call, authority.as_deref(), &client_request_id)
                 .await?;

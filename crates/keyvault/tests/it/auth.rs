@@ -254,3 +254,26 @@ async fn the_bearer_header_is_reused_until_the_credential_would_refresh() {
         "the credential is asked again in its refresh window"
     );
 }
+
+#[tokio::test]
+async fn concurrent_first_requests_share_one_probe() {
+    let kv = start().await;
+    for i in 0..20 {
+        kv.emu.set_secret_in(VAULT, &format!("c{i}"), "v");
+    }
+    let names: Vec<_> = (0..20).map(|i| name(&format!("c{i}"))).collect();
+    let results = futures::future::join_all(names.iter().map(|n| kv.client.get_secret(n))).await;
+    assert!(results.iter().all(Result::is_ok));
+    let statuses = kv.vault_statuses();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        20,
+        "{statuses:?}"
+    );
+    assert_eq!(kv.emu.requests_to(Target::Entra).len(), 1);
+}
