@@ -1,5 +1,6 @@
 //! The running emulator and its handle.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::fault::{Fault, Target};
 use crate::identity::{Identity, Permissions, federated_subject};
 use crate::log::{RecordedRequest, RequestLog};
+use crate::properties::SecretProperties;
 use crate::random::Random;
 use crate::state::{Info, Shared, State, lock};
 use crate::token::{AccessClaims, AssertionClaims, Signer, TOKEN_EXCHANGE_AUDIENCE};
@@ -552,6 +554,56 @@ impl Emulator {
             .secrets
             .get(&name.to_ascii_lowercase())?;
         secret.versions.last().map(|v| v.value.clone())
+    }
+
+    /// The attributes of the latest version of `name` in the default vault (tags, expiry,
+    /// content type, …; never the value), if it exists and is not deleted.
+    #[must_use]
+    pub fn secret_properties(&self, name: &str) -> Option<SecretProperties> {
+        let vault = self.shared.state().vaults.default.clone();
+        self.secret_properties_in(&vault, name)
+    }
+
+    /// The attributes of the latest version of `name` in vault `vault`, if it exists and is
+    /// not deleted.
+    #[must_use]
+    pub fn secret_properties_in(&self, vault: &str, name: &str) -> Option<SecretProperties> {
+        let state = self.shared.state();
+        let secret = state
+            .vaults
+            .get(vault)?
+            .secrets
+            .get(&name.to_ascii_lowercase())?;
+        SecretProperties::of(secret)
+    }
+
+    /// The tags of the latest version of `name` in the default vault (empty when it has
+    /// none); `None` when the secret does not exist or is deleted.
+    #[must_use]
+    pub fn secret_tags(&self, name: &str) -> Option<BTreeMap<String, String>> {
+        self.secret_properties(name).map(|p| p.tags)
+    }
+
+    /// The tags of the latest version of `name` in vault `vault`, like [`Emulator::secret_tags`].
+    #[must_use]
+    pub fn secret_tags_in(&self, vault: &str, name: &str) -> Option<BTreeMap<String, String>> {
+        self.secret_properties_in(vault, name).map(|p| p.tags)
+    }
+
+    /// The expiry (`attributes.exp`, seconds since the Unix epoch) of the latest version of
+    /// `name` in the default vault; `None` when it has no expiry, does not exist or is deleted
+    /// (use [`Emulator::secret_properties`] to tell these apart).
+    #[must_use]
+    pub fn secret_expires_on(&self, name: &str) -> Option<i64> {
+        self.secret_properties(name).and_then(|p| p.expires_on)
+    }
+
+    /// The expiry of the latest version of `name` in vault `vault`, like
+    /// [`Emulator::secret_expires_on`].
+    #[must_use]
+    pub fn secret_expires_on_in(&self, vault: &str, name: &str) -> Option<i64> {
+        self.secret_properties_in(vault, name)
+            .and_then(|p| p.expires_on)
     }
 
     /// Names of the live (not deleted) secrets of the default vault, sorted case-insensitively.

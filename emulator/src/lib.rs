@@ -8,6 +8,7 @@
 //!   identities, each with its secret permissions, so that 401 and 403 paths can be tested.
 //! - [`Fault`] and [`Target`]: throttling, 5xx bursts, latency, dropped connections, rate limits.
 //! - [`RecordedRequest`]: one entry of the request log (`Debug` redacts credentials).
+//! - [`SecretProperties`]: a stored secret's tags and attributes, read through the state API.
 //! - [`Clock`], [`SystemClock`], [`ManualClock`]: the injected time source.
 //! - [`Error`]: why the emulator could not start.
 //!
@@ -25,6 +26,7 @@ mod front;
 mod identity;
 mod log;
 mod managed;
+mod properties;
 mod random;
 mod state;
 mod tls;
@@ -39,3 +41,4 @@ pub use crate::error::{Error, Result};
 pub use crate::fault::{Fault, Target};
 pub use crate::identity::{Identity, Permissions, SecretPermission};
 pub use crate::log::RecordedRequest;
+pub use crate::properties::SecretProperties;

@@ -656,3 +656,72 @@ async fn state_dir_keeps_secrets_and_credentials_across_restarts() {
     let (status, body) = kv.call("GET", "secrets/kept/", None).await;
     assert_eq!((status, body["value"].as_str()), (200, Some("value-1")));
 }
+
+#[tokio::test]
+async fn state_api_reports_tags_and_expiry_of_the_latest_version() {
+    let emu = plain().await;
+    let kv = Kv::new(&emu).await;
+    assert_eq!(emu.secret_tags("db"), None);
+    assert_eq!(emu.secret_properties("db"), None);
+    let (status, body) = kv
+        .call(
+            "PUT",
+            "secrets/db",
+            Some(
+                json!({"value": "one", "tags": {"owner": "core", "env": "test"},
+                        "attributes": {"exp": 1_893_456_000}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let tags = emu.secret_tags("DB").unwrap();
+    assert_eq!(
+        tags.iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("env", "test"), ("owner", "core")]
+    );
+    assert_eq!(emu.secret_expires_on("db"), Some(1_893_456_000));
+
+    // A new version without tags or expiry: the state API follows the latest version.
+    kv.set("db", "two").await;
+    assert_eq!(emu.secret_tags("db").map(|t| t.len()), Some(0));
+    assert_eq!(emu.secret_expires_on("db"), None);
+    let properties = emu.secret_properties("db").unwrap();
+    assert_eq!((properties.version_count, properties.enabled), (2, true));
+
+    // PATCH changes tags, expiry and content type in place.
+    let (status, body) = kv
+        .call(
+            "PATCH",
+            "secrets/db/",
+            Some(
+                json!({"contentType": "text/plain", "tags": {"rotated": "yes"},
+                        "attributes": {"exp": 1_900_000_000, "enabled": false}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let properties = emu.secret_properties("db").unwrap();
+    assert_eq!(
+        properties.tags.get("rotated").map(String::as_str),
+        Some("yes")
+    );
+    assert_eq!(properties.expires_on, Some(1_900_000_000));
+    assert_eq!(properties.content_type.as_deref(), Some("text/plain"));
+    assert!(!properties.enabled);
+    assert_eq!(properties.version, version_of(body["id"].as_str().unwrap()));
+
+    // Deleted secrets have no properties; other vaults are reached with the `_in` forms.
+    assert_eq!(kv.call("DELETE", "secrets/db", None).await.0, 200);
+    assert_eq!(emu.secret_tags("db"), None);
+    assert_eq!(emu.secret_expires_on("db"), None);
+    emu.set_secret_in("team-b", "elsewhere", "v");
+    assert_eq!(
+        emu.secret_tags_in("team-b", "elsewhere").map(|t| t.len()),
+        Some(0)
+    );
+    assert_eq!(emu.secret_expires_on_in("team-b", "elsewhere"), None);
+    assert_eq!(emu.secret_tags_in("no-such-vault", "elsewhere"), None);
+    assert!(emu.secret_properties_in("team-b", "elsewhere").is_some());
+}
