@@ -46,13 +46,7 @@ impl KeyRing {
         let Some(token) = value.strip_prefix(FERNET_PREFIX) else {
             return Ok(Zeroizing::new(value.to_owned()));
         };
-        let mut plaintext = self.decrypt(token)?;
-        // Take the bytes out of the zeroizing Vec without copying them.
-        let bytes = std::mem::take(&mut *plaintext);
-        String::from_utf8(bytes).map(Zeroizing::new).map_err(|err| {
-            drop(Zeroizing::new(err.into_bytes()));
-            InvalidToken
-        })
+        self.decrypt(token)?.into_string().map_err(|_| InvalidToken)
     }
 }
 

@@ -12,6 +12,7 @@
 //! - The `fernet:` envelope that OpenMetadata stores in its database: [`FERNET_PREFIX`],
 //!   [`is_tokenized`], [`strip_prefix`], [`KeyRing::encrypt_if_not_tokenized`] and
 //!   [`KeyRing::decrypt_if_tokenized`].
+//! - [`Plaintext`]: what decryption returns; wiped on drop, redacted in `Debug`.
 //! - Errors: [`InvalidToken`] is the single opaque error for every token failure (base64,
 //!   version, length, TTL, clock skew, MAC, padding), so no failure reason can become an oracle;
 //!   [`KeyError`] says which entry of a key list is wrong, without echoing it.
@@ -34,6 +35,7 @@ mod envelope;
 mod error;
 mod iv;
 mod key;
+mod plaintext;
 mod ring;
 mod token;
 
@@ -43,6 +45,7 @@ pub use crate::{
     error::{InvalidToken, KeyError},
     iv::{IvSource, OsIvSource},
     key::Key,
+    plaintext::Plaintext,
     ring::{KeyRing, MAX_CLOCK_SKEW},
 };
 pub use zeroize::Zeroizing;

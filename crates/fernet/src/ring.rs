@@ -1,9 +1,7 @@
 use std::{fmt, str::FromStr, sync::Arc, time::Duration};
 
-use zeroize::Zeroizing;
-
 use crate::{
-    Clock, InvalidToken, IvSource, Key, KeyError, OsIvSource, SystemClock,
+    Clock, InvalidToken, IvSource, Key, KeyError, OsIvSource, Plaintext, SystemClock,
     key::parse_list,
     token::{PreparedKey, RawToken},
 };
@@ -114,7 +112,7 @@ impl KeyRing {
     /// # Errors
     ///
     /// [`InvalidToken`] for any failure.
-    pub fn decrypt(&self, token: &str) -> Result<Zeroizing<Vec<u8>>, InvalidToken> {
+    pub fn decrypt(&self, token: &str) -> Result<Plaintext, InvalidToken> {
         let token = RawToken::decode(token)?;
         let key = token.authenticate(&self.keys).ok_or(InvalidToken)?;
         token.open(key)
@@ -130,11 +128,7 @@ impl KeyRing {
     /// # Errors
     ///
     /// [`InvalidToken`] for any failure, expiry included.
-    pub fn decrypt_with_ttl(
-        &self,
-        token: &str,
-        ttl: Duration,
-    ) -> Result<Zeroizing<Vec<u8>>, InvalidToken> {
+    pub fn decrypt_with_ttl(&self, token: &str, ttl: Duration) -> Result<Plaintext, InvalidToken> {
         let token = RawToken::decode(token)?;
         if !is_fresh(
             token.timestamp(),

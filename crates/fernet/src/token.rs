@@ -12,9 +12,9 @@ use base64::{
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::{Choice, ConstantTimeEq};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
-use crate::{InvalidToken, Key};
+use crate::{InvalidToken, Key, Plaintext, plaintext::wipe};
 
 const VERSION: u8 = 0x80;
 const HEADER_LEN: usize = 1 + 8 + 16;
@@ -95,26 +95,34 @@ fn tags_equal(computed: &[u8], received: &[u8]) -> bool {
 }
 
 /// A decoded token whose layout (version, minimum length, whole blocks) has been checked,
-/// but not yet its HMAC.
+/// but not yet its HMAC. Wiped on drop: after a failed unpadding it may hold plaintext.
 pub(crate) struct RawToken {
-    bytes: Zeroizing<Vec<u8>>,
+    bytes: Vec<u8>,
+}
+
+impl Drop for RawToken {
+    fn drop(&mut self) {
+        wipe(&mut self.bytes);
+    }
 }
 
 impl RawToken {
     /// Decodes the base64 once, into one allocation, and checks the layout before any crypto.
     pub(crate) fn decode(text: &str) -> Result<RawToken, InvalidToken> {
-        let mut bytes = Zeroizing::new(Vec::with_capacity(text.len() / 4 * 3 + 3));
+        let mut token = RawToken {
+            bytes: Vec::with_capacity(text.len() / 4 * 3 + 3),
+        };
         TOKEN_ENGINE
-            .decode_vec(text, &mut bytes)
+            .decode_vec(text, &mut token.bytes)
             .map_err(|_| InvalidToken)?;
-        let len = bytes.len();
+        let len = token.bytes.len();
         if len < MIN_LEN
             || !(len - HEADER_LEN - TAG_LEN).is_multiple_of(BLOCK_LEN)
-            || bytes[0] != VERSION
+            || token.bytes[0] != VERSION
         {
             return Err(InvalidToken);
         }
-        Ok(RawToken { bytes })
+        Ok(token)
     }
 
     /// The creation time written in the token (not authenticated until [`Self::authenticate`]).
@@ -131,7 +139,7 @@ impl RawToken {
 
     /// Decrypts in place and returns the plaintext in the same allocation. Call only with the
     /// key that [`Self::authenticate`] returned.
-    pub(crate) fn open(mut self, key: &PreparedKey) -> Result<Zeroizing<Vec<u8>>, InvalidToken> {
+    pub(crate) fn open(mut self, key: &PreparedKey) -> Result<Plaintext, InvalidToken> {
         let body_end = self.bytes.len() - TAG_LEN;
         let mut iv = [0u8; 16];
         iv.copy_from_slice(&self.bytes[9..HEADER_LEN]);
@@ -142,8 +150,10 @@ impl RawToken {
                 .len();
         self.bytes
             .copy_within(HEADER_LEN..HEADER_LEN + plaintext_len, 0);
+        // Wipe the tail (old plaintext copy, padding, tag) before handing the buffer over.
+        self.bytes[plaintext_len..].zeroize();
         self.bytes.truncate(plaintext_len);
-        Ok(self.bytes)
+        Ok(Plaintext::new(std::mem::take(&mut self.bytes)))
     }
 }
 
