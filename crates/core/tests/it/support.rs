@@ -1,7 +1,6 @@
 //! The emulator with TLS and the authentication challenge on, and vaultref-core configured
 //! against it exactly as a user would: an `openmetadata.yaml` and environment variables.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -10,7 +9,7 @@ use vaultref_core::{
     Config, Environment, KeyVaultBackend, RecordingAuditSink, SchemaRegistry, SecretBackend,
     SecretsManager,
 };
-use vaultref_emulator::{Emulator, EmulatorConfig, RecordedRequest, Target};
+use vaultref_emulator::{Emulator, EmulatorConfig, Target};
 use vaultref_fernet::{Clock, KeyRing};
 
 pub(crate) const FERNET_KEY: &str = "jJ/9sz0g0OHxsfxOoSfdFdmk3ysNmPRnH3TUAbz3IHA=";
@@ -131,16 +130,4 @@ pub(crate) fn vault_calls(emu: &Emulator, method: &str) -> Vec<(String, u16)> {
         .filter(|r| r.method == method)
         .map(|r| (r.path.clone(), r.status))
         .collect()
-}
-
-/// The tags and `attributes.exp` of a recorded `PUT /secrets/{name}` body.
-pub(crate) fn put_tags_and_expiry(request: &RecordedRequest) -> (BTreeMap<String, String>, u64) {
-    let body: Value = serde_json::from_slice(&request.body).unwrap();
-    let tags = body["tags"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-        .collect();
-    (tags, body["attributes"]["exp"].as_u64().unwrap())
 }

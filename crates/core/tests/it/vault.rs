@@ -10,8 +10,7 @@ use vaultref_core::{
 use vaultref_emulator::{Identity, Permissions, Target};
 
 use crate::support::{
-    EXPIRES_AFTER_DAYS, NOW, deployment, emulator, entity, environment, keys, put_tags_and_expiry,
-    vault_calls,
+    EXPIRES_AFTER_DAYS, NOW, deployment, emulator, entity, environment, keys, vault_calls,
 };
 
 const MYSQL_NAME: &str = "openmetadata-database-mysql-test-authtype-password";
@@ -73,24 +72,20 @@ async fn managed_store_puts_tagged_expiring_secrets_in_the_vault_and_references_
     assert_eq!(names, expected);
 
     // Every write carried the configured tags (OpenMetadata's parsing: `env:test:extra` is
-    // env → test) and an expiry `expiresAfterDays` after the write.
-    let puts: Vec<_> = emu
-        .requests_to(Target::Vault)
-        .into_iter()
-        .filter(|r| r.method == "PUT" && r.status == 200)
-        .collect();
-    assert_eq!(puts.len(), 3);
+    // env → test) and an expiry `expiresAfterDays` after the write: one PUT per secret (after
+    // the client's first, unauthenticated challenge probe).
+    let mut puts = vault_calls(&emu, "PUT");
+    assert_eq!(puts.remove(0).1, 401);
+    assert_eq!(puts.len(), 3, "{puts:?}");
+    assert!(puts.iter().all(|(_, status)| *status == 200));
     let tags = BTreeMap::from([
         ("team".to_owned(), "data".to_owned()),
         ("env".to_owned(), "test".to_owned()),
     ]);
-    for put in &puts {
-        assert_eq!(
-            put_tags_and_expiry(put),
-            (tags.clone(), NOW + EXPIRES_AFTER_DAYS * 86_400),
-            "{}",
-            put.path
-        );
+    let expires = i64::try_from(NOW + EXPIRES_AFTER_DAYS * 86_400).unwrap();
+    for name in [MYSQL_NAME, BOT_NAME, DBT_NAME] {
+        assert_eq!(emu.secret_tags(name).as_ref(), Some(&tags), "{name}");
+        assert_eq!(emu.secret_expires_on(name), Some(expires), "{name}");
     }
 
     // One audit event per write, with entity, field, name and the vault's version id.
