@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A source of the current time.
 pub trait Clock: Send + Sync + fmt::Debug {
@@ -53,6 +53,29 @@ impl Clock for ManualClock {
     }
 }
 
+/// Real time for the request log: the system time at start plus a monotonic `Instant` since,
+/// whatever `EmulatorConfig::clock` is. A `ManualClock` may stand still while requests run,
+/// and the system clock may be adjusted; neither may distort measured durations or overlaps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WallClock {
+    at_start: SystemTime,
+    started: Instant,
+}
+
+impl WallClock {
+    pub(crate) fn new() -> Self {
+        Self {
+            at_start: SystemTime::now(),
+            started: Instant::now(),
+        }
+    }
+
+    /// Now, never earlier than any previous reading.
+    pub(crate) fn now(&self) -> SystemTime {
+        self.at_start + self.started.elapsed()
+    }
+}
+
 /// Whole seconds since the Unix epoch (negative before it), as the wire formats use.
 pub(crate) fn unix_seconds(at: SystemTime) -> i64 {
     match at.duration_since(UNIX_EPOCH) {
@@ -90,6 +113,20 @@ mod tests {
         assert_eq!(unix_seconds(clock.now()), 100);
         clock.advance(Duration::from_secs(5));
         assert_eq!(unix_seconds(clock.now()), 105);
+    }
+
+    #[test]
+    fn wall_clock_is_real_and_never_goes_back() {
+        let wall = WallClock::new();
+        let first = wall.now();
+        std::thread::sleep(Duration::from_millis(2));
+        let second = wall.now();
+        assert!(second.duration_since(first).unwrap() >= Duration::from_millis(2));
+        // Within a minute of the system clock: real time, not a test clock's.
+        let skew = SystemTime::now()
+            .duration_since(second)
+            .unwrap_or_else(|e| e.duration());
+        assert!(skew < Duration::from_secs(60), "{skew:?}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use url::Url;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Respond};
 
-use crate::clock::unix_seconds;
+use crate::clock::{WallClock, unix_seconds};
 use crate::config::EmulatorConfig;
 use crate::error::{Error, Result};
 use crate::fault::{Fault, Target};
@@ -241,6 +242,8 @@ impl Emulator {
         let shared = Arc::new(Shared {
             info,
             clock: config.clock.clone(),
+            wall: WallClock::new(),
+            next_seq: AtomicU64::new(1),
             signer: Signer::new(key),
             state: Mutex::new(state),
             log: Mutex::new(RequestLog::new(config.request_log_capacity)),

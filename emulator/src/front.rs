@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -14,7 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::fault::Target;
-use crate::state::{FORWARDED_PROTO, Shared};
+use crate::state::{FORWARDED_PROTO, REQUEST_SEQ, Shared, lock};
 
 /// First byte of a TLS handshake record.
 const TLS_HANDSHAKE: u8 = 0x16;
@@ -94,6 +95,7 @@ where
         let sender = sender.clone();
         let shared = shared.clone();
         async move {
+            let received_at = shared.wall.now();
             let target = Target::classify(request.uri().path());
             let drop_it = shared.state().faults.take_drop(target);
             if drop_it {
@@ -103,20 +105,27 @@ where
                     request.headers(),
                     target,
                     tls,
+                    received_at,
                 );
                 return Err(FrontError::Dropped);
             }
+            let seq = shared.next_seq.fetch_add(1, Ordering::Relaxed);
             let headers = request.headers_mut();
             headers.remove(FORWARDED_PROTO);
             if tls {
                 headers.insert(FORWARDED_PROTO, http::HeaderValue::from_static("https"));
             }
+            headers.insert(REQUEST_SEQ, http::HeaderValue::from(seq));
             let mut sender = sender.lock().await;
             sender.ready().await.map_err(FrontError::Upstream)?;
-            sender
+            let response = sender
                 .send_request(request)
                 .await
-                .map_err(FrontError::Upstream)
+                .map_err(FrontError::Upstream)?;
+            // The head arrives from wiremock after any latency fault; stamp before the client
+            // can see the response, so a test reading the log afterwards sees final times.
+            lock(&shared.log).stamp(seq, received_at, shared.wall.now());
+            Ok(response)
         }
     });
     let _ = hyper::server::conn::http1::Builder::new()

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
 
@@ -34,6 +35,16 @@ pub struct RecordedRequest {
     pub status: u16,
     /// Whether it came over TLS.
     pub tls: bool,
+    /// When the request reached the emulator (its whole head had been read).
+    ///
+    /// Real time, whatever `EmulatorConfig::clock` says: the system time when the emulator
+    /// started plus a monotonic clock since, so durations and overlaps between requests are
+    /// measurable even under a `ManualClock` and never negative.
+    pub received_at: SystemTime,
+    /// When the response left the emulator, after any latency fault (the client sees it a few
+    /// microseconds later); for a connection dropped by a fault, when it was closed. Same
+    /// time source as `received_at`, and never earlier than it.
+    pub responded_at: SystemTime,
 }
 
 impl RecordedRequest {
@@ -56,6 +67,43 @@ impl RecordedRequest {
     #[must_use]
     pub fn has_authorization(&self) -> bool {
         self.headers.contains_key(http::header::AUTHORIZATION)
+    }
+
+    /// How long the emulator took to answer: `responded_at - received_at` (latency faults
+    /// included).
+    #[must_use]
+    pub fn elapsed(&self) -> Duration {
+        self.responded_at
+            .duration_since(self.received_at)
+            .unwrap_or_default()
+    }
+
+    /// The largest number of `requests` that were in flight at the same moment, each from
+    /// its `received_at` to its `responded_at` (one that ends exactly when another starts
+    /// does not overlap it). E.g. 100 reads made with a concurrency bound of 40 show at most 40.
+    #[must_use]
+    pub fn peak_in_flight(requests: &[Self]) -> usize {
+        // Ends sort before starts at the same instant (false < true).
+        let mut events: Vec<(SystemTime, bool)> = requests
+            .iter()
+            .flat_map(|r| {
+                [
+                    (r.received_at, true),
+                    (r.responded_at.max(r.received_at), false),
+                ]
+            })
+            .collect();
+        events.sort_unstable();
+        let (mut current, mut peak) = (0usize, 0usize);
+        for (_, starts) in events {
+            if starts {
+                current += 1;
+                peak = peak.max(current);
+            } else {
+                current = current.saturating_sub(1);
+            }
+        }
+        peak
     }
 
     /// The decoded form fields of the body (token requests), e.g. `grant_type`.
@@ -93,14 +141,17 @@ impl fmt::Debug for RecordedRequest {
             .field("target", &self.target)
             .field("status", &self.status)
             .field("tls", &self.tls)
+            .field("received_at", &self.received_at)
+            .field("responded_at", &self.responded_at)
             .finish()
     }
 }
 
-/// A bounded log: the oldest entries go once `capacity` is reached.
+/// A bounded log: the oldest entries go once `capacity` is reached. Each entry carries the
+/// sequence number the front gave its request (0: none), to stamp its times later.
 #[derive(Debug)]
 pub(crate) struct RequestLog {
-    entries: VecDeque<RecordedRequest>,
+    entries: VecDeque<(u64, RecordedRequest)>,
     capacity: usize,
 }
 
@@ -112,25 +163,37 @@ impl RequestLog {
         }
     }
 
-    pub(crate) fn record(&mut self, request: RecordedRequest) {
+    pub(crate) fn record(&mut self, seq: u64, request: RecordedRequest) {
         if self.capacity == 0 {
             return;
         }
         if self.entries.len() == self.capacity {
             self.entries.pop_front();
         }
-        self.entries.push_back(request);
+        self.entries.push_back((seq, request));
+    }
+
+    /// Sets the times of the entry of request `seq` (if still in the log) to what the front
+    /// measured. Recent entries are searched first: that is where the entry is.
+    pub(crate) fn stamp(&mut self, seq: u64, received_at: SystemTime, responded_at: SystemTime) {
+        if seq == 0 {
+            return;
+        }
+        if let Some((_, entry)) = self.entries.iter_mut().rev().find(|(s, _)| *s == seq) {
+            entry.received_at = received_at;
+            entry.responded_at = responded_at.max(received_at);
+        }
     }
 
     pub(crate) fn all(&self) -> Vec<RecordedRequest> {
-        self.entries.iter().cloned().collect()
+        self.entries.iter().map(|(_, r)| r.clone()).collect()
     }
 
     pub(crate) fn to(&self, target: Target) -> Vec<RecordedRequest> {
         self.entries
             .iter()
-            .filter(|r| target.covers(r.target))
-            .cloned()
+            .filter(|(_, r)| target.covers(r.target))
+            .map(|(_, r)| r.clone())
             .collect()
     }
 
@@ -142,6 +205,7 @@ impl RequestLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     fn request(path: &str) -> RecordedRequest {
         let mut headers = HeaderMap::new();
@@ -157,7 +221,57 @@ mod tests {
             target: Target::classify(path),
             status: 200,
             tls: false,
+            received_at: UNIX_EPOCH,
+            responded_at: UNIX_EPOCH,
         }
+    }
+
+    fn span(from_ms: u64, to_ms: u64) -> RecordedRequest {
+        let mut r = request("/secrets/a");
+        r.received_at = UNIX_EPOCH + Duration::from_millis(from_ms);
+        r.responded_at = UNIX_EPOCH + Duration::from_millis(to_ms);
+        r
+    }
+
+    #[test]
+    fn peak_in_flight_counts_overlapping_intervals() {
+        assert_eq!(RecordedRequest::peak_in_flight(&[]), 0);
+        // Back to back (one ends as the next starts): never two at once.
+        let sequential = [span(0, 10), span(10, 20), span(20, 30)];
+        assert_eq!(RecordedRequest::peak_in_flight(&sequential), 1);
+        // Two waves of three.
+        let waves = [
+            span(0, 50),
+            span(1, 52),
+            span(2, 51),
+            span(52, 100),
+            span(53, 101),
+            span(54, 99),
+        ];
+        assert_eq!(RecordedRequest::peak_in_flight(&waves), 3);
+        // Nested and out of order.
+        let nested = [span(5, 6), span(0, 100), span(4, 7), span(50, 60)];
+        assert_eq!(RecordedRequest::peak_in_flight(&nested), 3);
+        assert_eq!(span(3, 10).elapsed(), Duration::from_millis(7));
+        assert_eq!(span(10, 3).elapsed(), Duration::ZERO);
+    }
+
+    #[test]
+    fn stamps_reach_the_entry_of_their_sequence_number() {
+        let mut log = RequestLog::new(3);
+        log.record(1, request("/secrets/a"));
+        log.record(2, request("/secrets/b"));
+        log.record(0, request("/secrets/c"));
+        let at = |ms| UNIX_EPOCH + Duration::from_millis(ms);
+        log.stamp(1, at(5), at(9));
+        // A response time before the arrival is clamped; seq 0 and unknown seqs change nothing.
+        log.stamp(2, at(7), at(6));
+        log.stamp(0, at(1), at(1));
+        log.stamp(42, at(1), at(1));
+        let all = log.all();
+        assert_eq!((all[0].received_at, all[0].responded_at), (at(5), at(9)));
+        assert_eq!((all[1].received_at, all[1].responded_at), (at(7), at(7)));
+        assert_eq!((all[2].received_at, all[2].responded_at), (at(0), at(0)));
     }
 
     #[test]
@@ -171,9 +285,9 @@ mod tests {
     #[test]
     fn log_is_bounded_and_filterable() {
         let mut log = RequestLog::new(2);
-        log.record(request("/secrets/a"));
-        log.record(request("/t/oauth2/v2.0/token"));
-        log.record(request("/secrets/b"));
+        log.record(1, request("/secrets/a"));
+        log.record(2, request("/t/oauth2/v2.0/token"));
+        log.record(3, request("/secrets/b"));
         let all = log.all();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].path, "/t/oauth2/v2.0/token");

@@ -2,12 +2,13 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use http::Method;
 
-use crate::clock::{Clock, unix_seconds};
+use crate::clock::{Clock, WallClock, unix_seconds};
 use crate::fault::{Faults, Target, Verdict};
 use crate::identity::{Identity, Permissions, Principal};
 use crate::log::{RecordedRequest, RequestLog};
@@ -134,6 +135,10 @@ impl State {
 pub(crate) struct Shared {
     pub(crate) info: Info,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Real time for the request log's timestamps.
+    pub(crate) wall: WallClock,
+    /// The next request's sequence number (from 1), given by the front.
+    pub(crate) next_seq: AtomicU64,
     pub(crate) signer: Signer,
     pub(crate) state: Mutex<State>,
     pub(crate) log: Mutex<RequestLog>,
@@ -147,6 +152,10 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The header the front sets to tell the backend a request came over TLS.
 pub(crate) const FORWARDED_PROTO: &str = "x-vaultref-forwarded-proto";
+
+/// The header the front uses to tell the backend a request's sequence number, so that the
+/// front can stamp the log entry with the time the response left.
+pub(crate) const REQUEST_SEQ: &str = "x-vaultref-seq";
 
 impl Shared {
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
@@ -167,6 +176,7 @@ impl Shared {
             .get(FORWARDED_PROTO)
             .is_some_and(|v| v.as_bytes() == b"https");
         let target = Target::classify(path);
+        let handled_at = self.wall.now();
         let call = Call {
             method: &request.method,
             path,
@@ -206,17 +216,27 @@ impl Shared {
         }
         let mut headers = request.headers.clone();
         headers.remove(FORWARDED_PROTO);
-        lock(&self.log).record(RecordedRequest {
-            method: request.method.to_string(),
-            host,
-            path: path.to_owned(),
-            query: request.url.query().map(str::to_owned),
-            headers,
-            body: request.body.clone(),
-            target,
-            status: reply.status,
-            tls,
-        });
+        let seq = headers
+            .remove(REQUEST_SEQ)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .unwrap_or(0);
+        // Provisional times; the front stamps the ones it measures once the response leaves.
+        lock(&self.log).record(
+            seq,
+            RecordedRequest {
+                method: request.method.to_string(),
+                host,
+                path: path.to_owned(),
+                query: request.url.query().map(str::to_owned),
+                headers,
+                body: request.body.clone(),
+                target,
+                status: reply.status,
+                tls,
+                received_at: handled_at,
+                responded_at: handled_at + delay,
+            },
+        );
         reply.into_template(delay)
     }
 
@@ -232,7 +252,7 @@ impl Shared {
         }
     }
 
-    /// Records a request the front dropped because of a fault.
+    /// Records a request the front dropped because of a fault (`received_at`: when it arrived).
     pub(crate) fn record_dropped(
         &self,
         method: &Method,
@@ -240,23 +260,32 @@ impl Shared {
         headers: &http::HeaderMap,
         target: Target,
         tls: bool,
+        received_at: SystemTime,
     ) {
         let host = headers
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        lock(&self.log).record(RecordedRequest {
-            method: method.to_string(),
-            host,
-            path: uri.path().to_owned(),
-            query: uri.query().map(str::to_owned),
-            headers: headers.clone(),
-            body: Vec::new(),
-            target,
-            status: 0,
-            tls,
-        });
+        let mut headers = headers.clone();
+        headers.remove(FORWARDED_PROTO);
+        headers.remove(REQUEST_SEQ);
+        lock(&self.log).record(
+            0,
+            RecordedRequest {
+                method: method.to_string(),
+                host,
+                path: uri.path().to_owned(),
+                query: uri.query().map(str::to_owned),
+                headers,
+                body: Vec::new(),
+                target,
+                status: 0,
+                tls,
+                received_at,
+                responded_at: self.wall.now().max(received_at),
+            },
+        );
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod entra;
 mod faults;
+mod log;
 mod managed;
 mod python_sdk;
 mod support;
