@@ -159,6 +159,22 @@ pub fn connect_backend(
     }
 }
 
+/// The vault a consumer resolving `secret:` references reads, as `config` says: the Key Vault of
+/// `secretsManagerConfiguration.parameters` when it names one, else the vault the
+/// `secretsManagerLoader` finds (`env`, `airflow`; Airflow's file is read where Airflow looks
+/// for it).
+///
+/// # Errors
+/// [`Error::Config`] when neither names a vault (the `noop` loader), else as
+/// [`KeyVaultBackend::from_config`] / [`KeyVaultBackend::from_consumer`].
+pub fn consumer_backend(config: &Config, env: &Environment) -> Result<Arc<dyn SecretBackend>> {
+    if let Some(kv) = &config.secrets_manager.key_vault {
+        return Ok(Arc::new(KeyVaultBackend::from_config(kv, env)?));
+    }
+    let vault = ConsumerVault::load_from(config.secrets_manager_loader, env)?;
+    Ok(Arc::new(KeyVaultBackend::from_consumer(&vault, env)?))
+}
+
 fn connect(
     vault_url: &Url,
     credential: &Credential<'_>,

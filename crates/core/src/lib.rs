@@ -28,7 +28,8 @@
 //!   bound, through a TTL cache with bounded stale serving and negative caching
 //!   ([`ResolverOptions`], [`UnresolvedPolicy`], [`ResolveReport`]); [`ConsumerVault`] applies
 //!   the `env` / `airflow` loaders to find the vault and its [`ConsumerCredential`]
-//!   ([`KeyVaultBackend::from_consumer`] connects to it).
+//!   ([`KeyVaultBackend::from_consumer`] connects to it; [`consumer_backend`] picks the vault
+//!   a configuration gives consumers).
 //!
 //! Errors: one [`Error`] enum, whose messages say what to fix and never contain secret values.
 //!
@@ -86,7 +87,7 @@ pub use crate::{
     entity::EntityType,
     env::{Environment, substitute_variables},
     error::{BackendErrorKind, EntityRef, Error, FieldRef, Result},
-    keyvault::{KeyVaultBackend, WaitOptions, connect_backend},
+    keyvault::{KeyVaultBackend, WaitOptions, connect_backend, consumer_backend},
     loader::{AIRFLOW_SECTION, ConsumerCredential, ConsumerVault, airflow_config_path},
     manager::{SECRET_PREFIX, SecretsManager, SecretsManagerBuilder, StoreOutcome, StorePlan},
     naming::{LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName},

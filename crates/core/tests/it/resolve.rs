@@ -221,3 +221,42 @@ async fn the_airflow_loader_reads_its_section_and_a_named_vault_under_localhost(
             .all(|r| r.host.starts_with("kvairflow.localhost"))
     );
 }
+
+#[tokio::test]
+async fn consumers_find_the_vault_from_the_parameters_else_from_the_loader() {
+    let emu = emulator().await;
+    emu.set_secret("db-password", "s3cret");
+    let base = "fernetConfiguration:\n  fernetKey: jJ/9sz0g0OHxsfxOoSfdFdmk3ysNmPRnH3TUAbz3IHA=\n\
+                secretsManagerConfiguration:\n  secretsManager: db\n\
+                pipelineServiceClientConfiguration:\n  secretsManagerLoader: ${LOADER:-noop}\n";
+    let mut env = vec![
+        ("AZURE_KEY_VAULT_URL", emu.vault_url().to_string()),
+        ("AZURE_TENANT_ID", emu.tenant_id().to_owned()),
+        ("AZURE_CLIENT_ID", emu.client_id().to_owned()),
+        ("AZURE_CLIENT_SECRET", emu.client_secret().to_owned()),
+        ("AZURE_AUTHORITY_HOST", emu.authority_host().to_string()),
+        (
+            "SSL_CERT_FILE",
+            emu.ca_cert_path().unwrap().to_string_lossy().into_owned(),
+        ),
+    ];
+    let noop = Environment::from_pairs(env.clone());
+    let config = vaultref_core::Config::parse(base, &noop).unwrap();
+    let err = vaultref_core::consumer_backend(&config, &noop).unwrap_err();
+    assert!(err.to_string().contains("env or airflow"), "{err}");
+
+    env.push(("LOADER", "env".to_owned()));
+    let with_env = Environment::from_pairs(env);
+    let config = vaultref_core::Config::parse(base, &with_env).unwrap();
+    let backend = vaultref_core::consumer_backend(&config, &with_env).unwrap();
+    let mut doc: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str("source:\n  password: secret:db-password\n").unwrap();
+    Resolver::new(backend, ResolverOptions::default())
+        .resolve_yaml_references(&mut doc)
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_yaml_ng::to_string(&doc).unwrap(),
+        "source:\n  password: s3cret\n"
+    );
+}
