@@ -90,8 +90,9 @@ async fn a_hundred_references_cost_a_hundred_reads_cold_in_at_most_three_waves_a
     for name in &names {
         emu.set_secret(name, &format!("value-{name}"));
     }
-    // Each vault answer takes a while, so reads that overlap really were concurrent.
-    emu.inject(Fault::latency(Target::Vault, Duration::from_millis(200)));
+    // Each vault answer takes a while (long against the CPU time of a TLS request on a loaded
+    // machine), so reads that overlap really were concurrent.
+    emu.inject(Fault::latency(Target::Vault, Duration::from_millis(400)));
     let d = deployment(&environment(&emu, emu.client_id(), emu.client_secret()));
     let timeline = Arc::new(Timeline {
         inner: d.backend.clone(),
