@@ -1,86 +1,34 @@
 //! The resolver and the consumer loaders against the emulator over TLS.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use async_trait::async_trait;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use vaultref_core::{
     ConsumerVault, Environment, KeyVaultBackend, LoaderKind, Resolver, ResolverOptions,
-    SecretAttributes, SecretBackend, SecretName,
 };
-use vaultref_emulator::{Fault, Target};
+use vaultref_emulator::{Fault, RecordedRequest, Target};
 
 use crate::support::{deployment, emulator, environment};
 
-/// Records when each read started and ended, to show how many ran at once and how many ran one
-/// after another. Nothing is asserted about durations.
-#[derive(Debug)]
-struct Timeline {
-    inner: Arc<dyn SecretBackend>,
-    reads: Mutex<Vec<(Instant, Instant)>>,
-}
-
-impl Timeline {
-    fn intervals(&self) -> Vec<(Instant, Instant)> {
-        self.reads.lock().unwrap().clone()
-    }
-
-    /// The most reads in flight at one instant.
-    fn max_in_flight(&self) -> usize {
-        let reads = self.intervals();
-        reads
-            .iter()
-            .map(|(start, _)| {
-                reads
-                    .iter()
-                    .filter(|(s, e)| s <= start && start < e)
-                    .count()
-            })
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// The longest chain of reads each starting after the previous one ended: the number of
-    /// sequential round trips ("waves") the resolution took.
-    fn waves(&self) -> usize {
-        let mut reads = self.intervals();
-        reads.sort();
-        let mut chain = vec![1; reads.len()];
-        for i in 0..reads.len() {
-            for j in 0..i {
-                if reads[j].1 <= reads[i].0 {
-                    chain[i] = chain[i].max(chain[j] + 1);
-                }
+/// The longest chain of requests each received after the previous one was answered, from the
+/// emulator's log: the number of sequential round trips ("waves") they took. Nothing is asserted
+/// about durations.
+fn waves(requests: &[&RecordedRequest]) -> usize {
+    let mut spans: Vec<(SystemTime, SystemTime)> = requests
+        .iter()
+        .map(|r| (r.received_at, r.responded_at))
+        .collect();
+    spans.sort();
+    let mut chain = vec![1; spans.len()];
+    for i in 0..spans.len() {
+        for j in 0..i {
+            if spans[j].1 <= spans[i].0 {
+                chain[i] = chain[i].max(chain[j] + 1);
             }
         }
-        chain.into_iter().max().unwrap_or(0)
     }
-}
-
-#[async_trait]
-impl SecretBackend for Timeline {
-    async fn set_secret(
-        &self,
-        name: &SecretName,
-        value: &SecretString,
-        attributes: &SecretAttributes,
-    ) -> vaultref_core::Result<Option<String>> {
-        self.inner.set_secret(name, value, attributes).await
-    }
-    async fn get_secret(&self, name: &SecretName) -> vaultref_core::Result<SecretString> {
-        let start = Instant::now();
-        let result = self.inner.get_secret(name).await;
-        self.reads.lock().unwrap().push((start, Instant::now()));
-        result
-    }
-    async fn delete_secret(&self, name: &SecretName) -> vaultref_core::Result<()> {
-        self.inner.delete_secret(name).await
-    }
-    async fn recover_secret(&self, name: &SecretName) -> vaultref_core::Result<()> {
-        self.inner.recover_secret(name).await
-    }
+    chain.into_iter().max().unwrap_or(0)
 }
 
 #[tokio::test]
@@ -94,11 +42,7 @@ async fn a_hundred_references_cost_a_hundred_reads_cold_in_at_most_three_waves_a
     // machine), so reads that overlap really were concurrent.
     emu.inject(Fault::latency(Target::Vault, Duration::from_millis(400)));
     let d = deployment(&environment(&emu, emu.client_id(), emu.client_secret()));
-    let timeline = Arc::new(Timeline {
-        inner: d.backend.clone(),
-        reads: Mutex::new(Vec::new()),
-    });
-    let resolver = Resolver::new(timeline.clone(), ResolverOptions::default());
+    let resolver = Resolver::new(d.backend.clone(), ResolverOptions::default());
     // 100 distinct references, some of them twice, spread over a nested document.
     let doc: Value = json!({
         "services": names.iter().map(|n| json!({"name": n, "password": format!("secret:{n}")})).collect::<Vec<_>>(),
@@ -129,19 +73,20 @@ async fn a_hundred_references_cost_a_hundred_reads_cold_in_at_most_three_waves_a
     assert_eq!(probes.len(), 1);
     assert_eq!(probes[0].status, 401);
     assert_eq!(vault.len(), 101);
-    // Concurrency: never more reads in flight than the bound, and enough of them at once that
-    // the 100 reads took at most three sequential round trips.
-    let in_flight = timeline.max_in_flight();
+    // Concurrency, from the log's receive and answer times: never more reads in flight than the
+    // bound, and the 100 reads took at most three sequential round trips.
+    let owned: Vec<RecordedRequest> = reads.iter().map(|r| (*r).clone()).collect();
+    let in_flight = RecordedRequest::peak_in_flight(&owned);
     assert!(
         in_flight <= resolver.options().max_concurrency,
         "{in_flight} in flight"
     );
-    assert!(timeline.waves() <= 3, "{} waves", timeline.waves());
+    let waves = waves(&reads);
+    assert!(waves <= 3, "{waves} waves");
     eprintln!(
-        "cold: {} authenticated GETs, {} challenge probe, {in_flight} reads in flight at most, {} waves",
+        "cold: {} authenticated GETs, {} challenge probe, {in_flight} reads in flight at most, {waves} waves",
         reads.len(),
         probes.len(),
-        timeline.waves()
     );
 
     emu.clear_requests();
