@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::access::AccessModel;
 use crate::clock::{Clock, SystemClock};
 use crate::fault::Fault;
 
@@ -36,6 +37,9 @@ pub struct EmulatorConfig {
     pub purge_protection: bool,
     /// Soft-delete retention in days (7 to 90).
     pub retention_days: u32,
+    /// How every vault authorizes calls, which decides the shape of its 403s (access
+    /// policies by default; `AccessModel::Rbac` for `ForbiddenByRbac`).
+    pub access_model: AccessModel,
     /// The resource named by the vault challenge, which tokens must be issued for. `None`
     /// means `https://localhost:PORT` (`http://` without TLS), which passes both SDKs'
     /// challenge-resource check for vaults at `{name}.localhost:PORT`.
@@ -68,6 +72,7 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("delete_delay", &self.delete_delay)
             .field("purge_protection", &self.purge_protection)
             .field("retention_days", &self.retention_days)
+            .field("access_model", &self.access_model)
             .field("vault_resource", &self.vault_resource)
             .field("tenant_id", &self.tenant_id)
             .field("client_id", &self.client_id)
@@ -96,6 +101,7 @@ impl Default for EmulatorConfig {
             delete_delay: Duration::ZERO,
             purge_protection: false,
             retention_days: 90,
+            access_model: AccessModel::AccessPolicy,
             vault_resource: None,
             tenant_id: None,
             client_id: None,

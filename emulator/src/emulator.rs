@@ -16,6 +16,7 @@ use url::Url;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Respond};
 
+use crate::access::AccessModel;
 use crate::clock::{WallClock, unix_seconds};
 use crate::config::EmulatorConfig;
 use crate::error::{Error, Result};
@@ -213,6 +214,7 @@ impl Emulator {
             delete_delay: config.delete_delay,
             purge_protection: config.purge_protection,
             retention_days: config.retention_days.clamp(7, 90),
+            access_model: config.access_model,
         };
         if let Some(path) = &info.state_file
             && let Some(snapshot) = vault::load_snapshot(path)?
@@ -708,6 +710,26 @@ impl Emulator {
         state.vaults.purge_protection = on;
         for vault in state.vaults.vaults.values_mut() {
             vault.purge_protection = on;
+        }
+    }
+
+    /// Makes every vault (and every vault created from now on) authorize like `model`: with
+    /// [`AccessModel::Rbac`] a caller missing a permission gets 403 `Forbidden` /
+    /// `ForbiddenByRbac`, with [`AccessModel::AccessPolicy`] (the default) 403 `Forbidden` /
+    /// `AccessDenied`. What each identity may do does not change.
+    pub fn set_access_model(&self, model: AccessModel) {
+        let mut state = self.shared.state();
+        state.vaults.access_model = model;
+        for vault in state.vaults.vaults.values_mut() {
+            vault.access_model = model;
+        }
+    }
+
+    /// Sets the access model of vault `vault` only (created if missing), e.g. one RBAC vault
+    /// next to access-policy ones. An invalid vault name changes nothing.
+    pub fn set_access_model_in(&self, vault: &str, model: AccessModel) {
+        if valid_vault_name(vault) {
+            self.shared.state().vaults.ensure(vault).access_model = model;
         }
     }
 

@@ -72,6 +72,9 @@ enum FaultKind {
     RateLimit {
         per_10s: u32,
     },
+    ForbiddenByPolicy {
+        requests: u32,
+    },
 }
 
 impl Fault {
@@ -134,6 +137,19 @@ impl Fault {
         }
     }
 
+    /// The next `requests` authenticated vault requests are denied by an Azure Policy: 403
+    /// `Forbidden` / innererror `ForbiddenByPolicy` ("The policy requires the caller '…' to
+    /// use on-behalf-of (OBO) flow."), whatever the caller's permissions. Requests that do not
+    /// get that far (challenges, 401s, 400s for a missing api-version, unknown paths) do not
+    /// count. Only vault requests are ever denied: use `Target::Vault` (or `Target::Any`).
+    #[must_use]
+    pub fn forbidden_by_policy(target: Target, requests: u32) -> Self {
+        Self {
+            target,
+            kind: FaultKind::ForbiddenByPolicy { requests },
+        }
+    }
+
     /// The target this fault applies to.
     #[must_use]
     pub fn target(&self) -> Target {
@@ -157,6 +173,7 @@ enum Active {
     Latency(Duration),
     Drop { left: u32 },
     RateLimit { per_10s: u32 },
+    PolicyDenial { left: u32 },
 }
 
 #[derive(Debug)]
@@ -194,6 +211,7 @@ impl Faults {
             },
             FaultKind::Latency(latency) => Active::Latency(latency),
             FaultKind::Drop { requests } => Active::Drop { left: requests },
+            FaultKind::ForbiddenByPolicy { requests } => Active::PolicyDenial { left: requests },
             FaultKind::RateLimit { per_10s } => {
                 self.active.retain(|(t, a)| {
                     !(*t == fault.target && matches!(a, Active::RateLimit { .. }))
@@ -226,6 +244,25 @@ impl Faults {
         self.active
             .retain(|(_, a)| !matches!(a, Active::Drop { left: 0 }));
         dropped
+    }
+
+    /// Whether the next authenticated request to `target` must be denied by policy (consumes
+    /// one denial).
+    pub(crate) fn take_policy_denial(&mut self, target: Target) -> bool {
+        let mut denied = false;
+        for (t, active) in &mut self.active {
+            if let Active::PolicyDenial { left } = active
+                && t.covers(target)
+                && *left > 0
+            {
+                *left -= 1;
+                denied = true;
+                break;
+            }
+        }
+        self.active
+            .retain(|(_, a)| !matches!(a, Active::PolicyDenial { left: 0 }));
+        denied
     }
 
     /// The extra latency for a response from `target`.
@@ -366,6 +403,21 @@ mod tests {
             }
         );
         assert_eq!(faults.on_request(Target::Vault, at(10)), Verdict::Proceed);
+    }
+
+    #[test]
+    fn policy_denials_are_counted_apart_from_request_verdicts() {
+        let mut faults = Faults::default();
+        faults.inject(Fault::forbidden_by_policy(Target::Vault, 2), at(0));
+        // The request-level verdict ignores it: denial happens after authentication.
+        assert_eq!(faults.on_request(Target::Vault, at(0)), Verdict::Proceed);
+        assert!(!faults.take_policy_denial(Target::Entra));
+        assert!(faults.take_policy_denial(Target::Vault));
+        assert!(faults.take_policy_denial(Target::Vault));
+        assert!(!faults.take_policy_denial(Target::Vault));
+        faults.inject(Fault::forbidden_by_policy(Target::Any, 1), at(0));
+        assert!(faults.take_policy_denial(Target::Vault));
+        assert!(!faults.take_policy_denial(Target::Vault));
     }
 
     #[test]

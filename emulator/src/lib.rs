@@ -6,7 +6,10 @@
 //!   endpoints, credentials and handles on its state (secrets, the request log, faults).
 //! - [`Identity`] and [`Permissions`]: app registrations, workload identities and managed
 //!   identities, each with its secret permissions, so that 401 and 403 paths can be tested.
-//! - [`Fault`] and [`Target`]: throttling, 5xx bursts, latency, dropped connections, rate limits.
+//! - [`AccessModel`]: whether a vault answers a missing permission like an access-policy vault
+//!   (`AccessDenied`) or an RBAC one (`ForbiddenByRbac`).
+//! - [`Fault`] and [`Target`]: throttling, 5xx bursts, latency, dropped connections, rate
+//!   limits, policy denials (`ForbiddenByPolicy`).
 //! - [`RecordedRequest`]: one entry of the request log (`Debug` redacts credentials).
 //! - [`SecretProperties`]: a stored secret's tags and attributes, read through the state API.
 //! - [`Clock`], [`SystemClock`], [`ManualClock`]: the injected time source.
@@ -16,6 +19,7 @@
 //! small front on the public port adds TLS and dropped connections. Wire behaviour and client
 //! settings for each SDK are described in `docs/emulator.md`.
 
+mod access;
 mod clock;
 mod config;
 mod emulator;
@@ -34,6 +38,7 @@ mod token;
 mod vault;
 mod wire;
 
+pub use crate::access::AccessModel;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::EmulatorConfig;
 pub use crate::emulator::{Emulator, TokenClaims};

@@ -12,8 +12,12 @@ use http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::access::{
+    AccessModel, Caller, access_denied_message, data_action, policy_message, rbac_message,
+};
 use crate::clock::unix_seconds;
 use crate::error::Error;
+use crate::fault::Target;
 use crate::identity::{Principal, SecretPermission};
 use crate::state::{Info, State};
 use crate::token::{AccessClaims, Signer, TokenError};
@@ -89,17 +93,26 @@ pub(crate) struct Vault {
     pub(crate) name: String,
     pub(crate) purge_protection: bool,
     pub(crate) retention_days: u32,
+    /// How 403s look (access policies unless set otherwise).
+    #[serde(default)]
+    pub(crate) access_model: AccessModel,
     /// Keyed by lowercase name: names are case-insensitive.
     pub(crate) secrets: BTreeMap<String, Secret>,
     pub(crate) deleted: BTreeMap<String, Deleted>,
 }
 
 impl Vault {
-    pub(crate) fn new(name: &str, purge_protection: bool, retention_days: u32) -> Self {
+    pub(crate) fn new(
+        name: &str,
+        purge_protection: bool,
+        retention_days: u32,
+        access_model: AccessModel,
+    ) -> Self {
         Self {
             name: name.to_owned(),
             purge_protection,
             retention_days,
+            access_model,
             secrets: BTreeMap::new(),
             deleted: BTreeMap::new(),
         }
@@ -143,6 +156,8 @@ pub(crate) struct Vaults {
     pub(crate) delete_delay: Duration,
     pub(crate) purge_protection: bool,
     pub(crate) retention_days: u32,
+    /// The access model of vaults created from now on.
+    pub(crate) access_model: AccessModel,
 }
 
 impl Vaults {
@@ -156,10 +171,14 @@ impl Vaults {
 
     /// The vault `name`, created if missing.
     pub(crate) fn ensure(&mut self, name: &str) -> &mut Vault {
-        let (protection, retention) = (self.purge_protection, self.retention_days);
+        let (protection, retention, model) = (
+            self.purge_protection,
+            self.retention_days,
+            self.access_model,
+        );
         self.vaults
             .entry(name.to_ascii_lowercase())
-            .or_insert_with(|| Vault::new(name, protection, retention))
+            .or_insert_with(|| Vault::new(name, protection, retention, model))
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
@@ -305,11 +324,29 @@ pub(crate) fn handle(
         );
     };
     let permission = route.permission();
-    if !principal.permissions.allows(permission) {
+    let caller = Caller {
+        client_id: &principal.identity.client_id,
+        object_id: &principal.object_id,
+        tenant_id: &info.tenant_id,
+    };
+    if state.faults.take_policy_denial(Target::Vault) {
         return (
-            forbidden(info, &principal, permission, &vault_name, state),
+            kv_error(
+                403,
+                "Forbidden",
+                &policy_message(caller),
+                Some("ForbiddenByPolicy"),
+            ),
             false,
         );
+    }
+    if !principal.permissions.allows(permission) {
+        let model = state
+            .vaults
+            .get(&vault_name)
+            .map(|v| v.access_model)
+            .unwrap_or_default();
+        return (forbidden(caller, route, model, &vault_name), false);
     }
     if let Some(name) = route.name()
         && !valid_secret_name(name)
@@ -434,25 +471,30 @@ fn authenticate(
         }))
 }
 
-fn forbidden(
-    info: &Info,
-    principal: &Principal,
-    permission: SecretPermission,
-    vault: &str,
-    _state: &State,
-) -> Reply {
-    kv_error(
-        403,
-        "Forbidden",
-        &format!(
-            "The user, group or application 'appid={};oid={};iss=https://sts.windows.net/{}/' does not have secrets {} permission on key vault '{vault};location=eastus'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287",
-            principal.identity.client_id,
-            principal.object_id,
-            info.tenant_id,
-            permission.as_str()
+/// The 403 for a caller without the permission `route` needs, shaped by the vault's model.
+fn forbidden(caller: Caller<'_>, route: Route<'_>, model: AccessModel, vault: &str) -> Reply {
+    let permission = route.permission();
+    match model {
+        AccessModel::Rbac => {
+            let action = data_action(permission, matches!(route, Route::Get(..)));
+            // Metadata reads (list, deleted secrets) name the vault only, like the service.
+            let secret = route
+                .name()
+                .filter(|_| !action.ends_with("/readMetadata/action"));
+            kv_error(
+                403,
+                "Forbidden",
+                &rbac_message(caller, action, vault, secret),
+                Some("ForbiddenByRbac"),
+            )
+        }
+        AccessModel::AccessPolicy => kv_error(
+            403,
+            "Forbidden",
+            &access_denied_message(caller, permission, vault),
+            Some("AccessDenied"),
         ),
-        Some("AccessDenied"),
-    )
+    }
 }
 
 /// `{"error":{"code","message"[,"innererror":{"code"}]}}`.
@@ -1174,6 +1216,7 @@ mod tests {
             delete_delay: Duration::ZERO,
             purge_protection: false,
             retention_days: 90,
+            access_model: AccessModel::default(),
         };
         vaults.ensure("default");
         vaults.ensure("Team-A");

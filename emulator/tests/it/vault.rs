@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 use vaultref_emulator::{
-    Emulator, EmulatorConfig, Identity, ManualClock, Permissions, Target, TokenClaims,
+    AccessModel, Emulator, EmulatorConfig, Fault, Identity, ManualClock, Permissions, Target,
+    TokenClaims,
 };
 
 use crate::support::{
@@ -724,4 +725,220 @@ async fn state_api_reports_tags_and_expiry_of_the_latest_version() {
     assert_eq!(emu.secret_expires_on_in("team-b", "elsewhere"), None);
     assert_eq!(emu.secret_tags_in("no-such-vault", "elsewhere"), None);
     assert!(emu.secret_properties_in("team-b", "elsewhere").is_some());
+}
+
+/// `(status, code, innererror, message)` of a vault call.
+async fn denial(
+    kv: &Kv<'_>,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, String, String, String) {
+    let (status, body) = kv.call(method, path, body).await;
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    (
+        status,
+        text(&body["error"]["code"]),
+        text(&body["error"]["innererror"]["code"]),
+        text(&body["error"]["message"]),
+    )
+}
+
+#[tokio::test]
+async fn an_rbac_vault_answers_forbidden_by_rbac_with_the_services_message() {
+    let emu = plain().await;
+    emu.set_secret("Db-Pass", "v");
+    emu.add_app(
+        Identity::app("reader", "reader-secret").with_object_id("reader-oid"),
+        Permissions::read_only(),
+    );
+    let reader = Kv {
+        emu: &emu,
+        token: app_token(&emu, "reader", "reader-secret").await,
+    };
+    // Access policies by default.
+    let (status, code, inner, _) = denial(
+        &reader,
+        "PUT",
+        "secrets/Db-Pass",
+        Some(json!({"value": "w"})),
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str(), inner.as_str()),
+        (403, "Forbidden", "AccessDenied")
+    );
+
+    emu.set_access_model(AccessModel::Rbac);
+    let (status, code, inner, message) = denial(
+        &reader,
+        "PUT",
+        "secrets/Db-Pass",
+        Some(json!({"value": "w"})),
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str(), inner.as_str()),
+        (403, "Forbidden", "ForbiddenByRbac")
+    );
+    let tenant = emu.tenant_id();
+    assert_eq!(
+        message,
+        format!(
+            "Caller is not authorized to perform action on resource.\r\n\
+             If role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\n\
+             Caller: appid=reader;oid=reader-oid;iss=https://sts.windows.net/{tenant}/\r\n\
+             Action: 'Microsoft.KeyVault/vaults/secrets/setSecret/action'\r\n\
+             Resource: '/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/vaultref-emulator/providers/microsoft.keyvault/vaults/default/secrets/db-pass'\r\n\
+             Assignment: (not found)\r\n\
+             DenyAssignmentId: null\r\n\
+             DecisionReason: 'DeniedWithNoValidRBAC' \r\n\
+             Vault: default;location=eastus\r\n"
+        )
+    );
+    // Reads the reader is granted still work; nothing was written.
+    assert_eq!(reader.call("GET", "secrets/db-pass/", None).await.0, 200);
+    assert_eq!(emu.secret_value("db-pass").as_deref(), Some("v"));
+
+    // A caller with no permission at all: listing is a metadata read naming the vault only.
+    emu.set_permissions("reader", Permissions::none());
+    let (status, _, inner, message) = denial(&reader, "GET", "secrets", None).await;
+    assert_eq!((status, inner.as_str()), (403, "ForbiddenByRbac"));
+    assert!(
+        message.contains("Action: 'Microsoft.KeyVault/vaults/secrets/readMetadata/action'\r\n"),
+        "{message}"
+    );
+    assert!(
+        message.contains("/microsoft.keyvault/vaults/default'\r\n"),
+        "{message}"
+    );
+    let (_, _, _, message) = denial(&reader, "GET", "secrets/db-pass/", None).await;
+    assert!(
+        message.contains("Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'\r\n"),
+        "{message}"
+    );
+    let (_, _, _, message) = denial(&reader, "DELETE", "secrets/db-pass", None).await;
+    assert!(
+        message.contains("Action: 'Microsoft.KeyVault/vaults/secrets/delete'\r\n"),
+        "{message}"
+    );
+    // No Retry-After on a 403 (the SDKs would retry it).
+    let response = client()
+        .get(vault_path(&emu, "secrets"))
+        .bearer_auth(&reader.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    assert!(response.headers().get("retry-after").is_none());
+
+    // And back.
+    emu.set_access_model(AccessModel::AccessPolicy);
+    let (_, _, inner, _) = denial(&reader, "GET", "secrets", None).await;
+    assert_eq!(inner, "AccessDenied");
+}
+
+#[tokio::test]
+async fn access_models_are_per_vault_and_settable_at_start() {
+    let emu = Emulator::start(EmulatorConfig {
+        access_model: AccessModel::Rbac,
+        vaults: vec!["team-p".into()],
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    emu.add_app(
+        Identity::app("nobody", "nobody-secret"),
+        Permissions::none(),
+    );
+    let token = app_token(&emu, "nobody", "nobody-secret").await;
+    let nobody = Kv {
+        emu: &emu,
+        token: token.clone(),
+    };
+    assert_eq!(
+        denial(&nobody, "GET", "secrets", None).await.2,
+        "ForbiddenByRbac"
+    );
+
+    // One vault back to access policies; the default vault stays RBAC.
+    emu.set_access_model_in("team-p", AccessModel::AccessPolicy);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], emu.port()));
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .resolve("team-p.localhost", addr)
+        .build()
+        .unwrap();
+    let (status, body) = read(
+        http.get(format!(
+            "{}secrets?api-version=7.6",
+            emu.vault_url_for("team-p")
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error"]["innererror"]["code"], "AccessDenied");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("on key vault 'team-p;location=eastus'"),
+        "{message}"
+    );
+    assert_eq!(
+        denial(&nobody, "GET", "secrets", None).await.2,
+        "ForbiddenByRbac"
+    );
+}
+
+#[tokio::test]
+async fn a_policy_denial_fault_forbids_the_next_authenticated_requests_whatever_the_permissions() {
+    let emu = plain().await;
+    emu.set_secret("s", "v");
+    emu.add_app(
+        Identity::app("ops", "ops-secret").with_object_id("ops-oid"),
+        Permissions::all(),
+    );
+    let kv = Kv {
+        emu: &emu,
+        token: app_token(&emu, "ops", "ops-secret").await,
+    };
+    emu.inject(Fault::forbidden_by_policy(Target::Vault, 2));
+    // The challenge probe comes first and does not use up a denial.
+    let probe = client()
+        .get(vault_path(&emu, "secrets/s/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(probe.status().as_u16(), 401);
+    let (status, code, inner, message) = denial(&kv, "GET", "secrets/s/", None).await;
+    assert_eq!(
+        (status, code.as_str(), inner.as_str()),
+        (403, "Forbidden", "ForbiddenByPolicy")
+    );
+    assert_eq!(
+        message,
+        format!(
+            "The policy requires the caller 'appid=ops;oid=ops-oid;iss=https://sts.windows.net/{}/' to use on-behalf-of (OBO) flow. For more information on OBO, please see https://go.microsoft.com/fwlink/?linkid=2152310",
+            emu.tenant_id()
+        )
+    );
+    assert_eq!(
+        denial(&kv, "PUT", "secrets/s", Some(json!({"value": "w"})))
+            .await
+            .2,
+        "ForbiddenByPolicy"
+    );
+    assert_eq!(emu.secret_value("s").as_deref(), Some("v"));
+    // Exactly two: the third goes through.
+    let (status, body) = kv.call("GET", "secrets/s/", None).await;
+    assert_eq!((status, body["value"].as_str()), (200, Some("v")));
+    let statuses: Vec<u16> = emu
+        .requests_to(Target::Vault)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(&statuses[statuses.len() - 4..], &[401, 403, 403, 200]);
 }
