@@ -485,8 +485,30 @@ fn tags(node: &Node<'_>) -> Result<BTreeMap<String, String>> {
             ));
         }
     };
-    Ok(parse_tags(&items))
+    let tags = parse_tags(&items);
+    // Key Vault refuses the write otherwise (400 BadParameter), for every secret.
+    if tags.len() > MAX_TAGS {
+        return Err(node.error(format!(
+            "has {} tags, over Key Vault's limit of {MAX_TAGS} per secret: remove some",
+            tags.len()
+        )));
+    }
+    if let Some((key, _)) = tags
+        .iter()
+        .find(|(k, v)| k.chars().count() > MAX_TAG_LEN || v.chars().count() > MAX_TAG_LEN)
+    {
+        return Err(node.error(format!(
+            "has a tag (`{}…`) whose name or value is over Key Vault's {MAX_TAG_LEN} characters: \
+             shorten it",
+            key.chars().take(20).collect::<String>()
+        )));
+    }
+    Ok(tags)
 }
+
+/// Key Vault's limits on a secret's tags.
+const MAX_TAGS: usize = 15;
+const MAX_TAG_LEN: usize = 512;
 
 /// Parses tags exactly as OpenMetadata's `getTags` does: each string is split on `:` like
 /// Java's `String.split` (trailing empty parts dropped); part 0 is the key and part 1 the value,
@@ -948,6 +970,38 @@ mod tests {
         check(&[":v"], &[("", "v")]);
         check(&["a::b"], &[("a", "")]);
         check(&["k:1", "k:2"], &[("k", "2")]);
+    }
+
+    #[test]
+    fn tags_over_key_vaults_limits_are_refused() {
+        let many: Vec<String> = (0..16).map(|i| format!("k{i}:v")).collect();
+        let long = format!("k:{}", "v".repeat(513));
+        for (tags, problem) in [
+            (format!("[{}]", many.join(",")), "16 tags"),
+            (format!("[{long}]"), "over Key Vault's 512 characters"),
+        ] {
+            match parse(
+                &minimal(&format!("secretsManagerConfiguration:\n  tags: {tags}\n")),
+                &[],
+            ) {
+                Err(Error::Config { key, problem: p }) => {
+                    assert_eq!(key, "secretsManagerConfiguration.tags");
+                    assert!(p.contains(problem), "{p}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let fifteen = (0..15)
+            .map(|i| format!("k{i}:v"))
+            .collect::<Vec<_>>()
+            .join(",");
+        parse(
+            &minimal(&format!(
+                "secretsManagerConfiguration:\n  tags: [{fifteen}]\n"
+            )),
+            &[],
+        )
+        .unwrap();
     }
 
     #[test]
