@@ -8,19 +8,11 @@ use vaultref_core::{
     BackendErrorKind, EntityType, Error, InMemoryBackend, LongNamePolicy, ProviderKind,
     SchemaRegistry, SecretBackend, SecretName, SecretsManager,
 };
-use vaultref_fernet::{Clock, KeyRing};
+use vaultref_fernet::KeyRing;
 
-const KEY: &str = "jJ/9sz0g0OHxsfxOoSfdFdmk3ysNmPRnH3TUAbz3IHA=";
+use crate::support::{FERNET_KEY as KEY, FixedClock, entity, keys};
+
 const OTHER_KEY: &str = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=";
-
-fn entity(file: &str) -> Value {
-    let path = format!("{}/tests/data/entities/{file}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn keys() -> KeyRing {
-    KeyRing::parse(KEY).unwrap()
-}
 
 struct Fixture {
     vault: Arc<InMemoryBackend>,
@@ -525,22 +517,13 @@ async fn delete_removes_computed_names_only() {
     );
 }
 
-#[derive(Debug)]
-struct FixedClock(u64);
-
-impl Clock for FixedClock {
-    fn now_unix_seconds(&self) -> u64 {
-        self.0
-    }
-}
-
 #[tokio::test]
 async fn tags_and_expiry_go_with_every_write() {
     let tags = vaultref_core::parse_tags(&["team:data", "env:prod"]);
     let f = managed_with(|b| {
         b.tags(tags.clone())
             .expires_after_days(Some(30))
-            .clock(Arc::new(FixedClock(1_700_000_000)))
+            .clock(Arc::new(FixedClock(1_700_000_000.into())))
     });
     let mut doc = entity("mysql-service.json");
     f.manager

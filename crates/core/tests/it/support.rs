@@ -1,4 +1,5 @@
-//! The emulator with TLS and the authentication challenge on, and vaultref-core configured
+//! Shared fixtures: entities, the Fernet key and a fixed clock; the emulator with TLS and the
+//! authentication challenge on, and vaultref-core configured
 //! against it exactly as a user would: an `openmetadata.yaml` and environment variables.
 
 use std::sync::Arc;
