@@ -1,14 +1,14 @@
 //! Every error kind, from the emulator's real error responses.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use vaultref_emulator::{EmulatorConfig, Fault, Identity, Permissions, Target};
+use vaultref_emulator::{AccessModel, EmulatorConfig, Fault, Identity, Permissions, Target};
 use vaultref_keyvault::{
     Error, ForbiddenReason, ListOptions, RetryOptions, SecretClient, SecretClientOptions,
     SecretName, SetSecretOptions,
 };
 
-use crate::support::{VAULT, credential, name, start, start_with};
+use crate::support::{FixedJitter, VAULT, credential, name, start, start_with};
 
 #[tokio::test]
 async fn a_bad_name_is_rejected_before_any_request() {
@@ -242,23 +242,35 @@ async fn server_errors_after_retries_and_unreachable_vaults() {
     let kv = start().await;
     kv.emu.set_secret_in(VAULT, "s", "v");
     kv.client.get_secret(&name("s")).await.unwrap();
+    let client = kv.client_with(kv.credential(), |o| o.jitter = Arc::new(FixedJitter(0.5)));
+    client.get_secret(&name("s")).await.unwrap();
     kv.emu.inject(Fault::status(Target::Vault, 100, 503));
-    let err = kv.client.get_secret(&name("s")).await.unwrap_err();
-    // Jittered back-off: 7 or 8 retries fit the 60 s budget, never a wait past it.
+    let err = client.get_secret(&name("s")).await.unwrap_err();
+    // Back-offs 0.5, 1, 2, 4, 8, 16 s; the next (30 s, capped) would end past the 60 s budget.
     assert!(
         matches!(
             err,
             Error::Service {
                 status: 503,
-                attempts: 8..=9,
+                attempts: 7,
                 ..
             }
         ),
         "{err}"
     );
-    let waited: Duration = kv.timer.sleeps().iter().sum();
-    assert!(waited <= RetryOptions::default().total_budget, "{waited:?}");
     assert!(err.to_string().contains("retry later"), "{err}");
+    let secs = |s: f64| Duration::from_secs_f64(s);
+    assert_eq!(
+        kv.timer.sleeps(),
+        [
+            secs(0.5),
+            secs(1.0),
+            secs(2.0),
+            secs(4.0),
+            secs(8.0),
+            secs(16.0)
+        ]
+    );
 
     // A port nobody listens on.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -280,4 +292,64 @@ async fn server_errors_after_retries_and_unreachable_vaults() {
     .unwrap();
     let err = client.get_secret(&name("s")).await.unwrap_err();
     assert!(matches!(err, Error::Transport { attempts: 2, .. }), "{err}");
+}
+
+#[tokio::test]
+async fn forbidden_by_rbac_and_by_policy() {
+    let kv = start().await;
+    kv.emu.set_secret_in(VAULT, "guarded", "value");
+    kv.emu.set_access_model_in(VAULT, AccessModel::Rbac);
+    kv.emu.add_app(
+        Identity::app("rbac-reader", "reader-secret"),
+        Permissions::read_only(),
+    );
+    let reader = kv.client_with(
+        credential(&kv.emu, &kv.http, "rbac-reader", "reader-secret"),
+        |_| {},
+    );
+    let err = reader
+        .set_secret(
+            &name("guarded"),
+            &"new-value".into(),
+            &SetSecretOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Forbidden {
+            reason: ForbiddenReason::Rbac,
+            message,
+            ..
+        } => assert!(message.contains("Caller is not authorized"), "{message}"),
+        other => panic!("{other}"),
+    }
+    assert!(
+        err.to_string().contains("Key Vault Secrets Officer"),
+        "{err}"
+    );
+
+    kv.client.get_secret(&name("guarded")).await.unwrap();
+    kv.emu.clear_requests();
+    kv.emu.inject(Fault::forbidden_by_policy(Target::Vault, 1));
+    let err = kv.client.get_secret(&name("guarded")).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Forbidden {
+                reason: ForbiddenReason::Policy,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(kv.vault_statuses(), [403], "not retried");
+    assert_eq!(
+        kv.client
+            .get_secret(&name("guarded"))
+            .await
+            .unwrap()
+            .value
+            .expose(),
+        "value"
+    );
 }

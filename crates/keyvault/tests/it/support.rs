@@ -14,7 +14,7 @@ use vaultref_entra::{
     ClientSecretCredential, CredentialOptions, Env, HttpClientOptions, TokenCredential,
     http_client_builder,
 };
-use vaultref_keyvault::{SecretClient, SecretClientOptions, SecretName, Timer};
+use vaultref_keyvault::{Jitter, SecretClient, SecretClientOptions, SecretName, Timer};
 
 /// The vault the tests talk to, served at `https://kvtest.localhost:PORT/`.
 pub(crate) const VAULT: &str = "kvtest";
@@ -55,6 +55,16 @@ impl Timer for RecordingTimer {
         self.sleeps.lock().unwrap().push(duration);
         *self.elapsed.lock().unwrap() += duration;
         Box::pin(async {})
+    }
+}
+
+/// Jitter that always samples the same number (0.5: back-offs exactly as computed).
+#[derive(Debug)]
+pub(crate) struct FixedJitter(pub(crate) f64);
+
+impl Jitter for FixedJitter {
+    fn sample(&self) -> f64 {
+        self.0
     }
 }
 
