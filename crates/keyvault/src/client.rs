@@ -92,7 +92,7 @@ impl SecretClient {
                 crate::DEFAULT_API_VERSION
             )));
         }
-        let http = match options.http_client {
+        let http = match options.http_client.clone() {
             Some(client) => client,
             None => http_client_builder(&options.http, &options.env)
                 .and_then(|b| {
@@ -105,16 +105,7 @@ impl SecretClient {
                 .map_err(|e| Error::Configuration(e.to_string()))?,
         };
         Ok(Self {
-            inner: Arc::new(Pipeline::new(
-                http,
-                credential,
-                vault,
-                api_version,
-                options.verify_challenge_resource,
-                options.retry,
-                options.timer,
-                options.jitter,
-            )),
+            inner: Arc::new(Pipeline::new(http, credential, vault, api_version, options)),
         })
     }
 

@@ -12,7 +12,7 @@ use vaultref_entra::{TokenCredential, TokenRequestOptions};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::{
-    Error, Jitter, Result, RetryOptions, Timer,
+    Error, Jitter, Result, RetryOptions, SecretClientOptions, Timer,
     challenge::Challenge,
     error::{Context, from_response},
     retry::{RetryState, is_retryable, is_transient, request_id, retry_after},
@@ -75,26 +75,24 @@ pub(crate) struct Reply {
 }
 
 impl Pipeline {
-    #[allow(clippy::too_many_arguments)]
+    /// A pipeline for `vault` with the policies of `options` (whose `http` and `http_client`
+    /// fields were already turned into `http`).
     pub(crate) fn new(
         http: reqwest::Client,
         credential: Arc<dyn TokenCredential>,
         vault: Url,
         api_version: String,
-        verify_resource: bool,
-        retry: RetryOptions,
-        timer: Arc<dyn Timer>,
-        jitter: Arc<dyn Jitter>,
+        options: SecretClientOptions,
     ) -> Self {
         Self {
             http,
             credential,
             vault,
             api_version,
-            verify_resource,
-            retry,
-            timer,
-            jitter,
+            verify_resource: options.verify_challenge_resource,
+            retry: options.retry,
+            timer: options.timer,
+            jitter: options.jitter,
             authority: RwLock::new(None),
             discovery: tokio::sync::Mutex::new(()),
         }
