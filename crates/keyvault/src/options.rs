@@ -65,6 +65,18 @@ impl Default for SecretClientOptions {
 }
 
 /// Options of the list operations.
+///
+/// ```no_run
+/// # async fn example(client: vaultref_keyvault::SecretClient) -> vaultref_keyvault::Result<()> {
+/// use futures::TryStreamExt;
+/// use vaultref_keyvault::ListOptions;
+///
+/// let mut secrets = client.list_secrets(&ListOptions { max_results: Some(10) })?;
+/// while let Some(properties) = secrets.try_next().await? {
+///     println!("{} (enabled: {:?})", properties.name, properties.enabled);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ListOptions {
     /// Page size, 1 to 25 (`maxresults`); `None` lets the service choose (25). The stream
@@ -73,6 +85,18 @@ pub struct ListOptions {
 }
 
 /// How long `*_and_wait` operations poll until a delete or recover is visible.
+///
+/// ```no_run
+/// # async fn example(client: vaultref_keyvault::SecretClient) -> vaultref_keyvault::Result<()> {
+/// use std::time::Duration;
+/// use vaultref_keyvault::{SecretName, WaitOptions};
+///
+/// let name = SecretName::new("old-password")?;
+/// let wait = WaitOptions { poll_interval: Duration::from_millis(500), ..WaitOptions::default() };
+/// client.delete_secret_and_wait(&name, &wait).await?;
+/// client.purge_deleted_secret(&name).await?; // visible now, so purge works at once
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WaitOptions {
     /// Pause between polls (the official SDKs use 2 s).
