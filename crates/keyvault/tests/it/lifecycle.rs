@@ -121,7 +121,9 @@ async fn waits_poll_until_a_slow_delete_and_recover_are_visible() {
         .await
         .unwrap();
 
-    kv.emu.set_delete_delay(Duration::from_secs(1));
+    // The emulator counts whole seconds: a 3 s delay hides the change for at least 2 s, so
+    // the first poll, sent right away, sees 404.
+    kv.emu.set_delete_delay(Duration::from_secs(3));
     kv.emu.clear_requests();
     client.delete_secret_and_wait(&n, &wait).await.unwrap();
     let polls: Vec<u16> = kv
@@ -136,7 +138,7 @@ async fn waits_poll_until_a_slow_delete_and_recover_are_visible() {
         "{polls:?}"
     );
     // Visible now: purge or recover work at once.
-    kv.emu.set_recover_delay(Duration::from_secs(1));
+    kv.emu.set_recover_delay(Duration::from_secs(3));
     kv.emu.clear_requests();
     client
         .recover_deleted_secret_and_wait(&n, &wait)
