@@ -1,12 +1,16 @@
 //! The `vaultref` operator command line.
 //!
 //! `main` only parses the arguments and dispatches: each command group lives in its own module
-//! (`fernet`, …) with its own clap subcommand enum and a `run` function. Every failure is
+//! (`fernet`, `emulator`, `check`, `secret`, `resolve`, …) with its own clap subcommand enum and a `run` function. Every failure is
 //! reported as ONE line on stderr (`error: <what went wrong>: <what to do>`) with exit status 1;
 //! usage errors are clap's, with exit status 2.
 
+mod check;
 mod emulator;
 mod fernet;
+mod resolve;
+mod secret;
+mod setup;
 
 use std::{io::Write as _, process::ExitCode};
 
@@ -27,6 +31,12 @@ enum Command {
     Fernet(fernet::FernetCommand),
     /// Serve the local Key Vault + Entra ID + managed-identity emulator (see docs/emulator.md).
     Emulator(emulator::EmulatorArgs),
+    /// Check a configuration: every invalid setting, then a token and one call to the vault.
+    Check(check::CheckArgs),
+    /// Read and write Key Vault secrets of the configured vault.
+    Secret(secret::SecretArgs),
+    /// Print a JSON or YAML document with its `secret:` references replaced by their values.
+    Resolve(resolve::ResolveArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +44,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Fernet(command) => fernet::run(command),
         Command::Emulator(args) => emulator::run(args),
+        Command::Check(args) => check::run(&args),
+        Command::Secret(args) => secret::run(args),
+        Command::Resolve(args) => resolve::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

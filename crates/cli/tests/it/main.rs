@@ -1,6 +1,10 @@
 //! Integration tests of the `vaultref` binary: each test runs the built executable.
 
+mod check;
 mod emulator;
 mod fernet;
 mod python_interop;
+mod resolve;
+mod secret;
 mod support;
+mod vault;

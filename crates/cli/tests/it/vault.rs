@@ -1,0 +1,104 @@
+//! An in-process TLS emulator and configuration files pointing at it, for the commands that
+//! talk to Key Vault.
+
+// The helpers below panic on setup failures, like the tests themselves.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use vaultref_emulator::{Emulator, EmulatorConfig};
+
+/// OpenMetadata's default Fernet key.
+pub(crate) const KEY: &str = "jJ/9sz0g0OHxsfxOoSfdFdmk3ysNmPRnH3TUAbz3IHA=";
+
+/// A TLS emulator on 127.0.0.1:0 (its runtime keeps serving while the test runs the binary)
+/// and a temporary directory for configuration files.
+pub(crate) struct Vault {
+    pub(crate) emulator: Emulator,
+    pub(crate) dir: tempfile::TempDir,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// Where a configuration gets its credential from.
+pub(crate) struct Identity<'a> {
+    pub(crate) client_id: &'a str,
+    pub(crate) client_secret: &'a str,
+}
+
+impl Vault {
+    pub(crate) fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let emulator = runtime
+            .block_on(Emulator::start(EmulatorConfig {
+                tls: true,
+                ..EmulatorConfig::default()
+            }))
+            .unwrap();
+        Self {
+            emulator,
+            dir: tempfile::tempdir().unwrap(),
+            runtime,
+        }
+    }
+
+    /// Runs `future` on the emulator's runtime.
+    #[allow(dead_code)]
+    pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// The default app registration (read-write).
+    pub(crate) fn app(&self) -> Identity<'_> {
+        Identity {
+            client_id: self.emulator.client_id(),
+            client_secret: self.emulator.client_secret(),
+        }
+    }
+
+    /// A managed-azure-kv configuration for `identity`, trusting the emulator's CA.
+    pub(crate) fn config(&self, file: &str, identity: &Identity<'_>) -> PathBuf {
+        self.config_with(file, identity, true, "")
+    }
+
+    /// The same, with or without the CA file and with `extra` YAML at the end.
+    pub(crate) fn config_with(
+        &self,
+        file: &str,
+        identity: &Identity<'_>,
+        trust_ca: bool,
+        extra: &str,
+    ) -> PathBuf {
+        let emu = &self.emulator;
+        let ca = if trust_ca {
+            format!(
+                "    caCertFile: {}\n",
+                emu.ca_cert_path().unwrap().display()
+            )
+        } else {
+            String::new()
+        };
+        let text = format!(
+            "clusterName: openmetadata\n\
+             fernetConfiguration:\n  fernetKey: {KEY}\n\
+             secretsManagerConfiguration:\n  secretsManager: managed-azure-kv\n  prefix: \"\"\n  tags: [team:data]\n\
+             \x20 parameters:\n    vaultUrl: {vault}\n    tenantId: {tenant}\n    clientId: {client}\n    clientSecret: {secret}\n    authorityHost: {authority}\n{ca}{extra}",
+            vault = emu.vault_url(),
+            tenant = emu.tenant_id(),
+            client = identity.client_id,
+            secret = identity.client_secret,
+            authority = emu.authority_host(),
+        );
+        write(self.dir.path(), file, &text)
+    }
+}
+
+/// Writes `text` to `dir/file`.
+pub(crate) fn write(dir: &Path, file: &str, text: &str) -> PathBuf {
+    let path = dir.join(file);
+    std::fs::write(&path, text).unwrap();
+    path
+}
