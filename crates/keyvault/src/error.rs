@@ -169,7 +169,8 @@ pub enum Error {
     /// 401 Unauthorized after authenticating: the token was rejected (expired, wrong audience
     /// or tenant), or the vault sent no usable challenge.
     #[error(
-        "{operation} on {vault}: Key Vault rejected the credentials: {message}; check that the credential's tenant is the vault's tenant and that the token is issued for the vault's resource"
+        "{operation} on {vault}: Key Vault rejected the credentials: {message}; {hint}",
+        hint = unauthorized_hint(message)
     )]
     Unauthorized {
         /// What was attempted.
@@ -314,6 +315,22 @@ impl Error {
     #[must_use]
     pub fn is_not_found(&self) -> bool {
         matches!(self, Self::NotFound { .. })
+    }
+}
+
+/// What to do about a 401, from the service's `AKV…` code or message.
+fn unauthorized_hint(message: &str) -> &'static str {
+    let has = |needle: &str| message.contains(needle);
+    if has("AKV10022") || has("audience") {
+        "the token was issued for another resource: the credential must ask for the scope the vault's challenge names (a proxy rewriting the challenge, or a token made for another service?)"
+    } else if has("AKV10032") || has("issuer") {
+        "the token comes from another tenant than the vault's: use the vault's tenant id, or allow it in the credential's additionally allowed tenants"
+    } else if has("TokenExpired") || has("expired") {
+        "the token had expired when the vault checked it: check this machine's clock"
+    } else if has("AKV10046") || has("signature") {
+        "the vault cannot verify the token's signature: it was issued by another authority (an emulator's token sent to a real vault, or the reverse?)"
+    } else {
+        "check that the credential's tenant is the vault's tenant and that the token is issued for the vault's resource"
     }
 }
 
@@ -514,6 +531,32 @@ mod tests {
             map(502, "<html>bad gateway</html>"),
             Error::Service { status: 502, .. }
         ));
+    }
+
+    #[test]
+    fn unauthorized_messages_point_at_the_cause() {
+        let check = |message: &str, expected: &str| {
+            let body = format!(r#"{{"error":{{"code":"Unauthorized","message":"{message}"}}}}"#);
+            let text = map(401, &body).to_string();
+            assert!(text.contains(expected), "{message}: {text}");
+        };
+        check(
+            "AKV10022: Invalid audience. Expected https://vault.azure.net, found: https://storage.azure.com.",
+            "issued for another resource",
+        );
+        check(
+            "AKV10032: Invalid issuer. Expected one of https://sts.windows.net/t1/, found https://sts.windows.net/t2/.",
+            "another tenant",
+        );
+        check(
+            "[TokenExpired] Error validating token: 'S2S12086'.",
+            "clock",
+        );
+        check(
+            "AKV10046: Unable to resolve the key used for signature validation.",
+            "another authority",
+        );
+        check("something else", "vault's tenant");
     }
 
     #[test]
