@@ -1,0 +1,132 @@
+//! The one error type of vaultref-store.
+
+/// `Result` with vaultref-store's [`Error`] as the default error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in vaultref-store.
+///
+/// Messages say what to fix. They never contain a secret value, a key, a token or a database
+/// password: database URLs appear redacted (scheme, host, port and database only).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database URL is not one vaultref can use.
+    #[error(
+        "the database URL {url} is not usable: {problem} (set database.url to a postgres://, \
+         mysql:// or sqlite:// URL, or database.url/user/password to OpenMetadata's jdbc: form)"
+    )]
+    InvalidUrl {
+        /// The URL, redacted.
+        url: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+
+    /// The configuration has no `database` block.
+    #[error("the configuration has no database block: add `database: {{url: ...}}` to it")]
+    NoDatabase,
+
+    /// The database did not accept a connection.
+    #[error(
+        "cannot connect to the database at {url}: {source} (check that the server runs, \
+         the host and port, the user, the password and the database name)"
+    )]
+    Connect {
+        /// The URL, redacted.
+        url: String,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+
+    /// The store's migrations failed.
+    #[error(
+        "cannot create the entity tables: {source} (the database user needs the right to \
+         create tables; on an OpenMetadata database the tables exist already and need no \
+         migration)"
+    )]
+    Migrate {
+        /// The migrator's error.
+        source: sqlx::migrate::MigrateError,
+    },
+
+    /// A statement failed.
+    #[error(
+        "cannot {action} in table {table}: {source} (run the store migrations if the table is \
+         missing, and check the database user's rights)"
+    )]
+    Query {
+        /// What was attempted, e.g. `list entities`.
+        action: &'static str,
+        /// The table.
+        table: &'static str,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+
+    /// A row's `json` column does not hold a JSON object.
+    #[error("row {id} of table {table} does not hold a JSON object: {problem} (fix or remove it)")]
+    InvalidDocument {
+        /// The table.
+        table: &'static str,
+        /// The row's id.
+        id: String,
+        /// What is wrong (a parser message: positions, never content).
+        problem: String,
+    },
+
+    /// An entity to store has no usable `name`.
+    #[error("a {entity_type} entity has no `name` string: every entity needs one")]
+    MissingName {
+        /// OpenMetadata's entity type.
+        entity_type: String,
+    },
+
+    /// An entity's `id` is not a string of at most 36 characters.
+    #[error(
+        "the {entity_type} entity `{name}` has an invalid `id`: it must be a string of at most \
+         36 characters (a UUID), or absent so that one is generated"
+    )]
+    InvalidId {
+        /// OpenMetadata's entity type.
+        entity_type: String,
+        /// The entity's name.
+        name: String,
+    },
+
+    /// An entity in a file is not a JSON object.
+    #[error("a {entity_type} entity is not a JSON object")]
+    NotAnObject {
+        /// OpenMetadata's entity type.
+        entity_type: String,
+    },
+
+    /// The secrets-manager core refused an entity or the vault failed.
+    #[error(transparent)]
+    Core(#[from] vaultref_core::Error),
+
+    /// The Fernet key list does not parse.
+    #[error(
+        "the Fernet key list is not valid: {problem} (set FERNET_KEY or \
+         fernetConfiguration.fernetKey to comma-separated keys, the new key first)"
+    )]
+    InvalidFernetKey {
+        /// The parser's description (never the key).
+        problem: String,
+    },
+
+    /// A `fernet:` value opens with none of the keys.
+    #[error(
+        "a fernet: value of the {entity_type} entity `{name}` opens with none of the keys: add \
+         the key it was encrypted with to the end of the key list"
+    )]
+    UndecryptableValue {
+        /// OpenMetadata's entity type.
+        entity_type: String,
+        /// The entity's name.
+        name: String,
+    },
+
+    /// No random bytes for a new entity id.
+    #[error("the operating system gave no random bytes for a new entity id: {0}")]
+    Random(String),
+}

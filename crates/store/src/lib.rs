@@ -1,0 +1,35 @@
+//! vaultref's SQL entity store and the operations that move secrets in it.
+//!
+//! - The store: [`Store`] holds OpenMetadata's entity tables (one per [`EntityType`],
+//!   named by [`table_name`]: an id, a name and the entity as a JSON document) on PostgreSQL,
+//!   MySQL/MariaDB or SQLite ([`Flavour`]), over one sqlx `Any` pool. [`Store::connect`]
+//!   takes a sqlx URL, [`Store::connect_database`] the configuration's `database` block
+//!   (OpenMetadata's JDBC form converted by [`database_url`]); [`Store::migrate`] creates the
+//!   tables for standalone use. Rows are [`StoredEntity`]s: [`Store::upsert`] by name,
+//!   [`Store::get`], [`Store::update`], [`Store::list_page`] and [`Store::stream`] (keyset
+//!   paging for large tables).
+//! - The operations: [`migrate_secrets`] runs the configured provider's store path over every
+//!   service, bot user, ingestion pipeline and workflow ([`MigrateOptions`], dry runs
+//!   included), and [`rotate_fernet_key`] re-encrypts every `fernet:` value under the first
+//!   key. Both continue past a failed entity and say what happened to each in a
+//!   [`MigrationReport`] of [`EntityResult`]s; a [`Progress`] observer hears about every
+//!   entity as it is done.
+//!
+//! Errors: one [`Error`] enum; messages say what to fix and never show a secret or a database
+//! password ([`redact_url`]).
+
+mod error;
+mod migrate;
+mod store;
+mod url;
+
+pub use crate::{
+    error::{Error, Result},
+    migrate::{
+        EntityResult, EntityStatus, MigrateOptions, MigrationReport, NoProgress, Progress,
+        migrate_secrets, rotate_fernet_key,
+    },
+    store::{DEFAULT_PAGE_SIZE, Store, StoredEntity, Upserted, table_name},
+    url::{Flavour, database_url, redact_url},
+};
+pub use vaultref_core::EntityType;

@@ -1,0 +1,192 @@
+//! Database URLs: the `database` block of the configuration to a sqlx URL, and redaction.
+
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+use vaultref_core::DatabaseConfig;
+
+use crate::error::{Error, Result};
+
+/// The database flavour a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Flavour {
+    /// PostgreSQL (`postgres://`, `postgresql://`).
+    Postgres,
+    /// MySQL or MariaDB (`mysql://`, `mariadb://`).
+    MySql,
+    /// SQLite (`sqlite:`).
+    Sqlite,
+}
+
+impl Flavour {
+    /// The flavour of a sqlx URL.
+    ///
+    /// # Errors
+    /// [`Error::InvalidUrl`] for another scheme.
+    pub fn of_url(url: &str) -> Result<Self> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            "mysql" | "mariadb" => Ok(Self::MySql),
+            "sqlite" => Ok(Self::Sqlite),
+            _ => Err(Error::InvalidUrl {
+                url: redact_url(url),
+                problem: format!("the scheme `{scheme}` is not postgres, mysql or sqlite"),
+            }),
+        }
+    }
+}
+
+/// `url` without its password and query (which may hold one): for messages and logs.
+#[must_use]
+pub fn redact_url(url: &str) -> String {
+    let Ok(mut parsed) = Url::parse(url) else {
+        // Unparsable: show the scheme only, the rest may hold anything.
+        return match url.split_once(':') {
+            Some((scheme, _))
+                if !scheme.is_empty()
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+            {
+                format!("{scheme}:[REDACTED]")
+            }
+            _ => "[REDACTED]".to_owned(),
+        };
+    };
+    if parsed.password().is_some() {
+        // Cannot fail on a URL that has a password (it has a host).
+        let _ = parsed.set_password(Some("REDACTED"));
+    }
+    parsed.set_query(None);
+    parsed.set_fragment(None);
+    parsed.to_string()
+}
+
+/// The sqlx URL the configuration's `database` block names. OpenMetadata's JDBC form
+/// (`jdbc:mysql://...` or `jdbc:postgresql://...` with `user` and `password`) becomes
+/// `mysql://user:password@host:port/db`; JDBC driver parameters are dropped, except
+/// PostgreSQL's `sslmode`, which sqlx understands as well.
+///
+/// # Errors
+/// [`Error::InvalidUrl`] for a JDBC URL of another database or one that does not parse.
+pub fn database_url(config: &DatabaseConfig) -> Result<SecretString> {
+    match config {
+        DatabaseConfig::Url(url) => Ok(url.clone()),
+        DatabaseConfig::Jdbc {
+            url,
+            user,
+            password,
+        } => jdbc_to_sqlx(url, user, password),
+        _ => Err(Error::InvalidUrl {
+            url: String::from("(unknown form)"),
+            problem: "this form of the database block is not supported".to_owned(),
+        }),
+    }
+}
+
+fn jdbc_to_sqlx(jdbc: &str, user: &str, password: &SecretString) -> Result<SecretString> {
+    let invalid = |problem: &str| Error::InvalidUrl {
+        url: redact_url(jdbc),
+        problem: problem.to_owned(),
+    };
+    let rest = jdbc
+        .strip_prefix("jdbc:")
+        .ok_or_else(|| invalid("a JDBC URL starts with `jdbc:`"))?;
+    let mut parsed = Url::parse(rest).map_err(|e| invalid(&format!("it does not parse: {e}")))?;
+    let scheme = match parsed.scheme() {
+        "mysql" | "mariadb" => "mysql",
+        "postgresql" | "postgres" => "postgres",
+        other => {
+            return Err(invalid(&format!(
+                "JDBC URLs of `{other}` are not supported, only mysql and postgresql"
+            )));
+        }
+    };
+    let sslmode: Option<String> = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "sslmode")
+        .map(|(_, v)| v.into_owned());
+    // `Url` refuses to change a special scheme into another, so rebuild from the parts.
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| invalid("it has no host"))?
+        .to_owned();
+    let mut out = Url::parse(&format!("{scheme}://{host}"))
+        .map_err(|e| invalid(&format!("it does not parse: {e}")))?;
+    out.set_port(parsed.port())
+        .map_err(|()| invalid("its port is not valid"))?;
+    out.set_path(parsed.path());
+    if !user.is_empty() {
+        out.set_username(user)
+            .map_err(|()| invalid("the user cannot be put in a URL"))?;
+    }
+    if !password.expose_secret().is_empty() {
+        out.set_password(Some(password.expose_secret()))
+            .map_err(|()| invalid("the password cannot be put in a URL"))?;
+    }
+    if scheme == "postgres"
+        && let Some(mode) = sslmode
+    {
+        out.query_pairs_mut().append_pair("sslmode", &mode);
+    }
+    parsed.set_query(None);
+    Ok(SecretString::from(out.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jdbc(url: &str, user: &str, password: &str) -> String {
+        let config = DatabaseConfig::Jdbc {
+            url: url.to_owned(),
+            user: user.to_owned(),
+            password: SecretString::from(password),
+        };
+        database_url(&config).unwrap().expose_secret().to_owned()
+    }
+
+    #[test]
+    fn openmetadata_jdbc_urls_become_sqlx_urls() {
+        assert_eq!(
+            jdbc(
+                "jdbc:mysql://mysql:3306/openmetadata_db?allowPublicKeyRetrieval=true&useSSL=false&serverTimezone=UTC",
+                "openmetadata_user",
+                "p@ss:w/rd"
+            ),
+            "mysql://openmetadata_user:p%40ss%3Aw%2Frd@mysql:3306/openmetadata_db"
+        );
+        assert_eq!(
+            jdbc(
+                "jdbc:postgresql://pg:5432/openmetadata_db?sslmode=require",
+                "om",
+                "pw"
+            ),
+            "postgres://om:pw@pg:5432/openmetadata_db?sslmode=require"
+        );
+    }
+
+    #[test]
+    fn other_jdbc_urls_are_refused_without_the_password() {
+        let config = DatabaseConfig::Jdbc {
+            url: "jdbc:oracle:thin:@host:1521:db".to_owned(),
+            user: "u".to_owned(),
+            password: SecretString::from("hunter2"),
+        };
+        let message = database_url(&config).unwrap_err().to_string();
+        assert!(message.contains("not supported"), "{message}");
+        assert!(!message.contains("hunter2"));
+    }
+
+    #[test]
+    fn redaction_hides_passwords_and_queries() {
+        assert_eq!(
+            redact_url("postgres://u:hunter2@db:5432/x?password=hunter2"),
+            "postgres://u:REDACTED@db:5432/x"
+        );
+        assert_eq!(redact_url("not a url hunter2"), "[REDACTED]");
+        assert_eq!(Flavour::of_url("sqlite://x.db").unwrap(), Flavour::Sqlite);
+        assert!(Flavour::of_url("oracle://x").is_err());
+    }
+}
