@@ -2,8 +2,10 @@
 //!
 //! - `cargo xtask ci`: everything CI checks, in the order a reader would: formatting, clippy with
 //!   warnings denied, then every test of the workspace, with the Python virtualenv the interop
-//!   tests need and the database URLs of the local servers.
+//!   tests need and the database URLs of the local servers, then `e2e`.
 //! - `cargo xtask venv`: only create or update that virtualenv.
+//! - `cargo xtask e2e`: builds `vaultref` and runs the main job end to end through it against
+//!   `vaultref emulator --tls` and SQLite in a temporary directory (see `e2e.rs`).
 //!
 //! It needs nothing but cargo, rustc and a `python3` with `venv`; it builds what it needs itself.
 
@@ -19,6 +21,8 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 
+mod e2e;
+
 /// Python packages the interop tests import: the reference Fernet implementation and the official
 /// Azure SDKs that must accept the emulator.
 const PYTHON_PACKAGES: &[&str] = &["cryptography", "azure-identity", "azure-keyvault-secrets"];
@@ -28,9 +32,10 @@ fn main() -> Result<()> {
     match task.as_deref() {
         Some("ci") => ci(),
         Some("venv") => venv().map(|python| println!("{}", python.display())),
+        Some("e2e") => e2e(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, all tests (what CI runs)\n  venv   create the Python virtualenv the interop tests use"
+                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, all tests (what CI runs)\n  venv   create the Python virtualenv the interop tests use\n  e2e    build vaultref and run the main job end to end (emulator, SQLite)"
             );
             bail!("unknown task {task:?}")
         }
@@ -85,8 +90,23 @@ fn ci() -> Result<()> {
     )?;
     // Doc tests are not part of --all-targets.
     cargo(&root, ["test", "--workspace", "--doc"], &test_env)?;
+    // The end-to-end job takes seconds once the binary is built.
+    e2e()?;
     println!("xtask ci: all checks passed");
     Ok(())
+}
+
+/// Builds the `vaultref` binary and runs the end-to-end job with it.
+fn e2e() -> Result<()> {
+    let root = workspace_root();
+    cargo(
+        &root,
+        ["build", "-p", "vaultref-cli", "--bin", "vaultref"],
+        &[],
+    )?;
+    let target = env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let bin = target.join("debug").join("vaultref");
+    e2e::run(&bin, &root.join("crates/cli/tests/data/entities.jsonl"))
 }
 
 /// Creates `.venv` at the workspace root (once) and installs the interop packages into it.

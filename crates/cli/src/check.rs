@@ -1,6 +1,6 @@
 //! `vaultref check --config FILE`: is this configuration usable, and if not, what to fix.
 //!
-//! The report goes to stdout, one line per finding: `ok: ...`, `warning: ...` (suspicious but
+//! The report goes to stdout, one line per finding: `ok: ...`, `note: ...`, `warning: ...` (suspicious but
 //! usable) or `problem: <key> <what to fix>`. The configuration is checked section by section,
 //! so every broken section is reported, not only the first. When it names a Key Vault, a
 //! token is fetched and one cheap call is made (list one secret name), which proves the
@@ -41,6 +41,9 @@ struct Report {
 impl Report {
     fn ok(&self, text: &str) -> Result<()> {
         setup::print_line(&format!("ok: {text}"))
+    }
+    fn note(&self, text: &str) -> Result<()> {
+        setup::print_line(&format!("note: {text}"))
     }
     fn warning(&self, text: &str) -> Result<()> {
         setup::print_line(&format!("warning: {text}"))
@@ -220,27 +223,28 @@ fn check_vault(config: &Config, env: &Environment, report: &mut Report) -> Resul
     report.ok(&format!("Key Vault client for {vault} set up"))?;
     let runtime = setup::runtime()?;
     let first = runtime.block_on(async {
-        let mut names = backend
-            .client()
-            .list_secrets(&ListOptions {
-                max_results: Some(1),
-            })
-            .map_err(|e| anyhow!(e))?;
-        Ok::<_, anyhow::Error>(names.next().await.transpose())
-    })?;
+        let mut names = backend.client().list_secrets(&ListOptions {
+            max_results: Some(1),
+        })?;
+        names.next().await.transpose()
+    });
     match first {
         Ok(_) => {
             report.ok(&format!(
                 "got a token from Entra ID and listed secrets of {vault}"
             ))?;
             if provider.is_managed() {
-                report.ok(
+                report.note(
                     "managed mode also writes and deletes secrets: the identity needs set and \
-                     delete (Key Vault Secrets Officer), which this check does not try",
+                     delete too (Key Vault Secrets Officer), which this check does not try",
                 )?;
             }
         }
-        Err(err) => report.problem(&format!("{err}"))?,
+        Err(err @ vaultref_keyvault::Error::Transport { .. }) => report.problem(&format!(
+            "{err} (in this configuration: secretsManagerConfiguration.parameters.caCertFile \
+             or the SSL_CERT_FILE environment variable)"
+        ))?,
+        Err(err) => report.problem(&err.to_string())?,
     }
     Ok(())
 }

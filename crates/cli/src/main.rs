@@ -7,7 +7,9 @@
 
 mod check;
 mod emulator;
+mod entities;
 mod fernet;
+mod migrate;
 mod resolve;
 mod secret;
 mod setup;
@@ -37,6 +39,12 @@ enum Command {
     Secret(secret::SecretArgs),
     /// Print a JSON or YAML document with its `secret:` references replaced by their values.
     Resolve(resolve::ResolveArgs),
+    /// Import entities (JSON Lines) through the configured provider, or export them.
+    Entities(entities::EntitiesArgs),
+    /// Move every secret of the stored entities to where the configured provider keeps them.
+    MigrateSecrets(migrate::MigrateArgs),
+    /// Re-encrypt every `fernet:` value in the database under the first configured key.
+    RotateFernetKey(migrate::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +55,9 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Secret(args) => secret::run(args),
         Command::Resolve(args) => resolve::run(&args),
+        Command::Entities(args) => entities::run(args),
+        Command::MigrateSecrets(args) => migrate::run(migrate::Operation::MigrateSecrets, &args),
+        Command::RotateFernetKey(args) => migrate::run(migrate::Operation::RotateFernetKey, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

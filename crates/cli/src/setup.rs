@@ -11,7 +11,12 @@ use vaultref_core::{Config, ConsumerVault, Environment, KeyVaultBackend, LoaderK
 pub(crate) struct ConfigArg {
     /// The configuration file (OpenMetadata's `openmetadata.yaml` shape, `${VAR}` substituted
     /// from the environment).
-    #[arg(long = "config", value_name = "FILE", env = "VAULTREF_CONFIG")]
+    #[arg(
+        id = "config",
+        long = "config",
+        value_name = "FILE",
+        env = "VAULTREF_CONFIG"
+    )]
     pub(crate) path: PathBuf,
 }
 
@@ -68,4 +73,10 @@ pub(crate) fn print_line(text: &str) -> Result<()> {
     writeln!(stdout, "{text}")
         .and_then(|()| stdout.flush())
         .context("cannot write to stdout")
+}
+
+/// Writes one line of text to stderr (progress and notes; failures go through `main`).
+pub(crate) fn note(text: &str) {
+    // If stderr is gone there is nobody left to tell.
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }

@@ -154,7 +154,8 @@ fn an_untrusted_certificate_points_at_the_ca_file() {
         .find(|l| l.starts_with("problem:"))
         .unwrap_or_else(|| panic!("{out}"));
     assert!(
-        problem.contains("caCertFile") || problem.contains("SSL_CERT_FILE"),
+        problem.contains("could not reach")
+            && problem.contains("secretsManagerConfiguration.parameters.caCertFile"),
         "{problem}"
     );
 }

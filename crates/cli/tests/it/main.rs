@@ -2,6 +2,7 @@
 
 mod check;
 mod emulator;
+mod entities;
 mod fernet;
 mod python_interop;
 mod resolve;

@@ -83,8 +83,8 @@ impl Vault {
         };
         let text = format!(
             "clusterName: openmetadata\n\
-             fernetConfiguration:\n  fernetKey: {KEY}\n\
-             secretsManagerConfiguration:\n  secretsManager: managed-azure-kv\n  prefix: \"\"\n  tags: [team:data]\n\
+             fernetConfiguration:\n  fernetKey: ${{FERNET_KEY:-{KEY}}}\n\
+             secretsManagerConfiguration:\n  secretsManager: ${{SECRET_MANAGER:-managed-azure-kv}}\n  prefix: \"\"\n  tags: [team:data]\n\
              \x20 parameters:\n    vaultUrl: {vault}\n    tenantId: {tenant}\n    clientId: {client}\n    clientSecret: {secret}\n    authorityHost: {authority}\n{ca}{extra}",
             vault = emu.vault_url(),
             tenant = emu.tenant_id(),

@@ -1,0 +1,257 @@
+//! `vaultref entities import|export`, `migrate-secrets` and `rotate-fernet-key` on SQLite
+//! against the TLS emulator, with the sample entities of `tests/data/entities.jsonl`.
+
+// The helpers below panic on setup failures, like the tests themselves.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use vaultref_emulator::{Fault, Target};
+use vaultref_fernet::KeyRing;
+
+use crate::support::{Run, data, vaultref};
+use crate::vault::{KEY, Vault};
+
+/// Entity name, JSON pointer of its secret, Key Vault name, value.
+const SECRETS: [(&str, &str, &str, &str); 3] = [
+    (
+        "mysql-test",
+        "/connection/config/authType/password",
+        "openmetadata-database-mysql-test-authtype-password",
+        "s3cret",
+    ),
+    (
+        "ingestion-bot",
+        "/authenticationMechanism/config/JWTToken",
+        "openmetadata-bot-ingestion-bot-config-jwttoken",
+        "eyJhbGciOiJSUzI1NiJ9.bot.token",
+    ),
+    (
+        "my-pipeline",
+        "/sourceConfig/config/dbtConfigSource/dbtSecurityConfig/awsSecretAccessKey",
+        "openmetadata-pipeline-my-pipeline-sourceconfig-config-dbtconfigsource-dbtsecurityconfig-awssecretaccesskey",
+        "aws-s3cret",
+    ),
+];
+
+/// A configuration with a SQLite database in the vault's directory.
+fn config(vault: &Vault) -> PathBuf {
+    let db = vault.dir.path().join("vaultref.db");
+    vault.config_with(
+        "store.yaml",
+        &vault.app(),
+        true,
+        &format!("database:\n  url: sqlite://{}\n", db.display()),
+    )
+}
+
+fn run(config: &std::path::Path, words: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
+    let mut args = words.to_vec();
+    args.extend(["--config", config.to_str().unwrap()]);
+    vaultref(&args, env, stdin)
+}
+
+fn export(config: &std::path::Path, env: &[(&str, &str)], reveal: bool) -> Vec<Value> {
+    let words: &[&str] = if reveal {
+        &["entities", "export", "--reveal"]
+    } else {
+        &["entities", "export"]
+    };
+    let mut args = words.to_vec();
+    args.extend(["--config", config.to_str().unwrap()]);
+    vaultref(&args, env, b"")
+        .ok_text()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+fn stored<'a>(rows: &'a [Value], name: &str, pointer: &str) -> &'a str {
+    let row = rows
+        .iter()
+        .find(|r| r["entity"]["name"] == name)
+        .unwrap_or_else(|| panic!("no row for {name}"));
+    row["entity"].pointer(pointer).unwrap().as_str().unwrap()
+}
+
+fn sample() -> Vec<u8> {
+    std::fs::read(data("entities.jsonl")).unwrap()
+}
+
+#[test]
+fn import_in_managed_mode_puts_secrets_in_the_vault_and_export_reveals_them() {
+    let vault = Vault::start();
+    let config = config(&vault);
+    let path = data("entities.jsonl");
+    let import = run(
+        &config,
+        &["entities", "import", path.to_str().unwrap()],
+        &[],
+        b"",
+    );
+    assert_eq!(
+        import.ok_text(),
+        "imported 3 entities, 3 secret(s) written to the vault, 0 failed\n"
+    );
+    let keys = KeyRing::parse(KEY).unwrap();
+    let rows = export(&config, &[], false);
+    assert_eq!(rows.len(), 3);
+    let text = serde_json::to_string(&rows).unwrap();
+    for (name, pointer, secret, value) in SECRETS {
+        assert_eq!(vault.emulator.secret_value(secret).as_deref(), Some(value));
+        let token = stored(&rows, name, pointer);
+        assert_eq!(
+            keys.decrypt_if_tokenized(token).unwrap().as_str(),
+            format!("secret:{secret}")
+        );
+        assert!(!text.contains(value), "{name}: export shows the value");
+        assert!(!import.stderr.contains(value), "{}", import.stderr);
+    }
+    let revealed = export(&config, &[], true);
+    for (name, pointer, _, value) in SECRETS {
+        assert_eq!(stored(&revealed, name, pointer), value);
+    }
+}
+
+#[test]
+fn bad_lines_are_reported_by_number_and_the_others_imported() {
+    let vault = Vault::start();
+    let config = config(&vault);
+    let input = b"not json\n\n{\"entityType\":\"nope\",\"entity\":{\"name\":\"x\"}}\n{\"entityType\":\"databaseService\",\"entity\":{\"name\":\"pg\",\"serviceType\":\"Postgres\",\"connection\":{\"config\":{\"type\":\"Postgres\",\"authType\":{\"password\":\"pg-pass-1\"}}}}}\n";
+    let import = run(&config, &["entities", "import", "-"], &[], input);
+    assert_eq!(import.code, Some(1), "{}", import.stderr);
+    assert_eq!(
+        String::from_utf8(import.stdout.clone()).unwrap(),
+        "imported 1 entity, 1 secret(s) written to the vault, 2 failed\n"
+    );
+    let lines: Vec<&str> = import.stderr.lines().collect();
+    assert!(
+        lines[0].starts_with("line 1: failed: not JSON"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("line 3: failed: unknown entity type `nope`"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[2].starts_with("line 4: databaseService `pg` inserted"),
+        "{lines:?}"
+    );
+    assert!(lines[3].starts_with("error: 2 line(s) failed"), "{lines:?}");
+    assert!(!import.stderr.contains("pg-pass-1"));
+    assert_eq!(
+        vault
+            .emulator
+            .secret_value("openmetadata-database-pg-authtype-password")
+            .as_deref(),
+        Some("pg-pass-1")
+    );
+}
+
+#[test]
+fn migrate_secrets_moves_db_mode_secrets_to_the_vault_and_continues_past_a_failure() {
+    let vault = Vault::start();
+    let config = config(&vault);
+    let db = [("SECRET_MANAGER", "db")];
+    run(&config, &["entities", "import"], &db, &sample()).assert_ok();
+    let keys = KeyRing::parse(KEY).unwrap();
+    let rows = export(&config, &[], false);
+    for (name, pointer, _, value) in SECRETS {
+        let token = stored(&rows, name, pointer);
+        assert_eq!(keys.decrypt_if_tokenized(token).unwrap().as_str(), value);
+    }
+    assert!(vault.emulator.secret_names().is_empty());
+
+    let dry = run(&config, &["migrate-secrets", "--dry-run"], &[], b"");
+    assert_eq!(
+        dry.ok_text(),
+        "migrate-secrets (dry run): 3 entities, would update 3, unchanged 0, failed 0, 3 secret(s) to write to the vault\n"
+    );
+    assert!(vault.emulator.secret_names().is_empty());
+
+    // The first vault write (the MySQL service's) is denied: that entity fails, the others
+    // migrate, the exit status is 1.
+    vault
+        .emulator
+        .inject(Fault::forbidden_by_policy(Target::Vault, 1));
+    let first = run(&config, &["migrate-secrets"], &[], b"");
+    assert_eq!(first.code, Some(1), "{}", first.stderr);
+    assert_eq!(
+        String::from_utf8(first.stdout.clone()).unwrap(),
+        "migrate-secrets: 3 entities, updated 2, unchanged 0, failed 1, 2 secret(s) written to the vault\n"
+    );
+    assert!(
+        first
+            .stderr
+            .lines()
+            .any(|l| l.contains("databaseService `mysql-test`: FAILED")),
+        "{}",
+        first.stderr
+    );
+    let last = first.stderr.lines().last().unwrap();
+    assert!(last.starts_with("error: 1 entity failed"), "{last}");
+    for (_, _, _, value) in SECRETS {
+        assert!(!first.stderr.contains(value), "{}", first.stderr);
+    }
+
+    let second = run(&config, &["migrate-secrets"], &[], b"");
+    assert_eq!(
+        second.ok_text(),
+        "migrate-secrets: 3 entities, updated 1, unchanged 2, failed 0, 1 secret(s) written to the vault\n"
+    );
+    let rows = export(&config, &[], false);
+    for (name, pointer, secret, value) in SECRETS {
+        assert_eq!(vault.emulator.secret_value(secret).as_deref(), Some(value));
+        let token = stored(&rows, name, pointer);
+        assert_eq!(
+            keys.decrypt_if_tokenized(token).unwrap().as_str(),
+            format!("secret:{secret}")
+        );
+    }
+}
+
+#[test]
+fn rotate_fernet_key_re_encrypts_every_row_under_the_new_key() {
+    let vault = Vault::start();
+    let config = config(&vault);
+    let db = [("SECRET_MANAGER", "db")];
+    run(&config, &["entities", "import"], &db, &sample()).assert_ok();
+    let new_key = vaultref(&["fernet", "generate-key"], &[], b"").ok_text();
+    let new_key = new_key.trim();
+    let both = format!("{new_key},{KEY}");
+    let rotate = run(
+        &config,
+        &["rotate-fernet-key"],
+        &[("FERNET_KEY", &both), ("SECRET_MANAGER", "db")],
+        b"",
+    );
+    assert_eq!(
+        rotate.ok_text(),
+        "rotate-fernet-key: 3 entities, updated 3, unchanged 0, failed 0\n"
+    );
+    let new_ring = KeyRing::parse(new_key).unwrap();
+    let old_ring = KeyRing::parse(KEY).unwrap();
+    let rows = export(&config, &[], false);
+    for (name, pointer, _, value) in SECRETS {
+        let token = stored(&rows, name, pointer);
+        assert_eq!(
+            new_ring.decrypt_if_tokenized(token).unwrap().as_str(),
+            value
+        );
+        assert!(old_ring.decrypt_if_tokenized(token).is_err(), "{name}");
+    }
+    // With only the old key, reveal fails and names the field and the fix.
+    let stale = run(
+        &config,
+        &["entities", "export", "--reveal"],
+        &[("SECRET_MANAGER", "db")],
+        b"",
+    );
+    stale.assert_one_line_failure();
+    assert!(
+        stale.stderr.contains("fernetConfiguration.fernetKey"),
+        "{}",
+        stale.stderr
+    );
+}
