@@ -228,12 +228,34 @@ pub async fn migrate_secrets(
         entities: Vec::new(),
     };
     let order = migration_order();
-    // Claims first, across every type, so that order does not decide who collides.
+    // Claims first, across every type, so that a name collision is found before any write:
+    // entities that already reference their names own them (pass 1), then entities that would
+    // write claim theirs (pass 2), so a new entity never takes an existing entity's secret.
     let mut unclaimable: Vec<(EntityType, String, Error)> = Vec::new();
-    for &entity_type in &order {
+    let mut writers: BTreeSet<(usize, String)> = BTreeSet::new();
+    for (index, &entity_type) in order.iter().enumerate() {
         let mut rows = store.stream(entity_type, options.page_size);
         while let Some(row) = rows.try_next().await? {
             if !has_secrets(&row) {
+                continue;
+            }
+            match manager.plan_store(entity_type, &row.entity) {
+                Ok(plan) if plan.names_to_write().is_empty() => {
+                    if let Err(e) = manager.claim_existing(entity_type, &row.entity) {
+                        unclaimable.push((entity_type, row.id, e.into()));
+                    }
+                }
+                Ok(_) => {
+                    writers.insert((index, row.id));
+                }
+                Err(e) => unclaimable.push((entity_type, row.id, e.into())),
+            }
+        }
+    }
+    for (index, &entity_type) in order.iter().enumerate() {
+        let mut rows = store.stream(entity_type, options.page_size);
+        while let Some(row) = rows.try_next().await? {
+            if !writers.contains(&(index, row.id.clone())) {
                 continue;
             }
             if let Err(e) = manager.claim_existing(entity_type, &row.entity) {

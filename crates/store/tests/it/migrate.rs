@@ -1,12 +1,15 @@
 //! migrate-secrets and rotate-fernet-key against the TLS emulator, on every database flavour.
 
+use std::sync::Mutex;
+
 use secrecy::SecretString;
-use serde_json::Value;
+use serde_json::{Value, json};
+use vaultref_core::{ProviderKind, SecretsManager};
 use vaultref_emulator::{Emulator, Fault, Target};
 use vaultref_fernet::KeyRing;
 use vaultref_store::{
-    EntityStatus, EntityType, MigrateOptions, MigrationReport, NoProgress, Store, migrate_secrets,
-    rotate_fernet_key,
+    EntityResult, EntityStatus, EntityType, MigrateOptions, MigrationReport, NoProgress, Progress,
+    Store, migrate_secrets, rotate_fernet_key,
 };
 
 use crate::support::{FERNET_KEY, databases, emulator, entity, manager, vault_calls};
@@ -350,4 +353,167 @@ fn fernet_values(rows: &[Value]) -> Vec<String> {
     let mut out = Vec::new();
     rows.iter().for_each(|r| walk(r, &mut out));
     out
+}
+
+#[tokio::test]
+async fn a_new_entity_never_takes_the_secret_of_a_stored_one() {
+    for db in databases().await {
+        let emu = emulator().await;
+        let store = &db.store;
+        // `mysqltest`, migrated earlier, owns openmetadata-database-mysqltest-authtype-password.
+        let mut owner = entity("mysql-service.json");
+        owner["name"] = "mysqltest".into();
+        owner["id"] = "ffffffff-0000-4000-8000-000000000000".into();
+        store
+            .upsert(EntityType::DatabaseService, owner)
+            .await
+            .unwrap();
+        migrate_secrets(
+            store,
+            &manager(&emu, FERNET_KEY),
+            &MigrateOptions::default(),
+            &NoProgress,
+        )
+        .await
+        .unwrap();
+        let name = "openmetadata-database-mysqltest-authtype-password";
+        assert_eq!(emu.secret_value(name).as_deref(), Some("s3cret"));
+
+        // `mysql_test` maps to the same Key Vault name (Azure names drop `_`), and sorts first.
+        let mut newcomer = entity("mysql-service.json");
+        newcomer["name"] = "mysql_test".into();
+        newcomer["id"] = "00000000-0000-4000-8000-000000000000".into();
+        newcomer["connection"]["config"]["authType"]["password"] = "other-password".into();
+        let (before, _) = store
+            .upsert(EntityType::DatabaseService, newcomer)
+            .await
+            .unwrap();
+        emu.clear_requests();
+
+        let report = migrate_secrets(
+            store,
+            &manager(&emu, FERNET_KEY),
+            &MigrateOptions::default(),
+            &NoProgress,
+        )
+        .await
+        .unwrap();
+        let failed: Vec<_> = report.failed().map(|e| e.name.as_str()).collect();
+        assert_eq!(failed, ["mysql_test"], "{}: {report:?}", db.label);
+        let EntityStatus::Failed { error } = status_of(&report, "mysql_test") else {
+            unreachable!()
+        };
+        let message = error.to_string();
+        assert!(message.contains(name), "{message}");
+        assert!(!message.contains("other-password"), "{message}");
+        assert!(matches!(
+            status_of(&report, "mysqltest"),
+            EntityStatus::Unchanged
+        ));
+        assert!(vault_calls(&emu, "PUT").is_empty(), "{}", db.label);
+        assert_eq!(emu.secret_value(name).as_deref(), Some("s3cret"));
+        assert_eq!(
+            store
+                .get(EntityType::DatabaseService, "mysql_test")
+                .await
+                .unwrap()
+                .unwrap(),
+            before
+        );
+
+        emu.shutdown().await;
+        db.drop_database().await;
+    }
+}
+
+/// Records what a run reports as it goes.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+impl Progress for Recorder {
+    fn entity_type_started(&self, entity_type: EntityType, rows: u64) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{entity_type}: {rows}"));
+    }
+
+    fn entity_done(&self, result: &EntityResult) {
+        let status = match result.status {
+            EntityStatus::Unchanged => "unchanged",
+            EntityStatus::Updated { .. } => "updated",
+            EntityStatus::WouldUpdate { .. } => "would update",
+            _ => "failed",
+        };
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{} {status}", result.name));
+    }
+}
+
+#[tokio::test]
+async fn non_managed_mode_encrypts_plaintexts_in_place_and_reports_progress() {
+    for db in databases().await {
+        let store = &db.store;
+        seed(store).await;
+        // A human user: not a bot, so not looked at.
+        store
+            .upsert(
+                EntityType::User,
+                json!({"name": "alice", "email": "alice@example.com"}),
+            )
+            .await
+            .unwrap();
+        let db_mode = SecretsManager::builder(
+            ProviderKind::Db,
+            KeyRing::parse(FERNET_KEY).unwrap(),
+            "openmetadata",
+        )
+        .build()
+        .unwrap();
+
+        let progress = Recorder::default();
+        let report = migrate_secrets(store, &db_mode, &MigrateOptions::default(), &progress)
+            .await
+            .unwrap();
+        assert!(report.is_success() && report.secrets_written().is_empty());
+        let lines = progress.0.into_inner().unwrap();
+        let interesting: Vec<&str> = lines
+            .iter()
+            .map(String::as_str)
+            .filter(|l| !l.ends_with(": 0"))
+            .collect();
+        assert_eq!(
+            interesting,
+            [
+                "databaseService: 1",
+                "mysql-test updated",
+                "user: 2",
+                "ingestion-bot updated",
+                "ingestionPipeline: 1",
+                "my-pipeline updated",
+            ],
+            "{}",
+            db.label
+        );
+        assert_eq!(
+            opened(
+                store,
+                EntityType::DatabaseService,
+                "mysql-test",
+                "/connection/config/authType/password"
+            )
+            .await,
+            "s3cret"
+        );
+
+        let before = rows(store).await;
+        let report = migrate_secrets(store, &db_mode, &MigrateOptions::default(), &NoProgress)
+            .await
+            .unwrap();
+        assert_eq!((report.updated(), report.unchanged()), (0, 3), "{report:?}");
+        assert_eq!(rows(store).await, before);
+        db.drop_database().await;
+    }
 }
