@@ -192,5 +192,9 @@ async fn secrets_never_show_in_debug_output() {
         .unwrap();
     let shown = format!("{secret:?} {:?} {:?}", kv.client, secret.value);
     assert!(!shown.contains("TOP-SECRET-123"), "{shown}");
+    assert!(
+        !shown.contains("eyJ"),
+        "the cached bearer token must not show: {shown}"
+    );
     assert!(shown.contains("<redacted>"), "{shown}");
 }
