@@ -4,7 +4,8 @@
 //! usable) or `problem: <key> <what to fix>`. The configuration is checked section by section,
 //! so every broken section is reported, not only the first. When it names a Key Vault, a
 //! token is fetched and one cheap call is made (list one secret name), which proves the
-//! address, the TLS trust, the credential and the read permission. Any problem: exit 1.
+//! address, the TLS trust, the credential and the read permission. A `database` block is
+//! connected to and its entity tables counted. Any problem: exit 1.
 
 use anyhow::{Result, anyhow};
 use futures::StreamExt as _;
@@ -59,7 +60,10 @@ pub(crate) fn run(args: &CheckArgs) -> Result<()> {
     let path = &args.config.path;
     let mut report = Report::default();
     match check_file(args, &env, &mut report)? {
-        Some(config) => check_vault(&config, &env, &mut report)?,
+        Some(config) => {
+            check_vault(&config, &env, &mut report)?;
+            check_database(&config, &mut report)?;
+        }
         None => report.warning("the vault was not checked: fix the configuration first")?,
     }
     if report.problems > 0 {
@@ -247,4 +251,40 @@ fn check_vault(config: &Config, env: &Environment, report: &mut Report) -> Resul
         Err(err) => report.problem(&err.to_string())?,
     }
     Ok(())
+}
+
+/// Connects to the configured database and counts the rows of the entity tables.
+fn check_database(config: &Config, report: &mut Report) -> Result<()> {
+    if config.database.is_none() {
+        return report
+            .note("no database block: entities, migrate-secrets and rotate-fernet-key need one");
+    }
+    let runtime = setup::runtime()?;
+    runtime.block_on(async {
+        let store = match vaultref_store::Store::from_config(config).await {
+            Ok(store) => store,
+            Err(err) => return report.problem(&format!("database: {err}")),
+        };
+        report.ok(&format!(
+            "connected to the database {}",
+            store.redacted_url()
+        ))?;
+        let mut rows = 0;
+        for entity_type in crate::entities::entity_types() {
+            match store.count(entity_type).await {
+                Ok(n) => rows += n,
+                Err(_) => {
+                    report.warning(&format!(
+                        "the database has no table {}: `vaultref entities import` creates the \
+                         tables, or point database.url at an OpenMetadata database",
+                        vaultref_store::table_name(entity_type)
+                    ))?;
+                    store.close().await;
+                    return Ok(());
+                }
+            }
+        }
+        store.close().await;
+        report.ok(&format!("the entity tables hold {rows} row(s)"))
+    })
 }

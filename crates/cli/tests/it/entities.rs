@@ -255,3 +255,40 @@ fn rotate_fernet_key_re_encrypts_every_row_under_the_new_key() {
         stale.stderr
     );
 }
+
+#[test]
+fn check_connects_to_the_database_and_counts_the_entity_tables() {
+    let vault = Vault::start();
+    let config = config(&vault);
+    let before = run(&config, &["check"], &[], b"");
+    let out = before.ok_text();
+    assert!(
+        out.contains("ok: connected to the database sqlite://"),
+        "{out}"
+    );
+    assert!(
+        out.contains("warning: the database has no table dbservice_entity"),
+        "{out}"
+    );
+    run(&config, &["entities", "import"], &[], &sample()).assert_ok();
+    let after = run(&config, &["check"], &[], b"").ok_text();
+    assert!(
+        after.contains("ok: the entity tables hold 3 row(s)"),
+        "{after}"
+    );
+
+    // An unreachable database is a problem.
+    let unreachable = vault.config_with(
+        "nodb.yaml",
+        &vault.app(),
+        true,
+        "database:\n  url: postgres://vaultref@127.0.0.1:1/none\n",
+    );
+    let failed = run(&unreachable, &["check"], &[], b"");
+    assert_eq!(failed.code, Some(1), "{}", failed.stderr);
+    let out = String::from_utf8(failed.stdout).unwrap();
+    assert!(
+        out.lines().any(|l| l.starts_with("problem: database:")),
+        "{out}"
+    );
+}
