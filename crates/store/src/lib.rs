@@ -17,6 +17,32 @@
 //!
 //! Errors: one [`Error`] enum; messages say what to fix and never show a secret or a database
 //! password ([`redact_url`]).
+//!
+//! ```
+//! use serde_json::json;
+//! use vaultref_core::{ProviderKind, SecretsManager};
+//! use vaultref_fernet::KeyRing;
+//! use vaultref_store::{EntityType, MigrateOptions, NoProgress, Store, migrate_secrets};
+//!
+//! # tokio::runtime::Runtime::new()?.block_on(async {
+//! let store = Store::connect("sqlite::memory:").await?;
+//! store.migrate().await?;
+//! store.upsert(EntityType::DatabaseService, json!({"name": "mysql-test", "serviceType": "Mysql",
+//!     "connection": {"config": {"type": "Mysql", "authType": {"password": "s3cret"}}}})).await?;
+//!
+//! // Non-managed mode: the plaintext password is Fernet-encrypted in place.
+//! let keys = KeyRing::parse("jJ/9sz0g0OHxsfxOoSfdFdmk3ysNmPRnH3TUAbz3IHA=")?;
+//! let manager = SecretsManager::builder(ProviderKind::Db, keys, "openmetadata").build()?;
+//! let report = migrate_secrets(&store, &manager, &MigrateOptions::default(), &NoProgress).await?;
+//! assert!(report.is_success());
+//! assert_eq!(report.updated(), 1);
+//! let row = store.get(EntityType::DatabaseService, "mysql-test").await?.expect("stored");
+//! let password = row.entity["connection"]["config"]["authType"]["password"].as_str();
+//! assert!(password.is_some_and(|p| p.starts_with("fernet:")));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod error;
 mod migrate;

@@ -110,7 +110,7 @@ impl Store {
         sqlx::any::install_default_drivers();
         let flavour = Flavour::of_url(url)?;
         let mut url = url.to_owned();
-        if flavour == Flavour::Sqlite && !url.contains("mode=") {
+        if flavour == Flavour::Sqlite && !url.contains("mode=") && !url.contains(":memory:") {
             url.push(if url.contains('?') { '&' } else { '?' });
             url.push_str("mode=rwc");
         }

@@ -517,3 +517,72 @@ async fn non_managed_mode_encrypts_plaintexts_in_place_and_reports_progress() {
         db.drop_database().await;
     }
 }
+
+#[tokio::test]
+async fn rotation_skips_a_row_no_key_opens_and_rotates_the_others() {
+    const NEW_KEY: &str = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=";
+    const LOST_KEY: &str = "1nbAvVhzJ6XgC1jRbaWTP3Bg5wtaO4Ib4wiGhHxFV2g=";
+    for db in databases().await {
+        let store = &db.store;
+        let lost = KeyRing::parse(LOST_KEY).unwrap();
+        let mut orphan = entity("mysql-service.json");
+        orphan["name"] = "orphan".into();
+        orphan["connection"]["config"]["authType"]["password"] =
+            format!("fernet:{}", lost.encrypt(b"unknown")).into();
+        let (orphan_before, _) = store
+            .upsert(EntityType::DatabaseService, orphan)
+            .await
+            .unwrap();
+        let mut service = entity("mysql-service.json");
+        service["connection"]["config"]["authType"]["password"] = format!(
+            "fernet:{}",
+            KeyRing::parse(FERNET_KEY).unwrap().encrypt(b"s3cret")
+        )
+        .into();
+        store
+            .upsert(EntityType::DatabaseService, service)
+            .await
+            .unwrap();
+
+        let both = SecretString::from(format!("{NEW_KEY},{FERNET_KEY}"));
+        let report = rotate_fernet_key(store, &both, &MigrateOptions::default(), &NoProgress)
+            .await
+            .unwrap();
+        let failed: Vec<_> = report.failed().map(|e| e.name.as_str()).collect();
+        assert_eq!(failed, ["orphan"], "{}: {report:?}", db.label);
+        let EntityStatus::Failed { error } = status_of(&report, "orphan") else {
+            unreachable!()
+        };
+        assert!(error.to_string().contains("add the key"), "{error}");
+        assert_eq!(
+            store
+                .get(EntityType::DatabaseService, "orphan")
+                .await
+                .unwrap()
+                .unwrap(),
+            orphan_before
+        );
+        let row = store
+            .get(EntityType::DatabaseService, "mysql-test")
+            .await
+            .unwrap()
+            .unwrap();
+        let token = row.entity["connection"]["config"]["authType"]["password"]
+            .as_str()
+            .unwrap();
+        let new = KeyRing::parse(NEW_KEY).unwrap();
+        assert_eq!(new.decrypt_if_tokenized(token).unwrap().as_str(), "s3cret");
+
+        // A bad key list is refused before anything is read, without showing the keys.
+        let err = rotate_fernet_key(
+            store,
+            &SecretString::from(format!("{NEW_KEY},not-a-key")),
+            &MigrateOptions::default(),
+            &NoProgress,
+        )
+        .await
+        .unwrap_err();
+        assert!(!err.to_string().contains(NEW_KEY), "{err}");
+        db.drop_database().await;
+    }
+}

@@ -151,3 +151,62 @@ async fn connection_errors_name_the_server_but_not_the_password() {
     assert!(message.contains("127.0.0.1:1"), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
 }
+
+#[tokio::test]
+async fn openmetadata_jdbc_settings_connect() {
+    for db in databases().await {
+        if db.label == "sqlite" {
+            db.drop_database().await;
+            continue;
+        }
+        let url = url::Url::parse(&db.url).unwrap();
+        let scheme = if db.label == "postgres" {
+            "postgresql"
+        } else {
+            "mysql"
+        };
+        let config = vaultref_core::DatabaseConfig::Jdbc {
+            url: format!(
+                "jdbc:{scheme}://{}:{}{}?allowPublicKeyRetrieval=true&useSSL=false",
+                url.host_str().unwrap(),
+                url.port().unwrap(),
+                url.path()
+            ),
+            user: url.username().to_owned(),
+            password: secrecy::SecretString::from(url.password().unwrap_or_default()),
+        };
+        let store = vaultref_store::Store::connect_database(&config)
+            .await
+            .unwrap();
+        db.store
+            .upsert(EntityType::Bot, json!({"name": "ingestion-bot"}))
+            .await
+            .unwrap();
+        // The same database, reached through the JDBC settings.
+        assert!(
+            store
+                .get(EntityType::Bot, "ingestion-bot")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        store.close().await;
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_works() {
+    let store = vaultref_store::Store::connect("sqlite::memory:")
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store
+        .upsert(
+            EntityType::Workflow,
+            json!({"name": "test-connection", "workflowType": "TEST_CONNECTION"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.count(EntityType::Workflow).await.unwrap(), 1);
+}

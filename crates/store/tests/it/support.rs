@@ -19,6 +19,8 @@ const DEFAULT_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/test";
 pub(crate) struct TestDb {
     pub(crate) label: &'static str,
     pub(crate) store: Store,
+    /// The database's URL (with the credentials of the test server).
+    pub(crate) url: String,
     server: Option<(String, String)>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -73,12 +75,12 @@ async fn server_db(label: &'static str, var: &str, default: &str) -> Option<Test
         .await
         .unwrap();
     conn.close().await.unwrap();
-    let store = Store::connect(&with_database(&admin_url, &name))
-        .await
-        .unwrap();
+    let url = with_database(&admin_url, &name);
+    let store = Store::connect(&url).await.unwrap();
     Some(TestDb {
         label,
         store,
+        url,
         server: Some((admin_url, name)),
         _dir: None,
     })
@@ -91,6 +93,7 @@ pub(crate) async fn databases() -> Vec<TestDb> {
     let mut dbs = vec![TestDb {
         label: "sqlite",
         store: Store::connect(&url).await.unwrap(),
+        url,
         server: None,
         _dir: Some(dir),
     }];
