@@ -27,18 +27,39 @@ pub(crate) struct TestDb {
 
 impl TestDb {
     /// Closes the store and drops the database (SQLite: the temp dir goes with `self`).
-    pub(crate) async fn drop_database(self) {
+    pub(crate) async fn drop_database(mut self) {
         self.store.close().await;
-        if let Some((admin_url, name)) = self.server {
-            let sql = if admin_url.starts_with("postgres") {
-                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            } else {
-                format!("DROP DATABASE IF EXISTS {name}")
-            };
-            let mut conn = sqlx::AnyConnection::connect(&admin_url).await.unwrap();
-            sqlx::query(&sql).execute(&mut conn).await.unwrap();
+        if let Some((admin_url, name)) = self.server.take() {
+            drop_server_database(&admin_url, &name).await;
         }
     }
+}
+
+impl Drop for TestDb {
+    /// A test that panicked before `drop_database` still removes its database.
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.server.take() {
+            let cleanup = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(drop_server_database(&admin_url, &name));
+            });
+            // Already unwinding or finishing: a failed cleanup only leaves a database behind.
+            let _ = cleanup.join();
+        }
+    }
+}
+
+async fn drop_server_database(admin_url: &str, name: &str) {
+    let sql = if admin_url.starts_with("postgres") {
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    } else {
+        format!("DROP DATABASE IF EXISTS {name}")
+    };
+    let mut conn = sqlx::AnyConnection::connect(admin_url).await.unwrap();
+    sqlx::query(&sql).execute(&mut conn).await.unwrap();
 }
 
 fn random_suffix() -> String {
