@@ -191,7 +191,8 @@ impl HttpPipeline {
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
-                    let retry_after = retry_after(&headers, self.clock.now());
+                    let retry_after =
+                        requested_retry_delay(&headers, self.clock.now(), RetryAfterSeconds::Whole);
                     let body = match response.bytes().await {
                         Ok(body) => body.to_vec(),
                         Err(e) if retries_left && is_transient(&e) => {
@@ -307,9 +308,42 @@ pub(crate) fn endpoint_of(url: &url::Url) -> String {
     url.to_string()
 }
 
+/// How a `Retry-After` given in seconds is read by [`requested_retry_delay`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetryAfterSeconds {
+    /// Whole seconds only (`7`), RFC 9110's `delay-seconds`; anything else must be an HTTP
+    /// date. The token requests of this crate read it so.
+    Whole,
+    /// Any finite, non-negative decimal number of seconds (`1.5`), as azure-core reads it; a
+    /// negative or non-finite number is no wait at all.
+    Decimal,
+}
+
 /// The wait a response asks for: `retry-after-ms`, `x-ms-retry-after-ms` (milliseconds) or
-/// `Retry-After` (seconds or an HTTP date).
-pub(crate) fn retry_after(headers: &HeaderMap, now: OffsetDateTime) -> Option<Duration> {
+/// `Retry-After` (seconds, read as `seconds` says, or an HTTP date, measured from `now`).
+///
+/// `None` when the response names no usable wait. The one reading of these headers for
+/// every crate that sends requests through [`http_client_builder`]'s client.
+///
+/// ```
+/// use std::time::Duration;
+/// use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+/// use time::OffsetDateTime;
+/// use vaultref_entra::{RetryAfterSeconds, requested_retry_delay};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert(RETRY_AFTER, HeaderValue::from_static("2"));
+/// let now = OffsetDateTime::now_utc();
+/// let wait = requested_retry_delay(&headers, now, RetryAfterSeconds::Whole);
+/// assert_eq!(wait, Some(Duration::from_secs(2)));
+/// ```
+#[must_use]
+pub fn requested_retry_delay(
+    headers: &HeaderMap,
+    now: OffsetDateTime,
+    seconds: RetryAfterSeconds,
+) -> Option<Duration> {
     for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
         let value = headers
             .get(HeaderName::from_static(name))
@@ -322,8 +356,18 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: OffsetDateTime) -> Option<Du
         }
     }
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    match seconds {
+        RetryAfterSeconds::Whole => {
+            if let Ok(seconds) = value.parse::<u64>() {
+                return Some(Duration::from_secs(seconds));
+            }
+        }
+        RetryAfterSeconds::Decimal => {
+            if let Ok(seconds) = value.parse::<f64>() {
+                return (seconds.is_finite() && seconds >= 0.0)
+                    .then(|| Duration::from_secs_f64(seconds));
+            }
+        }
     }
     let at = OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
     let wait = at - now;
@@ -356,7 +400,11 @@ mod tests {
     fn retry_after_forms() {
         let now = datetime!(2026-11-23 08:00:00 UTC);
         let check = |pairs: &[(&'static str, &str)], expected: Option<Duration>| {
-            assert_eq!(retry_after(&headers(pairs), now), expected, "{pairs:?}");
+            assert_eq!(
+                requested_retry_delay(&headers(pairs), now, RetryAfterSeconds::Whole),
+                expected,
+                "{pairs:?}"
+            );
         };
         check(&[("retry-after", "7")], Some(Duration::from_secs(7)));
         check(

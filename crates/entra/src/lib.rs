@@ -17,7 +17,8 @@
 //! - Configuration: [`CredentialOptions`] (environment source [`Env`], authority host,
 //!   [`HttpClientOptions`], retry and cache options, injected [`Clock`]).
 //!   [`http_client_builder`] / [`build_http_client`] give other crates the same reqwest +
-//!   rustls client with the extra CA bundle (`SSL_CERT_FILE` or an explicit PEM file).
+//!   rustls client with the extra CA bundle (`SSL_CERT_FILE` or an explicit PEM file), and
+//!   [`requested_retry_delay`] the one reading of `Retry-After` and its millisecond forms.
 //! - Errors: one [`Error`] enum; [`Error::is_unavailable`] separates "can't be used here"
 //!   from "tried and failed"; [`EntraError`] carries the `AADSTS` code, description, trace and
 //!   correlation ids with a hint about what to fix. Secrets and tokens never appear in
@@ -66,7 +67,10 @@ pub use crate::{
     env::Env,
     environment::EnvironmentCredential,
     error::{CredentialAttempt, EntraError, Error, Result},
-    http::{HttpClientOptions, RetryOptions, build_http_client, http_client_builder},
+    http::{
+        HttpClientOptions, RetryAfterSeconds, RetryOptions, build_http_client, http_client_builder,
+        requested_retry_delay,
+    },
     managed_identity::{ManagedIdentityCredential, ManagedIdentityOptions, UserAssignedId},
     options::{CacheOptions, CredentialOptions},
     token::{AccessToken, TokenCredential, TokenRequestOptions},

@@ -9,11 +9,9 @@ use std::{
 };
 
 use futures::future::BoxFuture;
-use reqwest::{
-    StatusCode,
-    header::{HeaderMap, RETRY_AFTER},
-};
+use reqwest::{StatusCode, header::HeaderMap};
 use time::OffsetDateTime;
+use vaultref_entra::{RetryAfterSeconds, requested_retry_delay};
 
 /// How requests are retried.
 ///
@@ -146,29 +144,11 @@ pub(crate) fn is_transient(e: &reqwest::Error) -> bool {
     e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()
 }
 
-/// The wait a response asks for: `retry-after-ms`, `x-ms-retry-after-ms` (milliseconds) or
-/// `Retry-After` (seconds or an HTTP date).
+/// The wait a response asks for (`retry-after-ms`, `x-ms-retry-after-ms`, `Retry-After`),
+/// read by entra's shared helper; `Retry-After` seconds may be decimal, as azure-core reads
+/// them.
 pub(crate) fn retry_after(headers: &HeaderMap, now: OffsetDateTime) -> Option<Duration> {
-    for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
-        let ms = headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok());
-        if let Some(ms) = ms.filter(|ms| ms.is_finite() && *ms >= 0.0) {
-            return Some(Duration::from_secs_f64(ms / 1000.0));
-        }
-    }
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
-    }
-    let at = OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
-    let wait = at - now;
-    Some(if wait.is_negative() {
-        Duration::ZERO
-    } else {
-        wait.unsigned_abs()
-    })
+    requested_retry_delay(headers, now, RetryAfterSeconds::Decimal)
 }
 
 /// The retry bookkeeping of one operation.
