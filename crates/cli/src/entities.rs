@@ -84,6 +84,10 @@ pub(crate) fn manager(config: &Config, env: &Environment) -> Result<SecretsManag
     )?)
 }
 
+/// Context for reading a database that may not have the entity tables yet.
+pub(crate) const NO_TABLES: &str =
+    "cannot read the entity tables (a new database gets them from `vaultref entities import`)";
+
 /// The store the configuration's `database` block names.
 pub(crate) async fn store(config: &Config) -> Result<Store> {
     Store::from_config(config)
@@ -201,7 +205,7 @@ async fn export(config: &Config, env: &Environment, reveal: bool) -> Result<()> 
         (None, None)
     };
     for entity_type in entity_types() {
-        for mut row in store.list(entity_type).await? {
+        for mut row in store.list(entity_type).await.context(NO_TABLES)? {
             if let Some(manager) = &manager {
                 let what = format!("{} `{}`", row.entity_type, row.name);
                 match &resolver {

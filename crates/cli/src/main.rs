@@ -62,10 +62,26 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            // `{:#}` puts the whole context chain on one line. If stderr itself is gone there is
-            // nobody left to tell.
-            let _ = writeln!(std::io::stderr().lock(), "error: {err:#}");
+            // If stderr itself is gone there is nobody left to tell.
+            let _ = writeln!(std::io::stderr().lock(), "error: {}", message(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The context chain on one line, `outer: inner: ...`, leaving out a cause whose text the line
+/// already holds (library errors often include their source in their own message).
+fn message(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }

@@ -4,14 +4,14 @@
 //! One progress line per entity on stderr, a summary on stdout, exit 1 when any entity failed
 //! (the others are done; running again is safe).
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use vaultref_core::Environment;
 use vaultref_store::{
     EntityResult, EntityStatus, EntityType, MigrateOptions, MigrationReport, Progress,
     migrate_secrets, rotate_fernet_key,
 };
 
-use crate::entities::{manager, store};
+use crate::entities::{NO_TABLES, manager, store};
 use crate::setup::{self, ConfigArg};
 
 /// Options of `vaultref migrate-secrets` and `vaultref rotate-fernet-key`.
@@ -83,10 +83,14 @@ pub(crate) fn run(operation: Operation, args: &MigrateArgs) -> Result<()> {
         let report = match operation {
             Operation::MigrateSecrets => {
                 let manager = manager(&config, &env)?;
-                migrate_secrets(&store, &manager, &options, &progress).await?
+                migrate_secrets(&store, &manager, &options, &progress)
+                    .await
+                    .context(NO_TABLES)?
             }
             Operation::RotateFernetKey => {
-                rotate_fernet_key(&store, &config.fernet_key, &options, &progress).await?
+                rotate_fernet_key(&store, &config.fernet_key, &options, &progress)
+                    .await
+                    .context(NO_TABLES)?
             }
         };
         store.close().await;

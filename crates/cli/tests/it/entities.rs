@@ -292,3 +292,29 @@ fn check_connects_to_the_database_and_counts_the_entity_tables() {
         "{out}"
     );
 }
+
+#[test]
+fn a_database_without_tables_says_how_to_create_them_once() {
+    let vault = Vault::start();
+    let config = config(&vault);
+    for words in [
+        &["entities", "export"][..],
+        &["migrate-secrets"],
+        &["rotate-fernet-key"],
+    ] {
+        let failed = run(&config, words, &[], b"");
+        failed.assert_one_line_failure();
+        assert!(
+            failed.stderr.contains("`vaultref entities import`"),
+            "{}",
+            failed.stderr
+        );
+        // Each cause once, though the store's message already includes sqlx's.
+        assert_eq!(
+            failed.stderr.matches("no such table").count(),
+            1,
+            "{}",
+            failed.stderr
+        );
+    }
+}
