@@ -15,13 +15,14 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, anyhow, bail};
+use futures::TryStreamExt as _;
 use serde_json::{Value, json};
 use vaultref_core::{
     Config, EntityType, Environment, Resolver, ResolverOptions, SchemaRegistry, SecretsManager,
     connect_backend, consumer_backend,
 };
 use vaultref_fernet::Zeroizing;
-use vaultref_store::{Store, Upserted, table_name};
+use vaultref_store::{DEFAULT_PAGE_SIZE, Store, Upserted, table_name};
 
 use crate::setup::{self, ConfigArg};
 
@@ -115,7 +116,8 @@ async fn import(config: &Config, env: &Environment, input: Box<dyn Read>) -> Res
     // Names owned by stored entities are claimed first, so an imported entity whose secret
     // name collides with one of them is refused before anything is written.
     for entity_type in entity_types() {
-        for row in store.list(entity_type).await? {
+        let mut rows = store.stream(entity_type, DEFAULT_PAGE_SIZE);
+        while let Some(row) = rows.try_next().await? {
             if let Err(err) = manager.claim_existing(entity_type, &row.entity) {
                 setup::note(&format!("warning: stored {err}"));
             }

@@ -112,6 +112,22 @@ fn import_in_managed_mode_puts_secrets_in_the_vault_and_export_reveals_them() {
     for (name, pointer, _, value) in SECRETS {
         assert_eq!(stored(&revealed, name, pointer), value);
     }
+
+    // An entity whose secret name collides with a stored entity's is refused before any
+    // write, in a new process: the stored entities' names are claimed first.
+    let clash = br#"{"entityType":"databaseService","entity":{"name":"mysql-test!","serviceType":"Mysql","connection":{"config":{"type":"Mysql","authType":{"password":"other-pw"}}}}}"#;
+    let refused = run(&config, &["entities", "import"], &[], clash);
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("map to the same secret name"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        vault.emulator.secret_value(SECRETS[0].2).as_deref(),
+        Some(SECRETS[0].3)
+    );
+    assert_eq!(export(&config, &[], false).len(), 3);
 }
 
 #[test]
