@@ -8,8 +8,8 @@ use secrecy::SecretString;
 use crate::{
     AccessToken, CredentialOptions, Error, Result, TokenCredential, TokenRequestOptions,
     cache::{CacheKey, TokenCache, TokenSource},
-    entra::{ClientAuth, EntraRequest, request_token},
-    options::{Context, validate_scopes, validate_tenant_id},
+    entra::{ClientApp, ClientAuth},
+    options::{Context, validate_tenant_id},
 };
 
 const NAME: &str = "ClientSecretCredential";
@@ -42,10 +42,8 @@ pub struct ClientSecretCredential {
 }
 
 struct Source {
-    tenant_id: String,
-    client_id: String,
+    app: ClientApp,
     secret: SecretString,
-    ctx: Context,
 }
 
 impl ClientSecretCredential {
@@ -79,10 +77,13 @@ impl ClientSecretCredential {
         let cache = Arc::new(TokenCache::new(ctx.cache, ctx.clock.clone()));
         Ok(Self {
             source: Arc::new(Source {
-                tenant_id,
-                client_id,
+                app: ClientApp {
+                    credential: NAME,
+                    tenant_id,
+                    client_id,
+                    ctx,
+                },
                 secret: client_secret,
-                ctx,
             }),
             cache,
         })
@@ -92,18 +93,9 @@ impl ClientSecretCredential {
 #[async_trait]
 impl TokenSource for Source {
     async fn fetch(&self, key: &CacheKey) -> Result<AccessToken> {
-        let tenant = key.tenant.as_deref().unwrap_or(&self.tenant_id);
-        request_token(
-            &self.ctx,
-            EntraRequest {
-                credential: NAME,
-                tenant,
-                client_id: &self.client_id,
-                auth: ClientAuth::Secret(&self.secret),
-                scopes: &key.scopes,
-            },
-        )
-        .await
+        self.app
+            .request_token(key, ClientAuth::Secret(&self.secret))
+            .await
     }
 }
 
@@ -114,15 +106,8 @@ impl TokenCredential for ClientSecretCredential {
         scopes: &[&str],
         options: &TokenRequestOptions,
     ) -> Result<AccessToken> {
-        let scopes = validate_scopes(scopes)?;
-        let source = &self.source;
-        let tenant =
-            source
-                .ctx
-                .resolve_tenant(NAME, &source.tenant_id, options.tenant_id.as_deref())?;
-        self.cache
-            .get(source, CacheKey::new(Some(tenant), scopes))
-            .await
+        let key = self.source.app.cache_key(scopes, options)?;
+        self.cache.get(&self.source, key).await
     }
 
     fn credential_name(&self) -> &'static str {
@@ -133,8 +118,8 @@ impl TokenCredential for ClientSecretCredential {
 impl fmt::Debug for ClientSecretCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct(NAME)
-            .field("tenant_id", &self.source.tenant_id)
-            .field("client_id", &self.source.client_id)
+            .field("tenant_id", &self.source.app.tenant_id)
+            .field("client_id", &self.source.app.client_id)
             .field("client_secret", &"<redacted>")
             .finish_non_exhaustive()
     }

@@ -16,10 +16,10 @@ use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
 use time::OffsetDateTime;
 
 use crate::{
-    AccessToken, EntraError, Error, Result,
-    cache::refresh_on,
+    AccessToken, EntraError, Error, Result, TokenRequestOptions,
+    cache::{CacheKey, refresh_on},
     http::{HttpPipeline, RetryOn, endpoint_of},
-    options::Context,
+    options::{Context, validate_scopes},
 };
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -33,12 +33,58 @@ pub(crate) enum ClientAuth<'a> {
 }
 
 /// One client-credentials token request.
-pub(crate) struct EntraRequest<'a> {
+struct EntraRequest<'a> {
+    credential: &'static str,
+    tenant: &'a str,
+    client_id: &'a str,
+    auth: ClientAuth<'a>,
+    scopes: &'a [String],
+}
+
+/// An app registration that exchanges client credentials at the token endpoint: what the
+/// client secret and workload identity credentials share (they differ only in [`ClientAuth`]).
+pub(crate) struct ClientApp {
     pub(crate) credential: &'static str,
-    pub(crate) tenant: &'a str,
-    pub(crate) client_id: &'a str,
-    pub(crate) auth: ClientAuth<'a>,
-    pub(crate) scopes: &'a [String],
+    pub(crate) tenant_id: String,
+    pub(crate) client_id: String,
+    pub(crate) ctx: Context,
+}
+
+impl ClientApp {
+    /// The cache key of a `get_token` call: the scopes checked, the tenant resolved from the
+    /// configured one and the one the call names.
+    pub(crate) fn cache_key(
+        &self,
+        scopes: &[&str],
+        options: &TokenRequestOptions,
+    ) -> Result<CacheKey> {
+        let scopes = validate_scopes(scopes)?;
+        let tenant = self.ctx.resolve_tenant(
+            self.credential,
+            &self.tenant_id,
+            options.tenant_id.as_deref(),
+        )?;
+        Ok(CacheKey::new(Some(tenant), scopes))
+    }
+
+    /// A token for `key`, proving the app's identity with `auth`.
+    pub(crate) async fn request_token(
+        &self,
+        key: &CacheKey,
+        auth: ClientAuth<'_>,
+    ) -> Result<AccessToken> {
+        request_token(
+            &self.ctx,
+            EntraRequest {
+                credential: self.credential,
+                tenant: key.tenant.as_deref().unwrap_or(&self.tenant_id),
+                client_id: &self.client_id,
+                auth,
+                scopes: &key.scopes,
+            },
+        )
+        .await
+    }
 }
 
 type EntraClient = oauth2::Client<
@@ -50,7 +96,7 @@ type EntraClient = oauth2::Client<
 >;
 
 /// `POST {authority}/{tenant}/oauth2/v2.0/token` with `grant_type=client_credentials`.
-pub(crate) async fn request_token(ctx: &Context, request: EntraRequest<'_>) -> Result<AccessToken> {
+async fn request_token(ctx: &Context, request: EntraRequest<'_>) -> Result<AccessToken> {
     let credential = request.credential;
     let token_url = ctx
         .authority_host()?

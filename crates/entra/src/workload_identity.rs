@@ -14,9 +14,9 @@ use time::OffsetDateTime;
 use crate::{
     AccessToken, CredentialOptions, Error, Result, TokenCredential, TokenRequestOptions,
     cache::{CacheKey, TokenCache, TokenSource},
-    entra::{ClientAuth, EntraRequest, request_token},
+    entra::{ClientApp, ClientAuth},
     env::{AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID},
-    options::{Context, validate_scopes, validate_tenant_id},
+    options::{Context, validate_tenant_id},
 };
 
 const NAME: &str = "WorkloadIdentityCredential";
@@ -79,11 +79,9 @@ pub struct WorkloadIdentityCredential {
 }
 
 struct Source {
-    tenant_id: String,
-    client_id: String,
+    app: ClientApp,
     token_file: PathBuf,
     reread_interval: Duration,
-    ctx: Context,
     assertion: Mutex<Option<CachedAssertion>>,
 }
 
@@ -133,11 +131,14 @@ impl WorkloadIdentityCredential {
         let cache = Arc::new(TokenCache::new(ctx.cache, ctx.clock.clone()));
         Ok(Self {
             source: Arc::new(Source {
-                tenant_id,
-                client_id,
+                app: ClientApp {
+                    credential: NAME,
+                    tenant_id,
+                    client_id,
+                    ctx,
+                },
                 token_file,
                 reread_interval: settings.reread_interval,
-                ctx,
                 assertion: Mutex::new(None),
             }),
             cache,
@@ -156,7 +157,7 @@ impl Source {
             .await
             .map_err(file_error)?;
         let stamp = (metadata.modified().ok(), metadata.len());
-        let now = self.ctx.clock.now();
+        let now = self.app.ctx.clock.now();
         {
             let cached = self
                 .assertion
@@ -197,17 +198,9 @@ impl Source {
 impl TokenSource for Source {
     async fn fetch(&self, key: &CacheKey) -> Result<AccessToken> {
         let assertion = self.assertion().await?;
-        request_token(
-            &self.ctx,
-            EntraRequest {
-                credential: NAME,
-                tenant: key.tenant.as_deref().unwrap_or(&self.tenant_id),
-                client_id: &self.client_id,
-                auth: ClientAuth::Assertion(&assertion),
-                scopes: &key.scopes,
-            },
-        )
-        .await
+        self.app
+            .request_token(key, ClientAuth::Assertion(&assertion))
+            .await
     }
 }
 
@@ -218,15 +211,8 @@ impl TokenCredential for WorkloadIdentityCredential {
         scopes: &[&str],
         options: &TokenRequestOptions,
     ) -> Result<AccessToken> {
-        let scopes = validate_scopes(scopes)?;
-        let source = &self.source;
-        let tenant =
-            source
-                .ctx
-                .resolve_tenant(NAME, &source.tenant_id, options.tenant_id.as_deref())?;
-        self.cache
-            .get(source, CacheKey::new(Some(tenant), scopes))
-            .await
+        let key = self.source.app.cache_key(scopes, options)?;
+        self.cache.get(&self.source, key).await
     }
 
     fn credential_name(&self) -> &'static str {
@@ -237,8 +223,8 @@ impl TokenCredential for WorkloadIdentityCredential {
 impl fmt::Debug for WorkloadIdentityCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct(NAME)
-            .field("tenant_id", &self.source.tenant_id)
-            .field("client_id", &self.source.client_id)
+            .field("tenant_id", &self.source.app.tenant_id)
+            .field("client_id", &self.source.app.client_id)
             .field("token_file", &self.source.token_file)
             .finish_non_exhaustive()
     }
