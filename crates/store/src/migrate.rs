@@ -337,9 +337,12 @@ async fn migrate_one(
         ..row.clone()
     };
     match store.update(&updated).await {
-        Ok(true) => EntityStatus::Updated {
-            written: outcome.written,
-        },
+        Ok(true) => {
+            tracing::info!(entity_type = %row.entity_type, name = %row.name, secrets_written = outcome.written.len(), "entity migrated");
+            EntityStatus::Updated {
+                written: outcome.written,
+            }
+        }
         Ok(false) => failed(Error::Query {
             action: "update an entity (the row disappeared during the run)",
             table: crate::store::table_name(row.entity_type),
