@@ -586,3 +586,54 @@ async fn rotation_skips_a_row_no_key_opens_and_rotates_the_others() {
         db.drop_database().await;
     }
 }
+
+#[tokio::test]
+async fn workflows_migrate_too() {
+    for db in databases().await {
+        let emu = emulator().await;
+        let store = &db.store;
+        store
+            .upsert(
+                EntityType::Workflow,
+                entity("test-connection-workflow.json"),
+            )
+            .await
+            .unwrap();
+
+        let report = migrate_secrets(
+            store,
+            &manager(&emu, FERNET_KEY),
+            &MigrateOptions::default(),
+            &NoProgress,
+        )
+        .await
+        .unwrap();
+        let EntityStatus::Updated { written } = status_of(&report, "test-connection-mysql-01")
+        else {
+            panic!("{}: {report:?}", db.label)
+        };
+        let [name] = written.as_slice() else {
+            panic!("{written:?}")
+        };
+        assert!(
+            name.as_str()
+                .starts_with("openmetadata-workflow-test-connection-mysql-01-")
+        );
+        assert_eq!(
+            emu.secret_value(name.as_str()).as_deref(),
+            Some("wf-s3cret")
+        );
+        assert_eq!(
+            opened(
+                store,
+                EntityType::Workflow,
+                "test-connection-mysql-01",
+                "/request/connection/config/authType/password"
+            )
+            .await,
+            format!("secret:{name}")
+        );
+        emu.shutdown().await;
+        db.drop_database().await;
+    }
+}
