@@ -520,9 +520,14 @@ impl Emulator {
 
     // --- secrets ------------------------------------------------------------------------
 
+    /// The default vault's name (read under the state lock, which is released at once).
+    fn default_vault(&self) -> String {
+        self.shared.state().vaults.default.clone()
+    }
+
     /// Stores a new version of `name` in the default vault, bypassing HTTP; returns its version id.
     pub fn set_secret(&self, name: &str, value: &str) -> String {
-        let vault = self.shared.state().vaults.default.clone();
+        let vault = self.default_vault();
         self.set_secret_in(&vault, name, value)
     }
 
@@ -545,7 +550,7 @@ impl Emulator {
     /// The latest value of `name` in the default vault, if it exists and is not deleted.
     #[must_use]
     pub fn secret_value(&self, name: &str) -> Option<String> {
-        let vault = self.shared.state().vaults.default.clone();
+        let vault = self.default_vault();
         self.secret_value_in(&vault, name)
     }
 
@@ -553,11 +558,7 @@ impl Emulator {
     #[must_use]
     pub fn secret_value_in(&self, vault: &str, name: &str) -> Option<String> {
         let state = self.shared.state();
-        let secret = state
-            .vaults
-            .get(vault)?
-            .secrets
-            .get(&name.to_ascii_lowercase())?;
+        let secret = state.vaults.secret(vault, name)?;
         secret.versions.last().map(|v| v.value.clone())
     }
 
@@ -565,7 +566,7 @@ impl Emulator {
     /// content type, …; never the value), if it exists and is not deleted.
     #[must_use]
     pub fn secret_properties(&self, name: &str) -> Option<SecretProperties> {
-        let vault = self.shared.state().vaults.default.clone();
+        let vault = self.default_vault();
         self.secret_properties_in(&vault, name)
     }
 
@@ -574,12 +575,7 @@ impl Emulator {
     #[must_use]
     pub fn secret_properties_in(&self, vault: &str, name: &str) -> Option<SecretProperties> {
         let state = self.shared.state();
-        let secret = state
-            .vaults
-            .get(vault)?
-            .secrets
-            .get(&name.to_ascii_lowercase())?;
-        SecretProperties::of(secret)
+        SecretProperties::of(state.vaults.secret(vault, name)?)
     }
 
     /// The tags of the latest version of `name` in the default vault (empty when it has
@@ -614,7 +610,7 @@ impl Emulator {
     /// Names of the live (not deleted) secrets of the default vault, sorted case-insensitively.
     #[must_use]
     pub fn secret_names(&self) -> Vec<String> {
-        let vault = self.shared.state().vaults.default.clone();
+        let vault = self.default_vault();
         self.secret_names_in(&vault)
     }
 
@@ -646,8 +642,7 @@ impl Emulator {
         let state = self.shared.state();
         state
             .vaults
-            .get(&state.vaults.default)
-            .and_then(|v| v.secrets.get(&name.to_ascii_lowercase()))
+            .secret(&state.vaults.default, name)
             .map_or(0, |s| s.versions.len())
     }
 

@@ -165,6 +165,11 @@ impl Vaults {
         self.vaults.get(&name.to_ascii_lowercase())
     }
 
+    /// The live (not deleted) secret `name` of vault `vault`; both names are case-insensitive.
+    pub(crate) fn secret(&self, vault: &str, name: &str) -> Option<&Secret> {
+        self.get(vault)?.secrets.get(&name.to_ascii_lowercase())
+    }
+
     pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut Vault> {
         self.vaults.get_mut(&name.to_ascii_lowercase())
     }
