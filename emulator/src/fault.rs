@@ -230,39 +230,43 @@ impl Faults {
 
     /// Whether the next request to `target` must be dropped (consumes one drop).
     pub(crate) fn take_drop(&mut self, target: Target) -> bool {
-        let mut dropped = false;
-        for (t, active) in &mut self.active {
-            if let Active::Drop { left } = active
-                && t.covers(target)
-                && *left > 0
-            {
-                *left -= 1;
-                dropped = true;
-                break;
-            }
-        }
-        self.active
-            .retain(|(_, a)| !matches!(a, Active::Drop { left: 0 }));
-        dropped
+        self.take_counted(target, |active| match active {
+            Active::Drop { left } => Some(left),
+            _ => None,
+        })
     }
 
     /// Whether the next authenticated request to `target` must be denied by policy (consumes
     /// one denial).
     pub(crate) fn take_policy_denial(&mut self, target: Target) -> bool {
-        let mut denied = false;
+        self.take_counted(target, |active| match active {
+            Active::PolicyDenial { left } => Some(left),
+            _ => None,
+        })
+    }
+
+    /// Consumes one use of the first fault covering `target` whose remaining count `left_of`
+    /// gives (`None` for the other kinds), and forgets the used-up ones of that kind; whether
+    /// there was one to consume.
+    fn take_counted(
+        &mut self,
+        target: Target,
+        left_of: fn(&mut Active) -> Option<&mut u32>,
+    ) -> bool {
+        let mut taken = false;
         for (t, active) in &mut self.active {
-            if let Active::PolicyDenial { left } = active
+            if let Some(left) = left_of(active)
                 && t.covers(target)
                 && *left > 0
             {
                 *left -= 1;
-                denied = true;
+                taken = true;
                 break;
             }
         }
         self.active
-            .retain(|(_, a)| !matches!(a, Active::PolicyDenial { left: 0 }));
-        denied
+            .retain_mut(|(_, active)| left_of(active).is_none_or(|left| *left > 0));
+        taken
     }
 
     /// The extra latency for a response from `target`.
