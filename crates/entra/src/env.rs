@@ -94,6 +94,16 @@ impl Env {
     }
 }
 
+/// The names of the variables that are missing, comma-separated, for "... not set"
+/// messages: `checks` pairs "is it missing" with the variable's name, in the order to list.
+pub(crate) fn missing_names<const N: usize>(checks: [(bool, &str); N]) -> String {
+    let missing: Vec<&str> = checks
+        .into_iter()
+        .filter_map(|(missing, name)| missing.then_some(name))
+        .collect();
+    missing.join(", ")
+}
+
 impl fmt::Debug for Env {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.vars {

@@ -8,7 +8,7 @@ use crate::{
     TokenRequestOptions,
     env::{
         AZURE_CLIENT_CERTIFICATE_PATH, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID,
-        AZURE_USERNAME,
+        AZURE_USERNAME, missing_names,
     },
 };
 
@@ -69,17 +69,13 @@ impl EnvironmentCredential {
                 "AZURE_USERNAME is set, but username/password credentials are not supported by vaultref; set AZURE_CLIENT_SECRET instead".into(),
             )),
             (tenant, client, secret) => {
-                let missing: Vec<&str> = [
+                let missing = missing_names([
                     (tenant.is_none(), AZURE_TENANT_ID),
                     (client.is_none(), AZURE_CLIENT_ID),
                     (secret.is_none(), AZURE_CLIENT_SECRET),
-                ]
-                .into_iter()
-                .filter_map(|(missing, name)| missing.then_some(name))
-                .collect();
+                ]);
                 Ok(unavailable(format!(
-                    "environment variables are not fully configured: {} not set",
-                    missing.join(", ")
+                    "environment variables are not fully configured: {missing} not set"
                 )))
             }
         }

@@ -15,7 +15,7 @@ use crate::{
     AccessToken, CredentialOptions, Error, Result, TokenCredential, TokenRequestOptions,
     cache::{CacheKey, TokenCache, TokenSource},
     entra::{ClientApp, ClientAuth},
-    env::{AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID},
+    env::{AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID, missing_names},
     options::{Context, validate_tenant_id},
 };
 
@@ -109,19 +109,15 @@ impl WorkloadIdentityCredential {
         let (Some(tenant_id), Some(client_id), Some(token_file)) =
             (tenant_id.clone(), client_id.clone(), token_file.clone())
         else {
-            let missing: Vec<&str> = [
+            let missing = missing_names([
                 (tenant_id.is_none(), AZURE_TENANT_ID),
                 (client_id.is_none(), AZURE_CLIENT_ID),
                 (token_file.is_none(), AZURE_FEDERATED_TOKEN_FILE),
-            ]
-            .into_iter()
-            .filter_map(|(missing, name)| missing.then_some(name))
-            .collect();
+            ]);
             return Err(Error::Unavailable {
                 credential: NAME,
                 reason: format!(
-                    "workload identity is not configured: {} not set (on AKS, label the pod azure.workload.identity/use=true and annotate its service account with the client id)",
-                    missing.join(", ")
+                    "workload identity is not configured: {missing} not set (on AKS, label the pod azure.workload.identity/use=true and annotate its service account with the client id)"
                 ),
             });
         };
