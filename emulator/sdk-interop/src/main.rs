@@ -19,7 +19,7 @@ use azure_core::credentials::{
     AccessToken, Secret as Credential, TokenCredential, TokenRequestOptions,
 };
 use azure_core::error::ErrorKind;
-use azure_core::http::Transport;
+use azure_core::http::{RequestContent, Transport};
 use azure_core::time::{Duration, OffsetDateTime};
 use azure_identity::{
     ClientSecretCredential, ManagedIdentityCredential, WorkloadIdentityCredential,
@@ -58,6 +58,28 @@ fn failure(error: &azure_core::Error) -> (Option<u16>, Option<String>) {
         _ => None,
     };
     (error.http_status().map(u16::from), code)
+}
+
+/// The error of a call that must fail (`must_fail` otherwise), checked to carry HTTP
+/// `status` and service error `code` (`what` names the check).
+fn expect_failure<T>(
+    outcome: azure_core::Result<T>,
+    must_fail: &str,
+    (status, code): (u16, &str),
+    what: &str,
+) -> Result<azure_core::Error> {
+    let error = outcome.err().ok_or(must_fail)?;
+    check(failure(&error) == (Some(status), Some(code.into())), what)?;
+    Ok(error)
+}
+
+/// The body of a `set_secret` that sets only the value.
+fn value_only(value: impl Into<String>) -> Result<RequestContent<SetSecretParameters>> {
+    Ok(SetSecretParameters {
+        value: Some(value.into()),
+        ..SetSecretParameters::default()
+    }
+    .try_into()?)
 }
 
 fn client(credential: Arc<dyn TokenCredential>) -> Result<SecretClient> {
@@ -123,15 +145,7 @@ async fn every_operation(client: &SecretClient, prefix: &str) -> Result<()> {
         "set returns the bundle",
     )?;
     let second = client
-        .set_secret(
-            &name,
-            SetSecretParameters {
-                value: Some("v2".into()),
-                ..SetSecretParameters::default()
-            }
-            .try_into()?,
-            None,
-        )
+        .set_secret(&name, value_only("v2")?, None)
         .await?
         .into_model()?;
     check(
@@ -167,11 +181,7 @@ async fn every_operation(client: &SecretClient, prefix: &str) -> Result<()> {
         client
             .set_secret(
                 &format!("{prefix}-page-{i}"),
-                SetSecretParameters {
-                    value: Some(format!("p{i}")),
-                    ..SetSecretParameters::default()
-                }
-                .try_into()?,
+                value_only(format!("p{i}"))?,
                 None,
             )
             .await?;
@@ -289,21 +299,10 @@ async fn every_operation(client: &SecretClient, prefix: &str) -> Result<()> {
         "listed as deleted",
     )?;
     passed("list_deleted_secret_properties");
-    let conflict = client
-        .set_secret(
-            &name,
-            SetSecretParameters {
-                value: Some("v3".into()),
-                ..SetSecretParameters::default()
-            }
-            .try_into()?,
-            None,
-        )
-        .await
-        .err()
-        .ok_or("setting a soft-deleted name must fail")?;
-    check(
-        failure(&conflict) == (Some(409), Some("Conflict".into())),
+    expect_failure(
+        client.set_secret(&name, value_only("v3")?, None).await,
+        "setting a soft-deleted name must fail",
+        (409, "Conflict"),
         "409 Conflict",
     )?;
     passed("set on a soft-deleted name is 409 Conflict");
@@ -346,13 +345,10 @@ async fn every_operation(client: &SecretClient, prefix: &str) -> Result<()> {
     )?;
     passed("restore_secret");
 
-    let missing = client
-        .get_secret(&format!("{prefix}-missing"), None)
-        .await
-        .err()
-        .ok_or("a missing secret must fail")?;
-    check(
-        failure(&missing) == (Some(404), Some("SecretNotFound".into())),
+    expect_failure(
+        client.get_secret(&format!("{prefix}-missing"), None).await,
+        "a missing secret must fail",
+        (404, "SecretNotFound"),
         "404 SecretNotFound",
     )?;
     passed("get of a missing secret is 404 SecretNotFound");
@@ -379,13 +375,10 @@ impl TokenCredential for StaticToken {
 
 async fn expect_vault_401(token_var: &str, marker: &str, what: &str) -> Result<()> {
     let client = client(Arc::new(StaticToken(var(token_var)?)))?;
-    let error = client
-        .get_secret("anything", None)
-        .await
-        .err()
-        .ok_or("must be refused")?;
-    check(
-        failure(&error) == (Some(401), Some("Unauthorized".into())),
+    let error = expect_failure(
+        client.get_secret("anything", None).await,
+        "must be refused",
+        (401, "Unauthorized"),
         what,
     )?;
     check(
@@ -439,21 +432,12 @@ async fn negatives() -> Result<()> {
         seeded.value.as_deref() == Some("seeded-value"),
         "reader can get",
     )?;
-    let error = reader
-        .set_secret(
-            "seeded",
-            SetSecretParameters {
-                value: Some("overwrite".into()),
-                ..SetSecretParameters::default()
-            }
-            .try_into()?,
-            None,
-        )
-        .await
-        .err()
-        .ok_or("a reader must not set")?;
-    check(
-        failure(&error) == (Some(403), Some("Forbidden".into())),
+    expect_failure(
+        reader
+            .set_secret("seeded", value_only("overwrite")?, None)
+            .await,
+        "a reader must not set",
+        (403, "Forbidden"),
         "403 Forbidden",
     )?;
     passed("reader setting a secret is 403 Forbidden");
