@@ -82,6 +82,12 @@ fn value_only(value: impl Into<String>) -> Result<RequestContent<SetSecretParame
     .try_into()?)
 }
 
+/// Checks that the latest version of `name` reads `expected` (`what` names the check).
+async fn check_latest(client: &SecretClient, name: &str, expected: &str, what: &str) -> Result<()> {
+    let latest = client.get_secret(name, None).await?.into_model()?;
+    check(latest.value.as_deref() == Some(expected), what)
+}
+
 fn client(credential: Arc<dyn TokenCredential>) -> Result<SecretClient> {
     let vault_url = var("VAULT_URL")?;
     let url = azure_core::http::Url::parse(&vault_url)?;
@@ -154,16 +160,8 @@ async fn every_operation(client: &SecretClient, prefix: &str) -> Result<()> {
     )?;
     passed("set_secret (new version each time)");
 
-    let latest = client.get_secret(&name, None).await?.into_model()?;
-    check(latest.value.as_deref() == Some("v2"), "get latest")?;
-    let upper = client
-        .get_secret(&name.to_uppercase(), None)
-        .await?
-        .into_model()?;
-    check(
-        upper.value.as_deref() == Some("v2"),
-        "case-insensitive names",
-    )?;
+    check_latest(client, &name, "v2", "get latest").await?;
+    check_latest(client, &name.to_uppercase(), "v2", "case-insensitive names").await?;
     let by_version = client
         .get_secret(
             &name,
@@ -258,16 +256,7 @@ async fn every_operation(client: &SecretClient, prefix: &str) -> Result<()> {
             }),
         )
         .await?;
-    check(
-        client
-            .get_secret(&name, None)
-            .await?
-            .into_model()?
-            .value
-            .as_deref()
-            == Some("v2"),
-        "re-enabled",
-    )?;
+    check_latest(client, &name, "v2", "re-enabled").await?;
     passed("update_secret_properties (contentType, enabled, tags, by version)");
 
     let backup = client
@@ -307,16 +296,7 @@ async fn every_operation(client: &SecretClient, prefix: &str) -> Result<()> {
     )?;
     passed("set on a soft-deleted name is 409 Conflict");
     client.recover_deleted_secret(&name, None).await?;
-    check(
-        client
-            .get_secret(&name, None)
-            .await?
-            .into_model()?
-            .value
-            .as_deref()
-            == Some("v2"),
-        "recovered",
-    )?;
+    check_latest(client, &name, "v2", "recovered").await?;
     passed("recover_deleted_secret");
 
     client.delete_secret(&name, None).await?;
@@ -333,16 +313,7 @@ async fn every_operation(client: &SecretClient, prefix: &str) -> Result<()> {
             None,
         )
         .await?;
-    check(
-        client
-            .get_secret(&name, None)
-            .await?
-            .into_model()?
-            .value
-            .as_deref()
-            == Some("v2"),
-        "restored",
-    )?;
+    check_latest(client, &name, "v2", "restored").await?;
     passed("restore_secret");
 
     expect_failure(
@@ -427,11 +398,7 @@ async fn negatives() -> Result<()> {
         None,
     )?;
     let reader = client(reader)?;
-    let seeded = reader.get_secret("seeded", None).await?.into_model()?;
-    check(
-        seeded.value.as_deref() == Some("seeded-value"),
-        "reader can get",
-    )?;
+    check_latest(&reader, "seeded", "seeded-value", "reader can get").await?;
     expect_failure(
         reader
             .set_secret("seeded", value_only("overwrite")?, None)
