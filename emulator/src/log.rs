@@ -115,28 +115,31 @@ impl RecordedRequest {
     }
 }
 
-impl fmt::Debug for RecordedRequest {
+/// Request headers for `Debug`, with the credential headers' values redacted.
+pub(crate) struct RedactedHeaders<'a>(pub(crate) &'a HeaderMap);
+
+impl fmt::Debug for RedactedHeaders<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        struct Headers<'a>(&'a HeaderMap);
-        impl fmt::Debug for Headers<'_> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                let mut map = f.debug_map();
-                for (name, value) in self.0 {
-                    if REDACTED_HEADERS.contains(&name.as_str()) {
-                        map.entry(&name.as_str(), &"<redacted>");
-                    } else {
-                        map.entry(&name.as_str(), &value.to_str().unwrap_or("<binary>"));
-                    }
-                }
-                map.finish()
+        let mut map = f.debug_map();
+        for (name, value) in self.0 {
+            if REDACTED_HEADERS.contains(&name.as_str()) {
+                map.entry(&name.as_str(), &"<redacted>");
+            } else {
+                map.entry(&name.as_str(), &value.to_str().unwrap_or("<binary>"));
             }
         }
+        map.finish()
+    }
+}
+
+impl fmt::Debug for RecordedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecordedRequest")
             .field("method", &self.method)
             .field("host", &self.host)
             .field("path", &self.path)
             .field("query", &self.query)
-            .field("headers", &Headers(&self.headers))
+            .field("headers", &RedactedHeaders(&self.headers))
             .field("body_len", &self.body.len())
             .field("target", &self.target)
             .field("status", &self.status)

@@ -1,11 +1,16 @@
 //! One request in, one reply out: the shapes every handler works with, free of wiremock.
 
+use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, Method};
 
+use crate::log::RedactedHeaders;
+
 /// A request as the handlers see it.
-#[derive(Debug)]
+///
+/// `Debug` redacts credential headers and shows only the body's length: bodies carry secret
+/// values, client secrets and assertions.
 pub(crate) struct Call<'a> {
     pub(crate) method: &'a Method,
     pub(crate) path: &'a str,
@@ -16,6 +21,21 @@ pub(crate) struct Call<'a> {
     pub(crate) host: &'a str,
     pub(crate) tls: bool,
     pub(crate) now: SystemTime,
+}
+
+impl fmt::Debug for Call<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("method", self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("headers", &RedactedHeaders(self.headers))
+            .field("body_len", &self.body.len())
+            .field("host", &self.host)
+            .field("tls", &self.tls)
+            .field("now", &self.now)
+            .finish()
+    }
 }
 
 impl Call<'_> {
@@ -46,12 +66,25 @@ impl Call<'_> {
 }
 
 /// A reply to send.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows only the body's length: bodies carry secret values and access tokens.
+#[derive(Clone)]
 pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) headers: Vec<(&'static str, String)>,
     pub(crate) body: Vec<u8>,
     pub(crate) content_type: Option<&'static str>,
+}
+
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body_len", &self.body.len())
+            .field("content_type", &self.content_type)
+            .finish()
+    }
 }
 
 pub(crate) const JSON: &str = "application/json; charset=utf-8";
@@ -92,5 +125,37 @@ impl Reply {
             template = template.set_delay(delay);
         }
         template
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_neither_credential_headers_nor_bodies() {
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", "Bearer tok-en".parse().unwrap());
+        headers.insert("x-identity-header", "id-header".parse().unwrap());
+        let call = Call {
+            method: &Method::PUT,
+            path: "/secrets/db",
+            query: None,
+            headers: &headers,
+            body: br#"{"value":"s3cr3t"}"#,
+            host: "127.0.0.1:1",
+            tls: true,
+            now: SystemTime::UNIX_EPOCH,
+        };
+        let shown = format!("{call:?}");
+        for secret in ["tok-en", "id-header", "s3cr3t"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("/secrets/db"), "{shown}");
+
+        let reply = Reply::json(200, &serde_json::json!({"access_token": "acc-ess"}));
+        let shown = format!("{reply:?}");
+        assert!(!shown.contains("acc-ess"), "{shown}");
+        assert!(shown.contains("200"), "{shown}");
     }
 }
