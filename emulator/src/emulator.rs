@@ -40,8 +40,8 @@ impl Respond for Dispatcher {
 }
 
 /// Credentials and keys kept in the state directory so that a restarted emulator is the
-/// same "tenant" (tokens, secrets and the ready line stay valid).
-#[derive(Debug, Serialize, Deserialize)]
+/// same "tenant" (tokens, secrets and the ready line stay valid). `Debug` shows the ids only.
+#[derive(Serialize, Deserialize)]
 struct PersistedIdentity {
     tenant_id: String,
     client_id: String,
@@ -50,6 +50,20 @@ struct PersistedIdentity {
     managed_identity_client_id: String,
     identity_header: String,
     signing_key: String,
+}
+
+impl std::fmt::Debug for PersistedIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PersistedIdentity")
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("workload_client_id", &self.workload_client_id)
+            .field(
+                "managed_identity_client_id",
+                &self.managed_identity_client_id,
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// A running Key Vault + Entra ID + managed-identity emulator on `127.0.0.1`.

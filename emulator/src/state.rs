@@ -18,8 +18,8 @@ use crate::vault::Vaults;
 use crate::wire::{Call, Reply};
 use crate::{entra, managed, vault};
 
-/// Facts fixed at start.
-#[derive(Debug, Clone)]
+/// Facts fixed at start. `Debug` redacts the identity header.
+#[derive(Clone)]
 pub(crate) struct Info {
     pub(crate) tls: bool,
     pub(crate) tenant_id: String,
@@ -31,6 +31,21 @@ pub(crate) struct Info {
     pub(crate) federated_issuer: String,
     pub(crate) system_identity: String,
     pub(crate) state_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Info {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Info")
+            .field("tls", &self.tls)
+            .field("tenant_id", &self.tenant_id)
+            .field("authority", &self.authority)
+            .field("vault_resource", &self.vault_resource)
+            .field("identity_header", &"<redacted>")
+            .field("federated_issuer", &self.federated_issuer)
+            .field("system_identity", &self.system_identity)
+            .field("state_file", &self.state_file)
+            .finish()
+    }
 }
 
 /// Everything that changes.

@@ -33,8 +33,8 @@ const DEFAULT_PAGE: usize = 25;
 const NBF_SKEW_SECS: i64 = 300;
 const BACKUP_FORMAT: &str = "vaultref-emulator-backup/1";
 
-/// One version of a secret.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// One version of a secret. `Debug` redacts the value.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct Version {
     pub(crate) id: String,
     pub(crate) value: String,
@@ -49,6 +49,22 @@ pub(crate) struct Version {
     pub(crate) exp: Option<i64>,
     pub(crate) created: i64,
     pub(crate) updated: i64,
+}
+
+impl std::fmt::Debug for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Version")
+            .field("id", &self.id)
+            .field("value", &"<redacted>")
+            .field("content_type", &self.content_type)
+            .field("tags", &self.tags)
+            .field("enabled", &self.enabled)
+            .field("nbf", &self.nbf)
+            .field("exp", &self.exp)
+            .field("created", &self.created)
+            .field("updated", &self.updated)
+            .finish()
+    }
 }
 
 /// A secret: its name as first created and its versions, oldest first.
@@ -1230,6 +1246,28 @@ mod tests {
         assert_eq!(vaults.route("team-a.localhost:8443"), Ok("team-a".into()));
         assert_eq!(vaults.route("team-a.vault.azure.net"), Ok("team-a".into()));
         assert_eq!(vaults.route("nope.localhost:1"), Err("nope".into()));
+    }
+
+    #[test]
+    fn debug_of_stored_versions_redacts_the_value() {
+        let mut vault = Vault::new("v", false, 90, AccessModel::default());
+        vault.put(
+            "db",
+            Version {
+                id: "0123".into(),
+                value: "s3cr3t-value".into(),
+                content_type: None,
+                tags: None,
+                enabled: true,
+                nbf: None,
+                exp: None,
+                created: 1,
+                updated: 1,
+            },
+        );
+        let shown = format!("{vault:?}");
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(shown.contains("0123"), "{shown}");
     }
 
     #[test]
