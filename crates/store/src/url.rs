@@ -40,6 +40,11 @@ impl Flavour {
 /// `url` without its password and query (which may hold one): for messages and logs.
 #[must_use]
 pub fn redact_url(url: &str) -> String {
+    // `jdbc:mysql://user:password@host/db` parses as an opaque `jdbc:` URL whose path holds
+    // the credentials: redact the URL inside instead.
+    if let Some(inner) = url.strip_prefix("jdbc:") {
+        return format!("jdbc:{}", redact_url(inner));
+    }
     let Ok(mut parsed) = Url::parse(url) else {
         // Unparsable: show the scheme only, the rest may hold anything.
         return match url.split_once(':') {
@@ -177,6 +182,14 @@ mod tests {
         let message = database_url(&config).unwrap_err().to_string();
         assert!(message.contains("not supported"), "{message}");
         assert!(!message.contains("hunter2"));
+        let config = DatabaseConfig::Jdbc {
+            url: "jdbc:sqlserver://u:hunter2@host:1433/db".to_owned(),
+            user: "u".to_owned(),
+            password: SecretString::from("pw"),
+        };
+        let message = database_url(&config).unwrap_err().to_string();
+        assert!(message.contains("not supported"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
     }
 
     #[test]
@@ -184,6 +197,10 @@ mod tests {
         assert_eq!(
             redact_url("postgres://u:hunter2@db:5432/x?password=hunter2"),
             "postgres://u:REDACTED@db:5432/x"
+        );
+        assert_eq!(
+            redact_url("jdbc:mysql://u:hunter2@db:3306/x?password=hunter2"),
+            "jdbc:mysql://u:REDACTED@db:3306/x"
         );
         assert_eq!(redact_url("not a url hunter2"), "[REDACTED]");
         assert_eq!(Flavour::of_url("sqlite://x.db").unwrap(), Flavour::Sqlite);
