@@ -433,8 +433,16 @@ pub async fn rotate_fernet_key(
                         ..row.clone()
                     };
                     match store.update(&updated).await {
-                        Ok(_) => EntityStatus::Updated {
+                        Ok(true) => EntityStatus::Updated {
                             written: Vec::new(),
+                        },
+                        // As in migrate-secrets: a row that vanished was not re-encrypted.
+                        Ok(false) => EntityStatus::Failed {
+                            error: Error::Query {
+                                action: "update an entity (the row disappeared during the run)",
+                                table: crate::store::table_name(entity_type),
+                                source: sqlx::Error::RowNotFound,
+                            },
                         },
                         Err(error) => EntityStatus::Failed { error },
                     }
