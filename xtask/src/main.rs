@@ -155,12 +155,38 @@ where
 }
 
 fn run(command: &mut Command) -> Result<()> {
-    eprintln!("$ {command:?}");
+    // Not `{command:?}`: that also prints the environment set on the command, and the test
+    // database URLs may embed a password.
+    let shown = shown(command);
+    eprintln!("$ {shown}");
     let status = command
         .status()
-        .with_context(|| format!("could not start {command:?}"))?;
+        .with_context(|| format!("could not start {shown}"))?;
     if !status.success() {
-        bail!("{command:?} failed with {status}");
+        bail!("{shown} failed with {status}");
     }
     Ok(())
+}
+
+/// The program and its arguments, without the environment given to it.
+fn shown(command: &Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|part| format!("{part:?}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shown_command_leaves_out_its_environment() {
+        let mut command = Command::new("cargo");
+        command
+            .arg("test")
+            .env("VAULTREF_TEST_POSTGRES_URL", "postgres://u:hunter2@db/test");
+        assert_eq!(shown(&command), "\"cargo\" \"test\"");
+    }
 }
