@@ -6,6 +6,8 @@
 //! - `cargo xtask venv`: only create or update that virtualenv.
 //! - `cargo xtask e2e`: builds `vaultref` and runs the main job end to end through it against
 //!   `vaultref emulator --tls` and SQLite in a temporary directory (see `e2e.rs`).
+//! - `cargo xtask bench [ARGS]`: the criterion benchmarks, `cargo bench -p vaultref-benches
+//!   [ARGS]` (see docs/benchmarks.md).
 //!
 //! It needs nothing but cargo, rustc and a `python3` with `venv`; it builds what it needs itself.
 
@@ -33,9 +35,10 @@ fn main() -> Result<()> {
         Some("ci") => ci(),
         Some("venv") => venv().map(|python| println!("{}", python.display())),
         Some("e2e") => e2e(),
+        Some("bench") => bench(env::args().skip(2).collect()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, all tests (what CI runs)\n  venv   create the Python virtualenv the interop tests use\n  e2e    build vaultref and run the main job end to end (emulator, SQLite)"
+                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, all tests (what CI runs)\n  venv   create the Python virtualenv the interop tests use\n  e2e    build vaultref and run the main job end to end (emulator, SQLite)\n  bench  criterion benchmarks (vaultref-benches); extra arguments go to cargo bench"
             );
             bail!("unknown task {task:?}")
         }
@@ -94,6 +97,19 @@ fn ci() -> Result<()> {
     e2e()?;
     println!("xtask ci: all checks passed");
     Ok(())
+}
+
+/// Runs the criterion benchmarks of `benches/` (see docs/benchmarks.md), passing `extra` on
+/// to `cargo bench` (e.g. `--bench fernet`, or `-- --measurement-time 2`).
+fn bench(extra: Vec<String>) -> Result<()> {
+    let root = workspace_root();
+    let mut args = vec![
+        "bench".to_owned(),
+        "-p".to_owned(),
+        "vaultref-benches".to_owned(),
+    ];
+    args.extend(extra);
+    cargo(&root, args, &[])
 }
 
 /// Builds the `vaultref` binary and runs the end-to-end job with it.
