@@ -39,7 +39,9 @@ pub(crate) struct KeyArgs {
     /// Key or comma-separated key list (the first encrypts, every one decrypts), standard or
     /// URL-safe base64, padded or not. Defaults to $FERNET_KEY, which keeps the key out of the
     /// process list.
-    #[arg(long, value_name = "KEYS")]
+    // URL-safe base64 keys may start with '-': without this clap takes such a key for an
+    // option and refuses it, echoing part of it.
+    #[arg(long, value_name = "KEYS", allow_hyphen_values = true)]
     key: Option<String>,
 }
 

@@ -216,3 +216,18 @@ fn encrypt_with_a_key_list_uses_the_first_key() {
     assert_eq!(decrypt(VECTOR_KEY, &token).stdout, b"new");
     decrypt(OM_DEFAULT, &token).assert_one_line_failure();
 }
+
+#[test]
+fn a_key_that_starts_with_a_dash_is_taken_by_key_and_never_echoed() {
+    // URL-safe base64 keys start with '-' one time in 64 (`generate-key` makes them too).
+    let dashed = "-Pj4-Pj4-Pj4-Pj4-Pj4-Pj4-Pj4-Pj4-Pj4-Pj4-Pg=";
+    let out = vaultref(&["fernet", "encrypt", "--key", dashed], &[], b"dash");
+    out.assert_ok();
+    let token = String::from_utf8(out.stdout).expect("a token is text");
+    assert_eq!(decrypt(dashed, &token).stdout, b"dash");
+    // Not a valid key, but still a value of --key: its error does not repeat it.
+    let bad = "-Pj4-not-a-key";
+    let out = vaultref(&["fernet", "decrypt", "--key", bad], &[], b"x");
+    out.assert_one_line_failure();
+    assert!(!out.stderr.contains(bad), "key echoed: {}", out.stderr);
+}
