@@ -140,11 +140,24 @@ pub(crate) fn parse<T: for<'de> Deserialize<'de>>(
     operation: &'static str,
     body: &[u8],
 ) -> Result<T> {
-    serde_json::from_slice(body).map_err(|e| Error::UnexpectedResponse {
-        operation,
-        status: 200,
-        // serde_json's message names the position and the expected type, never the data.
-        problem: format!("the body is not the expected JSON: {e}"),
+    serde_json::from_slice(body).map_err(|e| {
+        // Not serde_json's message: it quotes the offending data (`invalid type: string
+        // "…", expected a sequence`), which may be a secret value.
+        let what = match e.classify() {
+            serde_json::error::Category::Io => "could not be read",
+            serde_json::error::Category::Syntax => "is not valid JSON",
+            serde_json::error::Category::Data => "has a field of the wrong type or shape",
+            serde_json::error::Category::Eof => "is truncated",
+        };
+        Error::UnexpectedResponse {
+            operation,
+            status: 200,
+            problem: format!(
+                "the body {what} (line {}, column {}); is the URL a Key Vault, or is a proxy rewriting responses?",
+                e.line(),
+                e.column()
+            ),
+        }
     })
 }
 
@@ -328,6 +341,13 @@ mod tests {
         };
         assert!(matches!(err, Error::UnexpectedResponse { .. }));
         assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        // A secret's body where a list page was expected (a nextLink to a secret): serde_json
+        // would quote the value in its message.
+        let Err(err) = parse::<ListWire>("list secrets", br#"{"value":"s3cr3t"}"#) else {
+            panic!("a string value must not parse as a list page");
+        };
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        assert!(err.to_string().contains("line 1"), "{err}");
         let err = parse::<BundleWire>(
             "get secret",
             br#"{"value":"s3cr3t","id":"https://h/keys/x"}"#,
