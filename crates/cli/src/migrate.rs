@@ -5,7 +5,7 @@
 //! (the others are done; running again is safe).
 
 use anyhow::{Context as _, Result, bail};
-use vaultref_core::Environment;
+use vaultref_core::{Environment, ProviderKind};
 use vaultref_store::{
     EntityResult, EntityStatus, EntityType, MigrateOptions, MigrationReport, Progress,
     migrate_secrets, rotate_fernet_key,
@@ -75,6 +75,16 @@ impl Progress for StderrProgress {
 pub(crate) fn run(operation: Operation, args: &MigrateArgs) -> Result<()> {
     let env = Environment::from_process();
     let config = args.config.load(&env)?;
+    if matches!(operation, Operation::MigrateSecrets)
+        && config.secrets_manager.provider == ProviderKind::InMemory
+        && !args.dry_run
+    {
+        // Its vault ends with this process: the rows would keep only `secret:` references to
+        // values that no longer exist anywhere.
+        bail!(
+            "secretsManagerConfiguration.secretsManager is in-memory, whose vault lives only as              long as this command: migrating would lose every secret moved into it; set              SECRET_MANAGER to managed-azure-kv (or db), or use --dry-run"
+        );
+    }
     let options = MigrateOptions::default().with_dry_run(args.dry_run);
     let runtime = setup::runtime()?;
     let progress = StderrProgress { operation };

@@ -228,6 +228,30 @@ fn migrate_secrets_moves_db_mode_secrets_to_the_vault_and_continues_past_a_failu
 }
 
 #[test]
+fn migrate_secrets_refuses_the_in_memory_vault_that_would_vanish_with_the_secrets() {
+    let vault = Vault::start();
+    let config = config(&vault);
+    run(
+        &config,
+        &["entities", "import"],
+        &[("SECRET_MANAGER", "db")],
+        &sample(),
+    )
+    .assert_ok();
+    let before = export(&config, &[], false);
+    let in_memory = [("SECRET_MANAGER", "in-memory")];
+
+    let out = run(&config, &["migrate-secrets"], &in_memory, b"");
+    out.assert_one_line_failure();
+    assert!(out.stderr.contains("in-memory"), "{}", out.stderr);
+    assert_eq!(export(&config, &[], false), before, "a row changed");
+    // A dry run writes nothing, so it may still say what would change.
+    let dry = run(&config, &["migrate-secrets", "--dry-run"], &in_memory, b"");
+    assert!(dry.ok_text().contains("would update 3"));
+    assert_eq!(export(&config, &[], false), before);
+}
+
+#[test]
 fn rotate_fernet_key_re_encrypts_every_row_under_the_new_key() {
     let vault = Vault::start();
     let config = config(&vault);
