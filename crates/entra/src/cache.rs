@@ -249,12 +249,20 @@ pub(crate) fn refresh_on(
     refresh_in: Option<Duration>,
 ) -> Option<OffsetDateTime> {
     match (refresh_in, expires_in) {
-        (Some(refresh_in), _) => Some(requested_at + refresh_in),
+        (Some(refresh_in), _) => later_by(requested_at, refresh_in),
         (None, Some(expires_in)) if expires_in >= Duration::from_secs(7200) => {
-            Some(requested_at + expires_in / 2)
+            later_by(requested_at, expires_in / 2)
         }
         _ => None,
     }
+}
+
+/// `at + duration`, or `None` past the representable range: durations come from token
+/// responses, and `OffsetDateTime + Duration` panics on overflow.
+pub(crate) fn later_by(at: OffsetDateTime, duration: Duration) -> Option<OffsetDateTime> {
+    time::Duration::try_from(duration)
+        .ok()
+        .and_then(|duration| at.checked_add(duration))
 }
 
 #[cfg(test)]

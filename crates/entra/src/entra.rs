@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 
 use crate::{
     AccessToken, EntraError, Error, Result, TokenRequestOptions,
-    cache::{CacheKey, refresh_on},
+    cache::{CacheKey, later_by, refresh_on},
     http::{HttpPipeline, RetryOn, endpoint_of},
     options::{Context, validate_scopes},
 };
@@ -291,7 +291,8 @@ impl EntraTokenBody {
         let expires_in = self.expires_in.map(Duration::from_secs);
         let expires_on = match (self.expires_on, expires_in) {
             (Some(epoch), _) => epoch_seconds(epoch)?,
-            (None, Some(expires_in)) => requested_at + expires_in,
+            (None, Some(expires_in)) => later_by(requested_at, expires_in)
+                .ok_or_else(|| "expires_in is out of range".to_owned())?,
             (None, None) => {
                 return Err("the token response has neither expires_in nor expires_on".into());
             }
@@ -432,6 +433,21 @@ mod tests {
             parse_token(r#"{"token_type":"Bearer","expires_in":"soon","access_token":"tok"}"#)
                 .is_err()
         );
+        // Out-of-range durations are errors, not overflow panics.
+        assert!(
+            parse_token(&format!(
+                r#"{{"token_type":"Bearer","expires_in":{},"access_token":"tok"}}"#,
+                u64::MAX
+            ))
+            .unwrap_err()
+            .contains("out of range")
+        );
+        let t = parse_token(&format!(
+            r#"{{"token_type":"Bearer","expires_in":3599,"refresh_in":{},"access_token":"tok"}}"#,
+            u64::MAX
+        ))
+        .unwrap();
+        assert_eq!(t.refresh_on(), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use url::Url;
 
 use crate::{
     AccessToken, CredentialOptions, Error, Result, TokenCredential, TokenRequestOptions,
-    cache::{CacheKey, TokenCache, TokenSource, refresh_on},
+    cache::{CacheKey, TokenCache, TokenSource, later_by, refresh_on},
     entra::{de_seconds, epoch_seconds},
     env::{
         AZURE_POD_IDENTITY_AUTHORITY_HOST, IDENTITY_ENDPOINT, IDENTITY_HEADER,
@@ -317,7 +317,8 @@ impl Source {
             let expires_in = body.expires_in.map(Duration::from_secs);
             let expires_on = match (body.expires_on, expires_in) {
                 (Some(epoch), _) => epoch_seconds(epoch).map_err(unexpected)?,
-                (None, Some(expires_in)) => requested_at + expires_in,
+                (None, Some(expires_in)) => later_by(requested_at, expires_in)
+                    .ok_or_else(|| unexpected("expires_in is out of range".into()))?,
                 (None, None) => {
                     return Err(unexpected(
                         "the token response has neither expires_in nor expires_on".into(),
@@ -614,6 +615,9 @@ mod tests {
                 .unix_timestamp(),
             1_795_419_940
         );
+        let huge = format!(r#"{{"access_token":"tok","expires_in":"{}"}}"#, u64::MAX);
+        let err = source.interpret(&reply(200, &huge), at).unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
         let only_in = r#"{"access_token":"tok","expires_in":"600"}"#;
         assert_eq!(
             source
