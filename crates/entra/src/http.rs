@@ -352,7 +352,7 @@ pub fn requested_retry_delay(
             && ms.is_finite()
             && ms >= 0.0
         {
-            return Some(Duration::from_secs_f64(ms / 1000.0));
+            return Some(seconds_f64(ms / 1000.0));
         }
     }
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
@@ -364,8 +364,7 @@ pub fn requested_retry_delay(
         }
         RetryAfterSeconds::Decimal => {
             if let Ok(seconds) = value.parse::<f64>() {
-                return (seconds.is_finite() && seconds >= 0.0)
-                    .then(|| Duration::from_secs_f64(seconds));
+                return (seconds.is_finite() && seconds >= 0.0).then(|| seconds_f64(seconds));
             }
         }
     }
@@ -376,6 +375,12 @@ pub fn requested_retry_delay(
     } else {
         wait.unsigned_abs()
     })
+}
+
+/// A finite, non-negative number of seconds as a `Duration`, saturating where
+/// `Duration::from_secs_f64` would panic (a header asking for `1e30` seconds).
+fn seconds_f64(seconds: f64) -> Duration {
+    Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX)
 }
 
 #[cfg(test)]
@@ -410,6 +415,16 @@ mod tests {
         check(
             &[("retry-after-ms", "1500")],
             Some(Duration::from_millis(1500)),
+        );
+        // Too large for a Duration: the longest wait, not an overflow panic.
+        check(&[("retry-after-ms", "1e30")], Some(Duration::MAX));
+        assert_eq!(
+            requested_retry_delay(
+                &headers(&[("retry-after", "1e30")]),
+                now,
+                RetryAfterSeconds::Decimal
+            ),
+            Some(Duration::MAX)
         );
         check(
             &[("x-ms-retry-after-ms", "250"), ("retry-after", "9")],
