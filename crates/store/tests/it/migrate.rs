@@ -520,6 +520,7 @@ async fn non_managed_mode_encrypts_plaintexts_in_place_and_reports_progress() {
 
 #[tokio::test]
 async fn rotation_skips_a_row_no_key_opens_and_rotates_the_others() {
+    const OLD_TIMESTAMP: u64 = 1_600_000_000;
     const NEW_KEY: &str = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=";
     const LOST_KEY: &str = "1nbAvVhzJ6XgC1jRbaWTP3Bg5wtaO4Ib4wiGhHxFV2g=";
     for db in databases().await {
@@ -533,12 +534,13 @@ async fn rotation_skips_a_row_no_key_opens_and_rotates_the_others() {
             .upsert(EntityType::DatabaseService, orphan)
             .await
             .unwrap();
+        // Stamped long ago, so that a rotation that re-stamped it with the current time shows.
+        let old_ring = KeyRing::parse(FERNET_KEY)
+            .unwrap()
+            .with_clock(FixedClock(OLD_TIMESTAMP));
         let mut service = entity("mysql-service.json");
-        service["connection"]["config"]["authType"]["password"] = format!(
-            "fernet:{}",
-            KeyRing::parse(FERNET_KEY).unwrap().encrypt(b"s3cret")
-        )
-        .into();
+        service["connection"]["config"]["authType"]["password"] =
+            format!("fernet:{}", old_ring.encrypt(b"s3cret")).into();
         store
             .upsert(EntityType::DatabaseService, service)
             .await
@@ -572,6 +574,13 @@ async fn rotation_skips_a_row_no_key_opens_and_rotates_the_others() {
             .unwrap();
         let new = KeyRing::parse(NEW_KEY).unwrap();
         assert_eq!(new.decrypt_if_tokenized(token).unwrap().as_str(), "s3cret");
+        let rotated = token.strip_prefix("fernet:").unwrap();
+        assert_eq!(
+            new.extract_timestamp(rotated).unwrap(),
+            OLD_TIMESTAMP,
+            "{}: rotation must keep the token's timestamp",
+            db.label
+        );
 
         // A bad key list is refused before anything is read, without showing the keys.
         let err = rotate_fernet_key(
@@ -635,5 +644,14 @@ async fn workflows_migrate_too() {
         );
         emu.shutdown().await;
         db.drop_database().await;
+    }
+}
+
+/// A Fernet clock that always reads `.0`.
+struct FixedClock(u64);
+
+impl vaultref_fernet::Clock for FixedClock {
+    fn now_unix_seconds(&self) -> u64 {
+        self.0
     }
 }
