@@ -554,9 +554,21 @@ fn json_body<T: serde::Serialize>(operation: &'static str, body: &T) -> Result<Z
 
 /// `scheme://host[:port]/` of a vault URL, checked.
 fn vault_origin(vault_url: &str) -> Result<Url> {
+    // The URL as shown in errors: never its user info (a password) or query (a signature).
+    let shown = match Url::parse(vault_url.trim()) {
+        Ok(mut url)
+            if !url.username().is_empty() || url.password().is_some() || url.query().is_some() =>
+        {
+            url.set_username("").ok();
+            url.set_password(None).ok();
+            url.set_query(None);
+            url.to_string()
+        }
+        _ => vault_url.to_owned(),
+    };
     let bad = |problem: String| {
         Error::Configuration(format!(
-            "vault URL '{vault_url}' {problem}; use https://<vault-name>.vault.azure.net/ (or your cloud's or emulator's URL)"
+            "vault URL '{shown}' {problem}; use https://<vault-name>.vault.azure.net/ (or your cloud's or emulator's URL)"
         ))
     };
     let url = Url::parse(vault_url.trim()).map_err(|e| bad(format!("is not a URL ({e})")))?;
@@ -699,6 +711,20 @@ mod tests {
                 matches!(vault_origin(bad), Err(Error::Configuration(_))),
                 "{bad}"
             );
+        }
+        for (bad, hidden) in [
+            ("https://user:s3cr3t@myvault.vault.azure.net/", "s3cr3t"),
+            (
+                "https://myvault.vault.azure.net/?sig=s1gn4ture",
+                "s1gn4ture",
+            ),
+        ] {
+            let Err(err) = vault_origin(bad) else {
+                panic!("{bad} must be rejected");
+            };
+            let shown = err.to_string();
+            assert!(!shown.contains(hidden), "{shown}");
+            assert!(shown.contains("myvault.vault.azure.net"), "{shown}");
         }
     }
 }
