@@ -124,13 +124,22 @@ async fn import(config: &Config, env: &Environment, input: Box<dyn Read>) -> Res
         }
     }
     let (mut imported, mut failed, mut written) = (0_usize, 0_usize, 0_usize);
-    for (index, line) in BufReader::new(input).lines().enumerate() {
+    // Split on bytes: a line that is not UTF-8 fails alone, like any other bad line.
+    for (index, line) in BufReader::new(input).split(b'\n').enumerate() {
         let number = index + 1;
-        let line = Zeroizing::new(line.with_context(|| format!("cannot read line {number}"))?);
+        let bytes = Zeroizing::new(line.with_context(|| format!("cannot read line {number}"))?);
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            failed += 1;
+            setup::note(&format!(
+                "line {number}: failed: not UTF-8 text: write the JSON Lines in UTF-8"
+            ));
+            continue;
+        };
+        let line = text.strip_suffix('\r').unwrap_or(text);
         if line.trim().is_empty() {
             continue;
         }
-        match import_line(&manager, &store, &line).await {
+        match import_line(&manager, &store, line).await {
             Ok((entity_type, name, upserted, secrets)) => {
                 imported += 1;
                 written += secrets;

@@ -166,6 +166,37 @@ fn bad_lines_are_reported_by_number_and_the_others_imported() {
 }
 
 #[test]
+fn a_line_that_is_not_utf8_fails_alone() {
+    let vault = Vault::start();
+    let config = config(&vault);
+    let mut input =
+        b"{\"entityType\":\"databaseService\",\"entity\":{\"name\":\"bad\xff\"}}\n".to_vec();
+    input.extend_from_slice(b"{\"entityType\":\"databaseService\",\"entity\":{\"name\":\"pg\",\"serviceType\":\"Postgres\",\"connection\":{\"config\":{\"type\":\"Postgres\",\"authType\":{\"password\":\"pg-pass-2\"}}}}}\r\n");
+    let import = run(&config, &["entities", "import", "-"], &[], &input);
+    assert_eq!(import.code, Some(1), "{}", import.stderr);
+    assert_eq!(
+        String::from_utf8(import.stdout.clone()).unwrap(),
+        "imported 1 entity, 1 secret(s) written to the vault, 1 failed\n"
+    );
+    let lines: Vec<&str> = import.stderr.lines().collect();
+    assert!(
+        lines[0].starts_with("line 1: failed: not UTF-8"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("line 2: databaseService `pg` inserted"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        vault
+            .emulator
+            .secret_value("openmetadata-database-pg-authtype-password")
+            .as_deref(),
+        Some("pg-pass-2")
+    );
+}
+
+#[test]
 fn migrate_secrets_moves_db_mode_secrets_to_the_vault_and_continues_past_a_failure() {
     let vault = Vault::start();
     let config = config(&vault);
