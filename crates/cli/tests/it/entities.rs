@@ -259,6 +259,51 @@ fn migrate_secrets_moves_db_mode_secrets_to_the_vault_and_continues_past_a_failu
 }
 
 #[test]
+fn vaultref_log_shows_the_audit_trail_of_vault_writes_without_values() {
+    let vault = Vault::start();
+    let config = config(&vault);
+    run(
+        &config,
+        &["entities", "import"],
+        &[("SECRET_MANAGER", "db")],
+        &sample(),
+    )
+    .assert_ok();
+
+    // Without VAULTREF_LOG stderr carries only the progress lines, no log records.
+    let quiet = run(&config, &["migrate-secrets", "--dry-run"], &[], b"");
+    assert!(
+        !quiet.stderr.contains("vaultref::audit"),
+        "{}",
+        quiet.stderr
+    );
+
+    let logged = run(
+        &config,
+        &["migrate-secrets"],
+        &[("VAULTREF_LOG", "vaultref::audit=info")],
+        b"",
+    );
+    logged.assert_ok();
+    let audit: Vec<Value> = logged
+        .stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|record| record["target"] == "vaultref::audit")
+        .collect();
+    assert_eq!(audit.len(), SECRETS.len(), "{}", logged.stderr);
+    for (name, _, secret, value) in SECRETS {
+        let event = audit
+            .iter()
+            .find(|record| record["fields"]["secret"] == secret)
+            .unwrap_or_else(|| panic!("no audit event for {secret}: {}", logged.stderr));
+        assert_eq!(event["fields"]["action"], "write");
+        assert_eq!(event["fields"]["entity"], name);
+        assert!(!logged.stderr.contains(value), "{}", logged.stderr);
+    }
+}
+
+#[test]
 fn migrate_secrets_refuses_the_in_memory_vault_that_would_vanish_with_the_secrets() {
     let vault = Vault::start();
     let config = config(&vault);
