@@ -381,6 +381,31 @@ mod tests {
     }
 
     #[test]
+    fn faults_injected_together_each_take_their_own_requests() {
+        // docs/emulator.md: a counted fault acts on the next n requests; two injected together
+        // act one after the other, not both on the same request.
+        let mut faults = Faults::default();
+        faults.inject(Fault::status(Target::Vault, 1, 503), at(0));
+        faults.inject(Fault::status(Target::Vault, 1, 500), at(0));
+        faults.inject(Fault::throttle(Target::Vault, 1, 2), at(0));
+        assert_eq!(
+            faults.on_request(Target::Vault, at(0)),
+            Verdict::Status(503)
+        );
+        assert_eq!(
+            faults.on_request(Target::Vault, at(0)),
+            Verdict::Status(500)
+        );
+        assert_eq!(
+            faults.on_request(Target::Vault, at(0)),
+            Verdict::Throttle {
+                retry_after_secs: 2
+            }
+        );
+        assert_eq!(faults.on_request(Target::Vault, at(0)), Verdict::Proceed);
+    }
+
+    #[test]
     fn status_for_a_duration_then_recovery() {
         let mut faults = Faults::default();
         faults.inject(
