@@ -92,12 +92,19 @@ impl TokenCache {
     }
 
     /// A token for `key`: cached, or from `source` (once, however many callers wait).
+    ///
+    /// With `force_refresh` the cached token is not served: the caller gets a token that
+    /// another caller fetched after this call started, or fetches one itself.
     pub(crate) async fn get<S: TokenSource>(
         &self,
         source: &Arc<S>,
         key: CacheKey,
+        force_refresh: bool,
     ) -> Result<AccessToken> {
         let slot = self.slot(&key);
+        if force_refresh {
+            return self.get_forced(source, &key, &slot).await;
+        }
         // Fast path: no waiting when a usable token is cached.
         let background = {
             let now = self.clock.now();
@@ -168,6 +175,37 @@ impl TokenCache {
         result
     }
 
+    /// A forced refresh: single flight like a cold start, but the token cached when the call
+    /// started (the one the caller was refused with) is never the answer.
+    async fn get_forced<S: TokenSource>(
+        &self,
+        source: &Arc<S>,
+        key: &CacheKey,
+        slot: &Arc<Slot>,
+    ) -> Result<AccessToken> {
+        let replaced = lock(&slot.state).token.clone();
+        let flight = slot.flight.clone().lock_owned().await;
+        {
+            let now = self.clock.now();
+            let state = lock(&slot.state);
+            if let Some(token) = &state.token
+                && !same_token(Some(token), replaced.as_ref())
+                && !matches!(usability(&self.options, token, now), Usability::Unusable)
+            {
+                // Fetched by a caller that was in flight while this one waited.
+                return Ok(token.clone());
+            }
+            if let Some(error) = backed_off(&state, now) {
+                return Err(error);
+            }
+        }
+        lock(&slot.state).last_attempt = Some(self.clock.now());
+        let result = source.fetch(key).await;
+        record(&self.options, self.clock.as_ref(), slot, &result);
+        drop(flight);
+        result
+    }
+
     /// Waits until no request is in flight for `key` (tests use it to observe background
     /// refreshes).
     #[cfg(test)]
@@ -215,6 +253,14 @@ fn record(options: &CacheOptions, clock: &dyn Clock, slot: &Slot, result: &Resul
             state.blocked_until = Some(now + backoff);
             state.last_error = Some(error.clone());
         }
+    }
+}
+
+fn same_token(a: Option<&AccessToken>, b: Option<&AccessToken>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.secret() == b.secret() && a.expires_on() == b.expires_on(),
+        (None, None) => true,
+        _ => false,
     }
 }
 
@@ -345,8 +391,12 @@ mod tests {
         }
 
         async fn get(&self) -> Result<String> {
+            self.get_with(false).await
+        }
+
+        async fn get_with(&self, force_refresh: bool) -> Result<String> {
             self.cache
-                .get(&self.source, self.key.clone())
+                .get(&self.source, self.key.clone(), force_refresh)
                 .await
                 .map(|t| t.secret().to_owned())
         }
@@ -498,6 +548,70 @@ mod tests {
         assert_eq!(fixture.fetches(), 1);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn forced_call_replaces_a_fresh_token_and_the_cache_keeps_the_new_one() {
+        let f = Fixture::new(HOUR);
+        assert_eq!(f.get().await.unwrap(), "token-1");
+        f.clock.advance(Duration::from_secs(60));
+        assert_eq!(
+            f.get().await.unwrap(),
+            "token-1",
+            "fresh: served from cache"
+        );
+        assert_eq!(f.fetches(), 1);
+        assert_eq!(f.get_with(true).await.unwrap(), "token-2");
+        assert_eq!(f.fetches(), 2);
+        assert_eq!(f.get().await.unwrap(), "token-2", "the new token is cached");
+        assert_eq!(f.fetches(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_forced_callers_share_one_request() {
+        let fixture = Arc::new(Fixture::new(HOUR));
+        assert_eq!(fixture.get().await.unwrap(), "token-1");
+        let callers: Vec<_> = (0..20)
+            .map(|_| {
+                let fixture = fixture.clone();
+                tokio::spawn(async move { fixture.get_with(true).await })
+            })
+            .collect();
+        for caller in callers {
+            assert_eq!(caller.await.unwrap().unwrap(), "token-2");
+        }
+        assert_eq!(fixture.fetches(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn forced_call_behind_a_background_refresh_takes_its_token() {
+        let f = Fixture::new(HOUR);
+        f.get().await.unwrap();
+        f.clock.advance(HOUR - Duration::from_secs(200));
+        // Serves token-1 and starts the background refresh (in flight for 100 ms).
+        assert_eq!(f.get().await.unwrap(), "token-1");
+        assert_eq!(f.get_with(true).await.unwrap(), "token-2");
+        assert_eq!(f.fetches(), 2, "the forced call waited for the refresh");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn forced_call_respects_the_failure_back_off_and_never_returns_the_old_token() {
+        let f = Fixture::new(HOUR);
+        f.get().await.unwrap();
+        f.set_failing(true);
+        let error = f.get_with(true).await.unwrap_err().to_string();
+        assert!(error.contains("failure #2"), "{error}");
+        let again = f.get_with(true).await.unwrap_err().to_string();
+        assert!(again.contains("failure #2"), "backed off: {again}");
+        assert_eq!(f.fetches(), 2);
+        assert_eq!(
+            f.get().await.unwrap(),
+            "token-1",
+            "unforced callers keep the valid token"
+        );
+        f.set_failing(false);
+        f.clock.advance(Duration::from_secs(2));
+        assert_eq!(f.get_with(true).await.unwrap(), "token-3");
+    }
+
     #[test]
     fn refresh_on_rule() {
         let at = datetime!(2026-11-23 08:00 UTC);
@@ -530,17 +644,29 @@ mod tests {
         }
         let source = Arc::new(EarlyRefresh(clock.clone(), AtomicUsize::new(0)));
         assert_eq!(
-            cache.get(&source, f.key.clone()).await.unwrap().secret(),
+            cache
+                .get(&source, f.key.clone(), false)
+                .await
+                .unwrap()
+                .secret(),
             "early-0"
         );
         clock.advance(Duration::from_secs(601));
         assert_eq!(
-            cache.get(&source, f.key.clone()).await.unwrap().secret(),
+            cache
+                .get(&source, f.key.clone(), false)
+                .await
+                .unwrap()
+                .secret(),
             "early-0"
         );
         cache.wait_idle(&f.key).await;
         assert_eq!(
-            cache.get(&source, f.key.clone()).await.unwrap().secret(),
+            cache
+                .get(&source, f.key.clone(), false)
+                .await
+                .unwrap()
+                .secret(),
             "early-1"
         );
     }

@@ -433,12 +433,16 @@ impl TokenCredential for ManagedIdentityCredential {
     async fn get_token(
         &self,
         scopes: &[&str],
-        _options: &TokenRequestOptions,
+        options: &TokenRequestOptions,
     ) -> Result<AccessToken> {
         let scopes = validate_scopes(scopes)?;
         scope_to_resource(&scopes)?;
         self.cache
-            .get(&self.source, CacheKey::new(None, scopes))
+            .get(
+                &self.source,
+                CacheKey::new(None, scopes),
+                options.force_refresh,
+            )
             .await
     }
 

@@ -83,6 +83,12 @@ pub struct TokenRequestOptions {
     /// [`CredentialOptions::additionally_allowed_tenants`](crate::CredentialOptions); managed
     /// identity ignores it.
     pub tenant_id: Option<String>,
+    /// Skip the credential's cache for this call: fetch a new token, cache it and return it.
+    /// For a caller whose token was rejected although it is still valid by its expiry
+    /// (revoked, or issued for an audience the resource no longer accepts). Concurrent forced
+    /// calls share one request, and a forced call never returns the token that was cached
+    /// when it started. Use it once per rejection, not on every call.
+    pub force_refresh: bool,
 }
 
 impl TokenRequestOptions {
@@ -91,7 +97,15 @@ impl TokenRequestOptions {
     pub fn for_tenant(tenant_id: impl Into<String>) -> Self {
         Self {
             tenant_id: Some(tenant_id.into()),
+            ..Self::default()
         }
+    }
+
+    /// These options with [`force_refresh`](Self::force_refresh) set.
+    #[must_use]
+    pub fn with_force_refresh(mut self) -> Self {
+        self.force_refresh = true;
+        self
     }
 }
 

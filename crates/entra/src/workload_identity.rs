@@ -208,7 +208,9 @@ impl TokenCredential for WorkloadIdentityCredential {
         options: &TokenRequestOptions,
     ) -> Result<AccessToken> {
         let key = self.source.app.cache_key(scopes, options)?;
-        self.cache.get(&self.source, key).await
+        self.cache
+            .get(&self.source, key, options.force_refresh)
+            .await
     }
 
     fn credential_name(&self) -> &'static str {

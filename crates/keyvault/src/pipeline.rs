@@ -132,13 +132,18 @@ impl Pipeline {
     ///
     /// Without a cached challenge the request goes out unauthenticated and body-less; the
     /// vault's 401 names the token scope, which is cached, and the request is replayed with a
-    /// token and its body. A 401 after a replay is final. Retryable answers are retried per
+    /// token and its body. When the 401 refused a token (still valid by its expiry, or the
+    /// pipeline would not have sent it), the replay asks the credential for a new one with
+    /// [`TokenRequestOptions::force_refresh`]. A 401 after a replay is final. Retryable answers are retried per
     /// [`RetryOptions`].
     pub(crate) async fn send(&self, call: &Call<'_>) -> Result<Reply> {
         let client_request_id = request_id(self.jitter.as_ref());
         let mut retry = RetryState::new(&self.retry, self.timer.as_ref(), self.jitter.as_ref());
         let mut attempts: u32 = 0;
         let mut replayed_after_challenge = false;
+        // Set for the one replay after the vault refused a token it was sent: the credential's
+        // cached token is then no good, however far its expiry is.
+        let mut force_refresh = false;
         loop {
             let mut authority = self.cached_authority();
             // Dropped at the end of this attempt: after the challenge is cached, or after a
@@ -152,8 +157,14 @@ impl Pipeline {
                 }
             }
             let request = self
-                .build(call, authority.as_deref(), &client_request_id)
+                .build(
+                    call,
+                    authority.as_deref(),
+                    force_refresh,
+                    &client_request_id,
+                )
                 .await?;
+            force_refresh = false;
             attempts += 1;
             let response = match self.http.execute(request).await {
                 Ok(response) => response,
@@ -195,9 +206,14 @@ impl Pipeline {
                         if self.verify_resource {
                             challenge.verify_resource(&self.vault)?;
                         }
+                        // A token was sent and refused (revoked, or for an audience the vault
+                        // no longer accepts): the replay asks for a new one. The new
+                        // authority starts without the cached header.
+                        force_refresh = authority.is_some();
                         self.store_authority(Some(Arc::new(Authority {
                             options: TokenRequestOptions {
                                 tenant_id: challenge.tenant,
+                                ..TokenRequestOptions::default()
                             },
                             scope: challenge.scope,
                             bearer: RwLock::new(None),
@@ -242,6 +258,7 @@ impl Pipeline {
         &self,
         call: &Call<'_>,
         authority: Option<&Authority>,
+        force_refresh: bool,
         client_request_id: &str,
     ) -> Result<reqwest::Request> {
         let mut builder = self
@@ -252,7 +269,7 @@ impl Pipeline {
         let sends_body = matches!(call.method, Method::PUT | Method::POST | Method::PATCH);
         match authority {
             Some(authority) => {
-                let value = self.bearer(authority).await?;
+                let value = self.bearer(authority, force_refresh).await?;
                 builder = builder.header(AUTHORIZATION, value);
                 match &call.body {
                     Some(body) => {
@@ -275,22 +292,30 @@ impl Pipeline {
     }
 
     /// The `Authorization` value for `authority`: the cached one while it may be reused, else
-    /// one made from a token the credential hands out.
-    async fn bearer(&self, authority: &Authority) -> Result<HeaderValue> {
+    /// one made from a token the credential hands out. With `force_refresh` the cached value
+    /// is skipped and the credential is asked to bypass its own cache.
+    async fn bearer(&self, authority: &Authority, force_refresh: bool) -> Result<HeaderValue> {
         let now = self.timer.wall_clock();
         let cached = authority
             .bearer
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
-            .filter(|b| now < b.reuse_until)
+            .filter(|b| !force_refresh && now < b.reuse_until)
             .map(|b| b.value.clone());
         if let Some(value) = cached {
             return Ok(value);
         }
+        let forced;
+        let options = if force_refresh {
+            forced = authority.options.clone().with_force_refresh();
+            &forced
+        } else {
+            &authority.options
+        };
         let token = self
             .credential
-            .get_token(&[authority.scope.as_str()], &authority.options)
+            .get_token(&[authority.scope.as_str()], options)
             .await
             .map_err(Error::Credential)?;
         let bearer = Zeroizing::new(format!("Bearer {}", token.secret()));

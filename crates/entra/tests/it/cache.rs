@@ -97,3 +97,59 @@ async fn entra_down_for_30_seconds_while_the_token_is_valid_fails_no_call() {
     assert_ne!(fresh.secret(), first.secret());
     assert_eq!(statuses(&emu, Target::Entra).last(), Some(&200));
 }
+
+#[tokio::test]
+async fn force_refresh_bypasses_the_cache_for_one_call() {
+    let emu = emulator().await;
+    let cred = ClientSecretCredential::new(
+        emu.tenant_id(),
+        emu.client_id(),
+        emu.client_secret().into(),
+        emulator_options(&emu),
+    )
+    .unwrap();
+    let scope = vault_scope(&emu);
+    let first = cred
+        .get_token(&[&scope], &TokenRequestOptions::default())
+        .await
+        .unwrap();
+    let second = cred
+        .get_token(&[&scope], &TokenRequestOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(second.secret(), first.secret());
+    assert_eq!(
+        emu.requests_to(Target::Entra).len(),
+        1,
+        "two calls, one request"
+    );
+
+    // The emulator's tokens carry no nonce: a new lifetime makes the next one differ even
+    // within the same second.
+    emu.set_token_lifetime(Duration::from_secs(2 * 3600));
+    let forced = cred
+        .get_token(
+            &[&scope],
+            &TokenRequestOptions::default().with_force_refresh(),
+        )
+        .await
+        .unwrap();
+    assert_ne!(
+        forced.secret(),
+        first.secret(),
+        "a forced call gets a new token"
+    );
+    let log = emu.requests_to(Target::Entra);
+    assert_eq!(log.len(), 2, "the forced call made one token request");
+    assert_eq!(log[1].status, 200);
+    let after = cred
+        .get_token(&[&scope], &TokenRequestOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        after.secret(),
+        forced.secret(),
+        "the new token replaced the old one"
+    );
+    assert_eq!(emu.requests_to(Target::Entra).len(), 2);
+}

@@ -277,3 +277,57 @@ async fn concurrent_first_requests_share_one_probe() {
     );
     assert_eq!(kv.emu.requests_to(Target::Entra).len(), 1);
 }
+
+#[tokio::test]
+async fn a_refused_token_that_is_still_valid_is_replaced_on_the_replay() {
+    // Only the emulator's clock moves: to the vault the cached token has expired (as if it
+    // were revoked), while the credential and the pipeline still hold it for valid.
+    let clock = Arc::new(vaultref_emulator::ManualClock::new(
+        std::time::SystemTime::now(),
+    ));
+    let kv = start_with(EmulatorConfig {
+        clock: clock.clone(),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    kv.emu.set_secret_in(VAULT, "s", "v");
+    assert_eq!(
+        kv.client
+            .get_secret(&name("s"))
+            .await
+            .unwrap()
+            .value
+            .expose(),
+        "v"
+    );
+    assert_eq!(kv.emu.requests_to(Target::Entra).len(), 1);
+    assert_eq!(kv.vault_statuses(), [401, 200]);
+
+    clock.advance(std::time::Duration::from_secs(2 * 3600));
+    assert_eq!(
+        kv.client
+            .get_secret(&name("s"))
+            .await
+            .unwrap()
+            .value
+            .expose(),
+        "v"
+    );
+    // The cached header was refused, the replay carried a token fetched past the cache.
+    assert_eq!(kv.vault_statuses(), [401, 200, 401, 200]);
+    let entra = kv.emu.requests_to(Target::Entra);
+    assert_eq!(entra.len(), 2, "one extra token request");
+    assert_eq!(entra[1].status, 200);
+    let bearers: Vec<_> = kv.vault_requests()[2..]
+        .iter()
+        .map(|r| r.header("authorization").map(str::to_owned))
+        .collect();
+    assert!(bearers[0].is_some() && bearers[1].is_some());
+    // Compared without Debug: the values are tokens.
+    assert!(bearers[0] != bearers[1], "the replay sent another token");
+
+    // The new token is cached: the next call needs neither a challenge nor Entra.
+    kv.client.get_secret(&name("s")).await.unwrap();
+    assert_eq!(kv.vault_statuses(), [401, 200, 401, 200, 200]);
+    assert_eq!(kv.emu.requests_to(Target::Entra).len(), 2);
+}
