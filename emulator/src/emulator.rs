@@ -494,7 +494,10 @@ impl Emulator {
                 .audience
                 .clone()
                 .unwrap_or_else(|| self.vault_resource().to_owned()),
-            iss: format!("https://sts.windows.net/{tenant}/"),
+            iss: claims
+                .issuer
+                .clone()
+                .unwrap_or_else(|| format!("https://sts.windows.net/{tenant}/")),
             tid: tenant,
             appid: claims
                 .client_id
@@ -807,6 +810,9 @@ pub struct TokenClaims {
     pub audience: Option<String>,
     /// `tid` and the issuer's tenant (default: the emulator's tenant).
     pub tenant_id: Option<String>,
+    /// `iss` (default: `https://sts.windows.net/{tenant_id}/`), e.g. the right issuer with a
+    /// wrong `tid`.
+    pub issuer: Option<String>,
     /// `appid` (default: the default app registration).
     pub client_id: Option<String>,
     /// Seconds from now to `exp`; zero or negative gives an expired token.

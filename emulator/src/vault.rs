@@ -471,14 +471,20 @@ fn authenticate(
             ),
         ));
     }
+    // The message names the claim that did not match: the issuer when it is wrong, else the
+    // tenant id (a right issuer with a wrong `tid` must not read "found <the right issuer>").
     let expected_issuer = format!("https://sts.windows.net/{}/", info.tenant_id);
-    if claims.tid != info.tenant_id || claims.iss != expected_issuer {
+    let found = if claims.iss != expected_issuer {
+        Some(claims.iss.clone())
+    } else if claims.tid != info.tenant_id {
+        Some(format!("tid {}", claims.tid))
+    } else {
+        None
+    };
+    if let Some(found) = found {
         return Err(unauthorized(
             info,
-            &format!(
-                "AKV10032: Invalid issuer. Expected one of {expected_issuer}, found {}.",
-                claims.iss
-            ),
+            &format!("AKV10032: Invalid issuer. Expected one of {expected_issuer}, found {found}."),
         ));
     }
     // A token for an identity that has since been removed carries no permissions.

@@ -464,6 +464,7 @@ async fn expired_foreign_audience_tenant_and_signature_tokens_are_401_like_the_s
         tenant_id: Some(emu.tenant_id().to_owned()),
         client_id: Some(emu.client_id().to_owned()),
         lifetime_secs: 600,
+        ..TokenClaims::default()
     });
     let (status, body, _) = vault_status_with(&emu, &forged).await;
     assert_eq!(status, 401);
@@ -478,6 +479,42 @@ async fn expired_foreign_audience_tenant_and_signature_tokens_are_401_like_the_s
     assert_eq!(status, 401);
     let valid = default_token(&emu).await;
     assert_eq!(vault_status_with(&emu, &valid).await.0, 200);
+}
+
+/// Issue 14: AKV10032 must name the claim that did not match. A token from the right issuer
+/// with another `tid` used to be answered "found <the right issuer>".
+#[tokio::test]
+async fn akv10032_names_the_claim_that_does_not_match() {
+    let emu = plain().await;
+    let stranger = "11111111-2222-3333-4444-555555555555";
+    let expected = format!("https://sts.windows.net/{}/", emu.tenant_id());
+
+    let wrong_tid = emu.issue_custom_token(&TokenClaims {
+        tenant_id: Some(stranger.into()),
+        issuer: Some(expected.clone()),
+        lifetime_secs: 600,
+        ..TokenClaims::default()
+    });
+    let (status, body, _) = vault_status_with(&emu, &wrong_tid).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        body["error"]["message"],
+        format!("AKV10032: Invalid issuer. Expected one of {expected}, found tid {stranger}.")
+    );
+
+    let wrong_issuer = emu.issue_custom_token(&TokenClaims {
+        issuer: Some(format!("https://sts.windows.net/{stranger}/")),
+        lifetime_secs: 600,
+        ..TokenClaims::default()
+    });
+    let (status, body, _) = vault_status_with(&emu, &wrong_issuer).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        body["error"]["message"],
+        format!(
+            "AKV10032: Invalid issuer. Expected one of {expected}, found https://sts.windows.net/{stranger}/."
+        )
+    );
 }
 
 #[tokio::test]
