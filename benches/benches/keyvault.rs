@@ -161,7 +161,7 @@ fn keyvault_get(c: &mut Criterion) {
         .expect("emulator")
     });
     let _ = emu.vault_url_for(VAULT);
-    emu.set_secret_in(VAULT, SECRET, VALUE);
+    emu.vault(VAULT).set_secret(SECRET, VALUE);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,8 +1,10 @@
 //! Injected time: every expiry, timestamp and fault window reads the clock given in the config.
 
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::sync::lock;
 
 /// A source of the current time.
 pub trait Clock: Send + Sync + fmt::Debug {
@@ -37,19 +39,19 @@ impl ManualClock {
 
     /// Moves the clock forward by `by`.
     pub fn advance(&self, by: Duration) {
-        let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut now = lock(&self.now);
         *now += by;
     }
 
     /// Sets the clock to `to`.
     pub fn set(&self, to: SystemTime) {
-        *self.now.lock().unwrap_or_else(PoisonError::into_inner) = to;
+        *lock(&self.now) = to;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
-        *self.now.lock().unwrap_or_else(PoisonError::into_inner)
+        *lock(&self.now)
     }
 }
 

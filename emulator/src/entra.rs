@@ -5,34 +5,41 @@ use http::Method;
 use serde_json::json;
 
 use crate::clock::{entra_timestamp, unix_seconds};
+use crate::directory::Directory;
 use crate::identity::{Credential, Principal};
-use crate::state::{Info, State};
-use crate::token::{AssertionClaims, Signer, TOKEN_EXCHANGE_AUDIENCE, TokenError};
+use crate::random::Random;
+use crate::tenant::Tenant;
+use crate::token::{AssertionClaims, TOKEN_EXCHANGE_AUDIENCE, TokenError};
 use crate::wire::{Call, Reply};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Answers a request classified as Entra.
-pub(crate) fn handle(call: &Call<'_>, info: &Info, signer: &Signer, state: &mut State) -> Reply {
+pub(crate) fn handle(
+    call: &Call<'_>,
+    tenant: &Tenant,
+    directory: &Directory,
+    random: &mut Random,
+) -> Reply {
     let segments = call.segments();
     match (call.method, segments.as_slice()) {
         (&Method::GET, ["common" | "organizations", "discovery", "instance"]) => {
             instance_discovery(call)
         }
-        (&Method::GET, [tenant, "v2.0", ".well-known", "openid-configuration"]) => {
-            openid_configuration(call, info, state, tenant, true)
+        (&Method::GET, [requested, "v2.0", ".well-known", "openid-configuration"]) => {
+            openid_configuration(call, tenant, random, requested, true)
         }
-        (&Method::GET, [tenant, ".well-known", "openid-configuration"]) => {
-            openid_configuration(call, info, state, tenant, false)
+        (&Method::GET, [requested, ".well-known", "openid-configuration"]) => {
+            openid_configuration(call, tenant, random, requested, false)
         }
-        (&Method::POST, [tenant, "oauth2", "v2.0", "token"]) => {
-            token(call, info, signer, state, tenant, true)
+        (&Method::POST, [requested, "oauth2", "v2.0", "token"]) => {
+            token(call, tenant, directory, random, requested, true)
         }
-        (&Method::POST, [tenant, "oauth2", "token"]) => {
-            token(call, info, signer, state, tenant, false)
+        (&Method::POST, [requested, "oauth2", "token"]) => {
+            token(call, tenant, directory, random, requested, false)
         }
         _ => error(
-            state,
+            random,
             call,
             404,
             "invalid_request",
@@ -58,35 +65,35 @@ fn instance_discovery(call: &Call<'_>) -> Reply {
     )
 }
 
-fn known_tenant(info: &Info, tenant: &str) -> bool {
-    tenant.eq_ignore_ascii_case(&info.tenant_id)
+fn known_tenant(tenant: &Tenant, requested: &str) -> bool {
+    requested.eq_ignore_ascii_case(&tenant.id)
 }
 
-fn unknown_tenant(state: &mut State, call: &Call<'_>, tenant: &str) -> Reply {
+fn unknown_tenant(random: &mut Random, call: &Call<'_>, requested: &str) -> Reply {
     error(
-        state,
+        random,
         call,
         400,
         "invalid_tenant",
         90_002,
         &format!(
-            "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+            "Tenant '{requested}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
         ),
     )
 }
 
 fn openid_configuration(
     call: &Call<'_>,
-    info: &Info,
-    state: &mut State,
-    tenant: &str,
+    tenant: &Tenant,
+    random: &mut Random,
+    requested: &str,
     v2: bool,
 ) -> Reply {
-    if !known_tenant(info, tenant) {
-        return unknown_tenant(state, call, tenant);
+    if !known_tenant(tenant, requested) {
+        return unknown_tenant(random, call, requested);
     }
     let origin = call.origin();
-    let tid = &info.tenant_id;
+    let tid = &tenant.id;
     let (oauth, issuer) = if v2 {
         (
             format!("{origin}/{tid}/oauth2/v2.0"),
@@ -118,10 +125,10 @@ fn openid_configuration(
 
 fn token(
     call: &Call<'_>,
-    info: &Info,
-    signer: &Signer,
-    state: &mut State,
-    tenant: &str,
+    tenant: &Tenant,
+    directory: &Directory,
+    random: &mut Random,
+    requested: &str,
     v2: bool,
 ) -> Reply {
     let form: Vec<(String, String)> = url::form_urlencoded::parse(call.body)
@@ -132,9 +139,9 @@ fn token(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let missing = |state: &mut State, name: &str| {
+    let missing = |random: &mut Random, name: &str| {
         error(
-            state,
+            random,
             call,
             400,
             "invalid_request",
@@ -142,15 +149,15 @@ fn token(
             &format!("The request body must contain the following parameter: '{name}'."),
         )
     };
-    if !known_tenant(info, tenant) {
-        return unknown_tenant(state, call, tenant);
+    if !known_tenant(tenant, requested) {
+        return unknown_tenant(random, call, requested);
     }
     let Some(grant_type) = field("grant_type") else {
-        return missing(state, "grant_type");
+        return missing(random, "grant_type");
     };
     if grant_type != "client_credentials" {
         return error(
-            state,
+            random,
             call,
             400,
             "unsupported_grant_type",
@@ -159,17 +166,17 @@ fn token(
         );
     }
     let Some(client_id) = field("client_id") else {
-        return missing(state, "client_id");
+        return missing(random, "client_id");
     };
     let resource = if v2 {
         let Some(scope) = field("scope") else {
-            return missing(state, "scope");
+            return missing(random, "scope");
         };
         match resource_of_scope(scope) {
             Some(resource) => resource,
             None => {
                 return error(
-                    state,
+                    random,
                     call,
                     400,
                     "invalid_scope",
@@ -182,31 +189,31 @@ fn token(
         }
     } else {
         let Some(resource) = field("resource") else {
-            return missing(state, "resource");
+            return missing(random, "resource");
         };
         resource.to_owned()
     };
-    let Some(principal) = state
+    let Some(principal) = directory
         .principal(client_id)
         .filter(|p| !matches!(p.identity.credential, Credential::Managed))
         .cloned()
     else {
         return error(
-            state,
+            random,
             call,
             400,
             "unauthorized_client",
             700_016,
             &format!(
                 "Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
-                info.tenant_id
+                tenant.id
             ),
         );
     };
     if let Some(assertion) = field("client_assertion") {
         if field("client_assertion_type") != Some(JWT_BEARER) {
             return error(
-                state,
+                random,
                 call,
                 400,
                 "invalid_request",
@@ -214,7 +221,7 @@ fn token(
                 &format!("client_assertion_type must be '{JWT_BEARER}'."),
             );
         }
-        if let Err(reply) = check_assertion(call, info, signer, state, &principal, assertion) {
+        if let Err(reply) = check_assertion(call, tenant, random, &principal, assertion) {
             return reply;
         }
     } else if let Some(secret) = field("client_secret") {
@@ -222,7 +229,7 @@ fn token(
             matches!(&principal.identity.credential, Credential::Secret(s) if s == secret);
         if !matches {
             return error(
-                state,
+                random,
                 call,
                 401,
                 "invalid_client",
@@ -234,7 +241,7 @@ fn token(
         }
     } else {
         return error(
-            state,
+            random,
             call,
             400,
             "invalid_client",
@@ -243,7 +250,7 @@ fn token(
         );
     }
     let (access_token, lifetime) =
-        state.issue_access_token(info, signer, &principal, &resource, call.now);
+        directory.issue_access_token(tenant, &principal, &resource, call.now);
     let mut body = json!({
         "token_type": "Bearer",
         "expires_in": lifetime,
@@ -273,27 +280,26 @@ fn resource_of_scope(scope: &str) -> Option<String> {
 
 fn check_assertion(
     call: &Call<'_>,
-    info: &Info,
-    signer: &Signer,
-    state: &mut State,
+    tenant: &Tenant,
+    random: &mut Random,
     principal: &Principal,
     assertion: &str,
 ) -> Result<(), Reply> {
     // The token file is sent verbatim, trailing newline included: tolerate surrounding space.
     let assertion = assertion.trim();
-    let claims: AssertionClaims = signer.verify(assertion).map_err(|e| {
+    let claims: AssertionClaims = tenant.signer.verify(assertion).map_err(|e| {
         let why = match e {
             TokenError::Malformed => "JWT token is invalid or malformed.",
             TokenError::BadSignature => {
                 "The client assertion's signature could not be verified with the keys of its issuer."
             }
         };
-        error(state, call, 400, "invalid_client", 50_027, why)
+        error(random, call, 400, "invalid_client", 50_027, why)
     })?;
     let now = unix_seconds(call.now);
     if claims.exp <= now || claims.nbf > now + 300 {
         return Err(error(
-            state,
+            random,
             call,
             400,
             "invalid_client",
@@ -306,9 +312,9 @@ fn check_assertion(
             ),
         ));
     }
-    if claims.iss != info.federated_issuer {
+    if claims.iss != tenant.federated_issuer {
         return Err(error(
-            state,
+            random,
             call,
             400,
             "invalid_client",
@@ -321,7 +327,7 @@ fn check_assertion(
     }
     if claims.aud != TOKEN_EXCHANGE_AUDIENCE {
         return Err(error(
-            state,
+            random,
             call,
             400,
             "invalid_client",
@@ -338,7 +344,7 @@ fn check_assertion(
     );
     if !subject_matches {
         return Err(error(
-            state,
+            random,
             call,
             400,
             "invalid_client",
@@ -364,17 +370,17 @@ fn rfc3339(secs: i64) -> String {
 
 /// An Entra error body: `error`, `error_description` with its trailer lines, `error_codes`, ...
 pub(crate) fn error(
-    state: &mut State,
+    random: &mut Random,
     call: &Call<'_>,
     status: u16,
     error: &str,
     code: u32,
     message: &str,
 ) -> Reply {
-    let trace_id = state.random.guid();
+    let trace_id = random.guid();
     let correlation_id = call
         .header("client-request-id")
-        .map_or_else(|| state.random.guid(), str::to_owned);
+        .map_or_else(|| random.guid(), str::to_owned);
     let timestamp = entra_timestamp(call.now);
     Reply::json(
         status,

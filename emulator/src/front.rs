@@ -15,7 +15,9 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::fault::Target;
-use crate::state::{FORWARDED_PROTO, REQUEST_SEQ, Shared, lock};
+use crate::headers::{FORWARDED_PROTO, REQUEST_SEQ};
+use crate::log::RecordedRequest;
+use crate::service::Service;
 
 /// First byte of a TLS handshake record.
 const TLS_HANDSHAKE: u8 = 0x16;
@@ -45,7 +47,7 @@ pub(crate) fn spawn(
     listener: TcpListener,
     backend: SocketAddr,
     tls: Option<TlsAcceptor>,
-    shared: Arc<Shared>,
+    service: Arc<Service>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
@@ -55,7 +57,7 @@ pub(crate) fn spawn(
                 continue;
             };
             let tls = tls.clone();
-            let shared = shared.clone();
+            let service = service.clone();
             tokio::spawn(async move {
                 let _ = stream.set_nodelay(true);
                 let mut first = [0u8; 1];
@@ -64,19 +66,19 @@ pub(crate) fn spawn(
                 match (is_tls, tls) {
                     (true, Some(acceptor)) => {
                         if let Ok(stream) = acceptor.accept(stream).await {
-                            serve(stream, true, backend, shared).await;
+                            serve(stream, true, backend, service).await;
                         }
                     }
                     // A TLS client on a plain-only emulator: nothing sensible to answer.
                     (true, None) => {}
-                    (false, _) => serve(stream, false, backend, shared).await,
+                    (false, _) => serve(stream, false, backend, service).await,
                 }
             });
         }
     })
 }
 
-async fn serve<IO>(io: IO, tls: bool, backend: SocketAddr, shared: Arc<Shared>)
+async fn serve<IO>(io: IO, tls: bool, backend: SocketAddr, service: Arc<Service>)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -93,23 +95,27 @@ where
     let sender = Arc::new(tokio::sync::Mutex::new(sender));
     let service = service_fn(move |mut request: hyper::Request<Incoming>| {
         let sender = sender.clone();
-        let shared = shared.clone();
+        let service = service.clone();
         async move {
-            let received_at = shared.wall.now();
+            let received_at = service.wall.now();
             let target = Target::classify(request.uri().path());
-            let drop_it = shared.state().faults.take_drop(target);
+            let drop_it = service.state().faults.take_drop(target);
             if drop_it {
-                shared.record_dropped(
+                let mut entry = RecordedRequest::arrived(
                     request.method(),
-                    request.uri(),
+                    request.uri().path(),
+                    request.uri().query(),
                     request.headers(),
-                    target,
-                    tls,
-                    received_at,
+                    Vec::new(),
+                    0,
                 );
+                entry.tls = tls;
+                entry.received_at = received_at;
+                entry.responded_at = service.wall.now().max(received_at);
+                service.record(0, entry);
                 return Err(FrontError::Dropped);
             }
-            let seq = shared.next_seq.fetch_add(1, Ordering::Relaxed);
+            let seq = service.next_seq.fetch_add(1, Ordering::Relaxed);
             let headers = request.headers_mut();
             headers.remove(FORWARDED_PROTO);
             if tls {
@@ -124,7 +130,7 @@ where
                 .map_err(FrontError::Upstream)?;
             // The head arrives from wiremock after any latency fault; stamp before the client
             // can see the response, so a test reading the log afterwards sees final times.
-            lock(&shared.log).stamp(seq, received_at, shared.wall.now());
+            service.log().stamp(seq, received_at, service.wall.now());
             Ok(response)
         }
     });

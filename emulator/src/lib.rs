@@ -4,6 +4,8 @@
 //! - [`Emulator`]: start one with [`Emulator::start`] and an [`EmulatorConfig`]; it serves
 //!   plain HTTP and (with `tls: true`) HTTPS on one `127.0.0.1` port, and hands out its
 //!   endpoints, credentials and handles on its state (secrets, the request log, faults).
+//! - [`VaultHandle`]: one vault by name (`emu.vault("team-a")`): seed and read its secrets,
+//!   its URL, its access model. The same methods on `Emulator` act on the default vault.
 //! - [`Identity`] and [`Permissions`]: app registrations, workload identities and managed
 //!   identities, each with its secret permissions, so that 401 and 403 paths can be tested.
 //! - [`AccessModel`]: whether a vault answers a missing permission like an access-policy vault
@@ -15,24 +17,31 @@
 //! - [`Clock`], [`SystemClock`], [`ManualClock`]: the injected time source.
 //! - [`Error`]: why the emulator could not start.
 //!
-//! Wiremock serves the requests (one catch-all mock dispatching to a stateful handler); a
-//! small front on the public port adds TLS and dropped connections. Wire behaviour and client
-//! settings for each SDK are described in `docs/emulator.md`.
+//! Wiremock serves the requests (one catch-all mock, the router, dispatching to the stateful
+//! handlers); a small front on the public port adds TLS and dropped connections. Wire
+//! behaviour, client settings for each SDK and the module map are in `docs/emulator.md`.
 
 mod access;
 mod clock;
 mod config;
+mod directory;
 mod emulator;
 mod entra;
 mod error;
 mod fault;
+mod files;
 mod front;
+mod headers;
 mod identity;
 mod log;
 mod managed;
 mod properties;
 mod random;
+mod router;
+mod service;
 mod state;
+mod sync;
+mod tenant;
 mod tls;
 mod token;
 mod vault;
@@ -41,7 +50,7 @@ mod wire;
 pub use crate::access::AccessModel;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::EmulatorConfig;
-pub use crate::emulator::{Emulator, TokenClaims};
+pub use crate::emulator::{Emulator, TokenClaims, VaultHandle};
 pub use crate::error::{Error, Result};
 pub use crate::fault::{Fault, Target};
 pub use crate::identity::{Identity, Permissions, SecretPermission};

@@ -4,12 +4,10 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use http::HeaderMap;
+use http::{HeaderMap, Method};
 
 use crate::fault::Target;
-
-/// Headers whose values never appear in `Debug` output.
-const REDACTED_HEADERS: [&str; 3] = ["authorization", "x-identity-header", "cookie"];
+use crate::headers::{RedactedHeaders, as_sent, host_of};
 
 /// One request as the emulator saw it.
 ///
@@ -48,6 +46,31 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
+    /// An entry for a request as it arrived (the front's own headers removed), answered
+    /// `status` (0: dropped); the caller sets `tls` and the times.
+    pub(crate) fn arrived(
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: Vec<u8>,
+        status: u16,
+    ) -> Self {
+        Self {
+            method: method.to_string(),
+            host: host_of(headers),
+            path: path.to_owned(),
+            query: query.map(str::to_owned),
+            headers: as_sent(headers),
+            body,
+            target: Target::classify(path),
+            status,
+            tls: false,
+            received_at: SystemTime::UNIX_EPOCH,
+            responded_at: SystemTime::UNIX_EPOCH,
+        }
+    }
+
     /// The first value of header `name` (case-insensitive), if present and valid UTF-8.
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -112,23 +135,6 @@ impl RecordedRequest {
         url::form_urlencoded::parse(&self.body)
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.into_owned())
-    }
-}
-
-/// Request headers for `Debug`, with the credential headers' values redacted.
-pub(crate) struct RedactedHeaders<'a>(pub(crate) &'a HeaderMap);
-
-impl fmt::Debug for RedactedHeaders<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut map = f.debug_map();
-        for (name, value) in self.0 {
-            if REDACTED_HEADERS.contains(&name.as_str()) {
-                map.entry(&name.as_str(), &"<redacted>");
-            } else {
-                map.entry(&name.as_str(), &value.to_str().unwrap_or("<binary>"));
-            }
-        }
-        map.finish()
     }
 }
 

@@ -6,9 +6,9 @@ use http::Method;
 use serde_json::json;
 
 use crate::clock::unix_seconds;
+use crate::directory::Directory;
 use crate::identity::{Credential, Principal};
-use crate::state::{Info, State};
-use crate::token::Signer;
+use crate::tenant::Tenant;
 use crate::wire::{Call, Reply};
 
 /// The App Service endpoint's path (the full URL is `Emulator::identity_endpoint`).
@@ -17,7 +17,7 @@ pub(crate) const APP_SERVICE_PATH: &str = "/msi/token";
 pub(crate) const IMDS_PATH: &str = "/metadata/identity/oauth2/token";
 
 /// Answers a request classified as managed identity.
-pub(crate) fn handle(call: &Call<'_>, info: &Info, signer: &Signer, state: &mut State) -> Reply {
+pub(crate) fn handle(call: &Call<'_>, tenant: &Tenant, directory: &Directory) -> Reply {
     if call.method != Method::GET {
         return bad_request("Only GET is supported by the managed identity endpoint");
     }
@@ -28,9 +28,8 @@ pub(crate) fn handle(call: &Call<'_>, info: &Info, signer: &Signer, state: &mut 
         }
         issue(
             call,
-            info,
-            signer,
-            state,
+            tenant,
+            directory,
             &["client_id"],
             &["object_id"],
             &["msi_res_id", "mi_res_id"],
@@ -38,15 +37,14 @@ pub(crate) fn handle(call: &Call<'_>, info: &Info, signer: &Signer, state: &mut 
     } else if call.path == APP_SERVICE_PATH {
         match call.header("x-identity-header") {
             None => bad_request("Required header X-IDENTITY-HEADER not specified"),
-            Some(h) if h != info.identity_header => Reply::json(
+            Some(h) if h != tenant.identity_header => Reply::json(
                 401,
                 &json!({"error": "unauthorized", "error_description": "The X-IDENTITY-HEADER value does not match IDENTITY_HEADER"}),
             ),
             Some(_) => issue(
                 call,
-                info,
-                signer,
-                state,
+                tenant,
+                directory,
                 &["client_id"],
                 &["object_id", "principal_id"],
                 &["mi_res_id", "msi_res_id"],
@@ -69,9 +67,8 @@ fn bad_request(description: &str) -> Reply {
 
 fn issue(
     call: &Call<'_>,
-    info: &Info,
-    signer: &Signer,
-    state: &mut State,
+    tenant: &Tenant,
+    directory: &Directory,
     client_id_params: &[&str],
     object_id_params: &[&str],
     resource_id_params: &[&str],
@@ -84,20 +81,20 @@ fn issue(
     };
     let pick = |names: &[&str]| names.iter().find_map(|n| call.query_param(n));
     let selected: Option<Principal> = if let Some(id) = pick(client_id_params) {
-        state.managed_by(|p| p.identity.client_id == id)
+        directory.managed_by(|p| p.identity.client_id == id)
     } else if let Some(id) = pick(object_id_params) {
-        state.managed_by(|p| p.object_id == id)
+        directory.managed_by(|p| p.object_id == id)
     } else if let Some(id) = pick(resource_id_params) {
-        state.managed_by(|p| p.identity.resource_id.as_deref() == Some(id.as_str()))
+        directory.managed_by(|p| p.identity.resource_id.as_deref() == Some(id.as_str()))
     } else {
-        state.principal(&info.system_identity).cloned()
+        directory.principal(&tenant.system_identity).cloned()
     };
     let Some(principal) = selected.filter(|p| matches!(p.identity.credential, Credential::Managed))
     else {
         return bad_request("Identity not found");
     };
     let (access_token, lifetime) =
-        state.issue_access_token(info, signer, &principal, &resource, call.now);
+        directory.issue_access_token(tenant, &principal, &resource, call.now);
     let now = unix_seconds(call.now);
     Reply::json(
         200,

@@ -16,7 +16,7 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
 use crate::error::{Error, Result};
-use crate::state::lock;
+use crate::sync::lock;
 
 /// The CA and what the TLS front needs.
 pub(crate) struct Tls {

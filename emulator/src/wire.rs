@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, Method};
 
-use crate::log::RedactedHeaders;
+use crate::headers::RedactedHeaders;
 
 /// A request as the handlers see it.
 ///

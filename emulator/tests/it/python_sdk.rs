@@ -86,7 +86,7 @@ async fn python_sdks_run_every_secret_operation_with_every_credential() {
     );
     emu.add_managed_identity(Identity::managed("uami-python"), Permissions::read_only());
     emu.set_secret("seeded", "seeded-value");
-    emu.set_secret_in("pyvault", "seeded", "seeded-value");
+    emu.vault("pyvault").set_secret("seeded", "seeded-value");
     emu.set_token_lifetime(Duration::ZERO);
     let expired = emu
         .issue_access_token(emu.client_id(), emu.vault_resource())

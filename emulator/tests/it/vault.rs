@@ -650,7 +650,7 @@ async fn vaults_are_routed_by_host_name() {
         emu.port()
     )));
     assert_eq!(
-        emu.secret_value_in("team-a", "only-here").as_deref(),
+        emu.vault("team-a").secret_value("only-here").as_deref(),
         Some("x")
     );
     assert_eq!(emu.secret_value("only-here"), None);
@@ -754,14 +754,16 @@ async fn state_api_reports_tags_and_expiry_of_the_latest_version() {
     assert_eq!(kv.call("DELETE", "secrets/db", None).await.0, 200);
     assert_eq!(emu.secret_tags("db"), None);
     assert_eq!(emu.secret_expires_on("db"), None);
-    emu.set_secret_in("team-b", "elsewhere", "v");
+    emu.vault("team-b").set_secret("elsewhere", "v");
     assert_eq!(
-        emu.secret_tags_in("team-b", "elsewhere").map(|t| t.len()),
+        emu.vault("team-b")
+            .secret_tags("elsewhere")
+            .map(|t| t.len()),
         Some(0)
     );
-    assert_eq!(emu.secret_expires_on_in("team-b", "elsewhere"), None);
-    assert_eq!(emu.secret_tags_in("no-such-vault", "elsewhere"), None);
-    assert!(emu.secret_properties_in("team-b", "elsewhere").is_some());
+    assert_eq!(emu.vault("team-b").secret_expires_on("elsewhere"), None);
+    assert_eq!(emu.vault("no-such-vault").secret_tags("elsewhere"), None);
+    assert!(emu.vault("team-b").secret_properties("elsewhere").is_some());
 }
 
 /// `(status, code, innererror, message)` of a vault call.
@@ -899,7 +901,8 @@ async fn access_models_are_per_vault_and_settable_at_start() {
     );
 
     // One vault back to access policies; the default vault stays RBAC.
-    emu.set_access_model_in("team-p", AccessModel::AccessPolicy);
+    emu.vault("team-p")
+        .set_access_model(AccessModel::AccessPolicy);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], emu.port()));
     let http = reqwest::Client::builder()
         .no_proxy()

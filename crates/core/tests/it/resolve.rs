@@ -139,7 +139,7 @@ async fn the_env_loader_reads_the_vault_with_the_default_chain() {
 async fn the_airflow_loader_reads_its_section_and_a_named_vault_under_localhost() {
     let emu = emulator().await;
     let url = emu.vault_url_for("kvairflow");
-    emu.set_secret_in("kvairflow", "bot-token", "t0k");
+    emu.vault("kvairflow").set_secret("bot-token", "t0k");
     let cfg = format!(
         "[openmetadata_secrets_manager]\nazure_key_vault_url = {url}\nazure_tenant_id = {}\nazure_client_id = {}\nazure_client_secret = {}\n",
         emu.tenant_id(),

@@ -25,7 +25,7 @@ async fn first_request_is_a_bodyless_probe_then_the_replay_carries_token_and_bod
         .unwrap();
     assert_eq!(set.value.expose(), "s3cr3t-value");
     assert_eq!(
-        kv.emu.secret_value_in(VAULT, "db-pass").as_deref(),
+        kv.emu.vault(VAULT).secret_value("db-pass").as_deref(),
         Some("s3cr3t-value")
     );
 
@@ -104,7 +104,7 @@ async fn a_challenge_for_another_domain_is_refused_before_any_token_request() {
     assert!(kv.emu.requests_to(Target::Entra).is_empty());
 
     // Switched off, the same vault works (the emulator issues tokens for that resource).
-    kv.emu.set_secret_in(VAULT, "x", "value-x");
+    kv.emu.vault(VAULT).set_secret("x", "value-x");
     let relaxed = kv.client_with(kv.credential(), |o| o.verify_challenge_resource = false);
     assert_eq!(
         relaxed.get_secret(&name("x")).await.unwrap().value.expose(),
@@ -185,7 +185,7 @@ async fn a_rejected_token_is_retried_once_after_the_challenge_then_reported() {
 #[tokio::test]
 async fn an_expired_cached_token_gets_a_fresh_challenge_round() {
     let kv = start().await;
-    kv.emu.set_secret_in(VAULT, "s", "v");
+    kv.emu.vault(VAULT).set_secret("s", "v");
     let expired = kv.emu.issue_custom_token(&TokenClaims {
         lifetime_secs: -10,
         ..TokenClaims::default()
@@ -232,7 +232,7 @@ async fn the_bearer_header_is_reused_until_the_credential_would_refresh() {
     use vaultref_keyvault::Timer as _;
 
     let kv = start().await;
-    kv.emu.set_secret_in(VAULT, "s", "v");
+    kv.emu.vault(VAULT).set_secret("s", "v");
     let counting = Arc::new(Counting {
         inner: kv.credential(),
         calls: 0.into(),
@@ -259,7 +259,7 @@ async fn the_bearer_header_is_reused_until_the_credential_would_refresh() {
 async fn concurrent_first_requests_share_one_probe() {
     let kv = start().await;
     for i in 0..20 {
-        kv.emu.set_secret_in(VAULT, &format!("c{i}"), "v");
+        kv.emu.vault(VAULT).set_secret(&format!("c{i}"), "v");
     }
     let names: Vec<_> = (0..20).map(|i| name(&format!("c{i}"))).collect();
     let results = futures::future::join_all(names.iter().map(|n| kv.client.get_secret(n))).await;
@@ -290,7 +290,7 @@ async fn a_refused_token_that_is_still_valid_is_replaced_on_the_replay() {
         ..EmulatorConfig::default()
     })
     .await;
-    kv.emu.set_secret_in(VAULT, "s", "v");
+    kv.emu.vault(VAULT).set_secret("s", "v");
     assert_eq!(
         kv.client
             .get_secret(&name("s"))

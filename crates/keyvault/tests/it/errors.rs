@@ -62,7 +62,7 @@ async fn not_found_for_every_operation_on_an_unknown_name() {
 #[tokio::test]
 async fn forbidden_by_access_policy_names_the_missing_permission() {
     let kv = start().await;
-    kv.emu.set_secret_in(VAULT, "shared", "value");
+    kv.emu.vault(VAULT).set_secret("shared", "value");
     kv.emu.add_app(
         Identity::app("reader-app", "reader-secret"),
         Permissions::read_only(),
@@ -215,7 +215,7 @@ async fn bad_parameters_are_reported_with_the_service_message() {
 #[tokio::test]
 async fn throttling_past_the_retry_budget_reports_the_requested_delay() {
     let kv = start().await;
-    kv.emu.set_secret_in(VAULT, "hot", "v");
+    kv.emu.vault(VAULT).set_secret("hot", "v");
     kv.client.get_secret(&name("hot")).await.unwrap();
     kv.emu.clear_requests();
     kv.emu.inject(Fault::throttle(Target::Vault, 100, 5));
@@ -240,7 +240,7 @@ async fn throttling_past_the_retry_budget_reports_the_requested_delay() {
 #[tokio::test]
 async fn server_errors_after_retries_and_unreachable_vaults() {
     let kv = start().await;
-    kv.emu.set_secret_in(VAULT, "s", "v");
+    kv.emu.vault(VAULT).set_secret("s", "v");
     kv.client.get_secret(&name("s")).await.unwrap();
     let client = kv.client_with(kv.credential(), |o| o.jitter = Arc::new(FixedJitter(0.5)));
     client.get_secret(&name("s")).await.unwrap();
@@ -297,8 +297,8 @@ async fn server_errors_after_retries_and_unreachable_vaults() {
 #[tokio::test]
 async fn forbidden_by_rbac_and_by_policy() {
     let kv = start().await;
-    kv.emu.set_secret_in(VAULT, "guarded", "value");
-    kv.emu.set_access_model_in(VAULT, AccessModel::Rbac);
+    kv.emu.vault(VAULT).set_secret("guarded", "value");
+    kv.emu.vault(VAULT).set_access_model(AccessModel::Rbac);
     kv.emu.add_app(
         Identity::app("rbac-reader", "reader-secret"),
         Permissions::read_only(),

@@ -72,7 +72,7 @@ async fn a_soft_deleted_name_is_recovered_and_set_again() {
         .await
         .unwrap();
     assert_eq!(
-        kv.emu.secret_value_in(VAULT, "db-pass").as_deref(),
+        kv.emu.vault(VAULT).secret_value("db-pass").as_deref(),
         Some("second")
     );
     let versions = kv
@@ -104,7 +104,10 @@ async fn purge_frees_the_name() {
             .is_not_found()
     );
     kv.client.set_secret(&n, &"b".into(), &opts).await.unwrap();
-    assert_eq!(kv.emu.secret_value_in(VAULT, "temp").as_deref(), Some("b"));
+    assert_eq!(
+        kv.emu.vault(VAULT).secret_value("temp").as_deref(),
+        Some("b")
+    );
 }
 
 #[tokio::test]

@@ -162,7 +162,7 @@ async fn list_versions_backup_and_restore() {
         .await
         .unwrap();
     kv.client.purge_deleted_secret(&n).await.unwrap();
-    assert!(kv.emu.secret_value_in(VAULT, "rotated").is_none());
+    assert!(kv.emu.vault(VAULT).secret_value("rotated").is_none());
 
     let restored = kv.client.restore_secret(&backup).await.unwrap();
     assert_eq!(restored.name, n);

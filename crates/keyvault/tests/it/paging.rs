@@ -12,7 +12,7 @@ async fn two_hundred_secrets_at_seven_per_page() {
     let kv = start().await;
     let expected: BTreeSet<String> = (0..200).map(|i| format!("secret-{i:03}")).collect();
     for n in &expected {
-        kv.emu.set_secret_in(VAULT, n, "value");
+        kv.emu.vault(VAULT).set_secret(n, "value");
     }
     let client = kv.client_with(kv.credential(), |o| o.api_version = "7.6".into());
     let listed: Vec<SecretProperties> = client
@@ -58,7 +58,7 @@ async fn two_hundred_secrets_at_seven_per_page() {
 async fn streams_are_lazy_and_yield_item_by_item() {
     let kv = start().await;
     for i in 0..10 {
-        kv.emu.set_secret_in(VAULT, &format!("s{i}"), "v");
+        kv.emu.vault(VAULT).set_secret(&format!("s{i}"), "v");
     }
     let mut stream = kv
         .client
@@ -83,7 +83,7 @@ async fn streams_are_lazy_and_yield_item_by_item() {
 async fn versions_and_deleted_secrets_page_too() {
     let kv = start().await;
     for _ in 0..11 {
-        kv.emu.set_secret_in(VAULT, "many", "v");
+        kv.emu.vault(VAULT).set_secret("many", "v");
     }
     let versions: Vec<_> = kv
         .client
@@ -106,7 +106,7 @@ async fn versions_and_deleted_secrets_page_too() {
 
     for i in 0..5 {
         let n = name(&format!("del-{i}"));
-        kv.emu.set_secret_in(VAULT, n.as_str(), "v");
+        kv.emu.vault(VAULT).set_secret(n.as_str(), "v");
         kv.client
             .delete_secret_and_wait(&n, &WaitOptions::default())
             .await

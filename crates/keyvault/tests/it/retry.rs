@@ -10,7 +10,7 @@ use crate::support::{VAULT, name, start};
 #[tokio::test]
 async fn a_429_storm_is_ridden_out_with_exactly_the_requested_delays() {
     let kv = start().await;
-    kv.emu.set_secret_in(VAULT, "hot", "value");
+    kv.emu.vault(VAULT).set_secret("hot", "value");
     kv.client.get_secret(&name("hot")).await.unwrap(); // challenge done
     kv.emu.clear_requests();
 
@@ -40,7 +40,7 @@ async fn a_429_storm_is_ridden_out_with_exactly_the_requested_delays() {
     assert_eq!(kv.vault_statuses(), [429, 429, 200]);
     assert!(kv.vault_requests().iter().all(|r| !r.body.is_empty()));
     assert_eq!(
-        kv.emu.secret_value_in(VAULT, "hot").as_deref(),
+        kv.emu.vault(VAULT).secret_value("hot").as_deref(),
         Some("value-2")
     );
 }
@@ -48,7 +48,7 @@ async fn a_429_storm_is_ridden_out_with_exactly_the_requested_delays() {
 #[tokio::test]
 async fn the_probe_itself_is_retried_when_throttled() {
     let kv = start().await;
-    kv.emu.set_secret_in(VAULT, "s", "v");
+    kv.emu.vault(VAULT).set_secret("s", "v");
     kv.emu.inject(Fault::throttle(Target::Vault, 2, 2));
     assert_eq!(
         kv.client
@@ -66,7 +66,7 @@ async fn the_probe_itself_is_retried_when_throttled() {
 #[tokio::test]
 async fn server_errors_back_off_exponentially_with_jitter() {
     let kv = start().await;
-    kv.emu.set_secret_in(VAULT, "s", "v");
+    kv.emu.vault(VAULT).set_secret("s", "v");
     kv.client.get_secret(&name("s")).await.unwrap();
     // Each retryable status is retried. (Faults injected together all count down on the
     // same request, so they are injected one per call.)
@@ -101,7 +101,7 @@ async fn server_errors_back_off_exponentially_with_jitter() {
 #[tokio::test]
 async fn dropped_connections_are_retried() {
     let kv = start().await;
-    kv.emu.set_secret_in(VAULT, "s", "v");
+    kv.emu.vault(VAULT).set_secret("s", "v");
     kv.client.get_secret(&name("s")).await.unwrap();
     kv.emu.clear_requests();
     kv.emu.inject(Fault::drop_connections(Target::Vault, 2));
@@ -121,7 +121,7 @@ async fn dropped_connections_are_retried() {
 #[tokio::test]
 async fn a_delay_beyond_the_budget_fails_at_once() {
     let kv = start().await;
-    kv.emu.set_secret_in(VAULT, "s", "v");
+    kv.emu.vault(VAULT).set_secret("s", "v");
     kv.client.get_secret(&name("s")).await.unwrap();
     kv.emu.clear_requests();
     kv.emu.inject(Fault::throttle(Target::Vault, 1, 120));
@@ -138,7 +138,7 @@ async fn a_delay_beyond_the_budget_fails_at_once() {
 #[tokio::test]
 async fn the_real_timer_really_waits() {
     let kv = start().await;
-    kv.emu.set_secret_in(VAULT, "s", "v");
+    kv.emu.vault(VAULT).set_secret("s", "v");
     let client = kv.client_with(kv.credential(), |o| o.timer = Arc::new(TokioTimer));
     client.get_secret(&name("s")).await.unwrap();
     kv.emu.clear_requests();

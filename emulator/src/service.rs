@@ -1,0 +1,86 @@
+//! The running emulator as one object: the tenant's fixed facts, the time sources, the
+//! mutable state and the request log. The front, the router, the admin endpoint and the
+//! `Emulator` handle each hold an `Arc` of it.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::clock::{Clock, WallClock};
+use crate::log::{RecordedRequest, RequestLog};
+use crate::state::State;
+use crate::sync::lock;
+use crate::tenant::Tenant;
+use crate::vault::{Snapshot, save_snapshot};
+
+/// The running emulator, shared.
+#[derive(Debug)]
+pub(crate) struct Service {
+    pub(crate) tenant: Tenant,
+    /// Whether the public port also speaks TLS.
+    pub(crate) tls: bool,
+    /// Where the vaults are saved after every change (`--state-dir`), if anywhere.
+    state_file: Option<PathBuf>,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Real time for the request log's timestamps.
+    pub(crate) wall: WallClock,
+    /// The next request's sequence number (from 1), given by the front.
+    pub(crate) next_seq: AtomicU64,
+    state: Mutex<State>,
+    log: Mutex<RequestLog>,
+    /// The generation last written to the state file.
+    saved: Mutex<u64>,
+}
+
+impl Service {
+    pub(crate) fn new(
+        tenant: Tenant,
+        tls: bool,
+        state_file: Option<PathBuf>,
+        clock: Arc<dyn Clock>,
+        state: State,
+        log: RequestLog,
+    ) -> Self {
+        Self {
+            tenant,
+            tls,
+            state_file,
+            clock,
+            wall: WallClock::new(),
+            next_seq: AtomicU64::new(1),
+            state: Mutex::new(state),
+            log: Mutex::new(log),
+            saved: Mutex::new(0),
+        }
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    pub(crate) fn log(&self) -> MutexGuard<'_, RequestLog> {
+        lock(&self.log)
+    }
+
+    /// Adds `request` to the log under the front's sequence number `seq` (0: none).
+    pub(crate) fn record(&self, seq: u64, request: RecordedRequest) {
+        self.log().record(seq, request);
+    }
+
+    /// Whether changes are saved to a state file.
+    pub(crate) fn persists(&self) -> bool {
+        self.state_file.is_some()
+    }
+
+    /// Writes a snapshot to the state file unless a newer one was written already. A failed
+    /// save must not fail the request; the next change tries again.
+    pub(crate) fn persist(&self, generation: u64, snapshot: &Snapshot) {
+        let Some(path) = &self.state_file else {
+            return;
+        };
+        let mut saved = lock(&self.saved);
+        if generation > *saved && save_snapshot(path, snapshot).is_ok() {
+            *saved = generation;
+        }
+    }
+}
