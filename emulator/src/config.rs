@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::access::AccessModel;
 use crate::clock::{Clock, SystemClock};
 use crate::fault::Fault;
+use crate::fault_spec::FaultSpec;
 
 /// Settings for `Emulator::start`. Build with struct-update syntax:
 /// `EmulatorConfig { tls: true, ..EmulatorConfig::default() }`.
@@ -56,6 +57,23 @@ pub struct EmulatorConfig {
     pub seed: Option<u64>,
     /// How many requests the request log keeps (oldest dropped first).
     pub request_log_capacity: usize,
+    /// Serve the admin endpoint (faults and the request log over HTTP, for test suites in any
+    /// language; see docs/emulator.md) on this `127.0.0.1` port, 0 for a free one; `None`
+    /// (the default) serves none.
+    pub admin_port: Option<u16>,
+}
+
+impl EmulatorConfig {
+    /// Starts the emulator with `spec` in effect: a fault is active from the start, a delay
+    /// or token lifetime replaces the configured one.
+    pub fn apply(&mut self, spec: FaultSpec) {
+        match spec {
+            FaultSpec::Fault(fault) => self.faults.push(fault),
+            FaultSpec::RecoverDelay(delay) => self.recover_delay = delay,
+            FaultSpec::DeleteDelay(delay) => self.delete_delay = delay,
+            FaultSpec::TokenLifetime(lifetime) => self.token_lifetime = lifetime,
+        }
+    }
 }
 
 impl std::fmt::Debug for EmulatorConfig {
@@ -83,6 +101,7 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("clock", &self.clock)
             .field("seed", &self.seed)
             .field("request_log_capacity", &self.request_log_capacity)
+            .field("admin_port", &self.admin_port)
             .finish()
     }
 }
@@ -109,6 +128,7 @@ impl Default for EmulatorConfig {
             clock: Arc::new(SystemClock),
             seed: None,
             request_log_capacity: 10_000,
+            admin_port: None,
         }
     }
 }

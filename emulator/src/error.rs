@@ -37,6 +37,10 @@ pub enum Error {
         /// Why it could not be used.
         reason: String,
     },
+    /// A fault written as data (`--fault`, the admin endpoint) that cannot be used; the
+    /// message says what to fix.
+    #[error("invalid fault: {0}; see \"Faults from any language\" in docs/emulator.md")]
+    InvalidFault(String),
     /// A vault name that Key Vault would not accept.
     #[error("invalid vault name {0:?}: use 3 to 24 characters from 0-9, a-z, A-Z and '-'")]
     InvalidVaultName(String),

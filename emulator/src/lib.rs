@@ -12,6 +12,10 @@
 //!   (`AccessDenied`) or an RBAC one (`ForbiddenByRbac`).
 //! - [`Fault`] and [`Target`]: throttling, 5xx bursts, latency, dropped connections, rate
 //!   limits, policy denials (`ForbiddenByPolicy`).
+//! - [`FaultSpec`]: a fault (or a delay, or the token lifetime) written as data, as
+//!   `vaultref emulator --fault` and the admin endpoint take it. The admin endpoint
+//!   (`EmulatorConfig::admin_port`) injects and clears faults and serves the request log over
+//!   HTTP, for test suites in any language.
 //! - [`RecordedRequest`]: one entry of the request log (`Debug` redacts credentials).
 //! - [`SecretProperties`]: a stored secret's tags and attributes, read through the state API.
 //! - [`Clock`], [`SystemClock`], [`ManualClock`]: the injected time source.
@@ -22,6 +26,7 @@
 //! behaviour, client settings for each SDK and the module map are in `docs/emulator.md`.
 
 mod access;
+mod admin;
 mod clock;
 mod config;
 mod directory;
@@ -29,6 +34,7 @@ mod emulator;
 mod entra;
 mod error;
 mod fault;
+mod fault_spec;
 mod files;
 mod front;
 mod headers;
@@ -53,6 +59,7 @@ pub use crate::config::EmulatorConfig;
 pub use crate::emulator::{Emulator, TokenClaims, VaultHandle};
 pub use crate::error::{Error, Result};
 pub use crate::fault::{Fault, Target};
+pub use crate::fault_spec::FaultSpec;
 pub use crate::identity::{Identity, Permissions, SecretPermission};
 pub use crate::log::RecordedRequest;
 pub use crate::properties::SecretProperties;

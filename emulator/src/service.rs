@@ -5,13 +5,24 @@
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use crate::clock::{Clock, WallClock};
+use crate::fault_spec::FaultSpec;
 use crate::log::{RecordedRequest, RequestLog};
 use crate::state::State;
 use crate::sync::lock;
 use crate::tenant::Tenant;
 use crate::vault::{Snapshot, save_snapshot};
+
+/// The timing of tokens and long-running operations, which faults can change and a reset
+/// of the faults puts back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timing {
+    pub(crate) token_lifetime: Duration,
+    pub(crate) recover_delay: Duration,
+    pub(crate) delete_delay: Duration,
+}
 
 /// The running emulator, shared.
 #[derive(Debug)]
@@ -30,6 +41,8 @@ pub(crate) struct Service {
     log: Mutex<RequestLog>,
     /// The generation last written to the state file.
     saved: Mutex<u64>,
+    /// The timing at start, which `reset_faults` puts back.
+    timing_at_start: Timing,
 }
 
 impl Service {
@@ -41,6 +54,11 @@ impl Service {
         state: State,
         log: RequestLog,
     ) -> Self {
+        let timing_at_start = Timing {
+            token_lifetime: state.directory.token_lifetime,
+            recover_delay: state.vaults.recover_delay,
+            delete_delay: state.vaults.delete_delay,
+        };
         Self {
             tenant,
             tls,
@@ -51,6 +69,7 @@ impl Service {
             state: Mutex::new(state),
             log: Mutex::new(log),
             saved: Mutex::new(0),
+            timing_at_start,
         }
     }
 
@@ -82,5 +101,33 @@ impl Service {
         if generation > *saved && save_snapshot(path, snapshot).is_ok() {
             *saved = generation;
         }
+    }
+
+    /// Puts `spec` into effect: a fault is injected now, a delay or token lifetime replaces
+    /// the current one.
+    pub(crate) fn apply(&self, spec: FaultSpec) {
+        let now = self.clock.now();
+        let mut state = self.state();
+        match spec {
+            FaultSpec::Fault(fault) => state.faults.inject(fault, now),
+            FaultSpec::RecoverDelay(delay) => state.vaults.recover_delay = delay,
+            FaultSpec::DeleteDelay(delay) => state.vaults.delete_delay = delay,
+            FaultSpec::TokenLifetime(lifetime) => state.directory.token_lifetime = lifetime,
+        }
+    }
+
+    /// Removes every fault and rate limit and puts the timing of tokens and long-running
+    /// operations back as it was at start.
+    pub(crate) fn reset_faults(&self) {
+        let Timing {
+            token_lifetime,
+            recover_delay,
+            delete_delay,
+        } = self.timing_at_start;
+        let mut state = self.state();
+        state.faults.clear();
+        state.directory.token_lifetime = token_lifetime;
+        state.vaults.recover_delay = recover_delay;
+        state.vaults.delete_delay = delete_delay;
     }
 }

@@ -15,7 +15,9 @@ use url::Url;
 use wiremock::MockServer;
 
 use crate::access::AccessModel;
+use crate::admin::Admin;
 use crate::fault::{Fault, Target};
+use crate::fault_spec::FaultSpec;
 use crate::identity::{Identity, Permissions};
 use crate::log::RecordedRequest;
 use crate::service::Service;
@@ -38,6 +40,7 @@ pub struct Emulator {
     federated_token_file: PathBuf,
     front: JoinHandle<()>,
     mock: Option<MockServer>,
+    admin: Option<Admin>,
     _files: tempfile::TempDir,
 }
 
@@ -162,6 +165,20 @@ impl Emulator {
         self.ca.as_ref().map(|(_, path)| path.as_path())
     }
 
+    /// The admin endpoint's base URL (`http://127.0.0.1:ADMIN_PORT/`), when
+    /// `EmulatorConfig::admin_port` asked for one.
+    #[must_use]
+    pub fn admin_url(&self) -> Option<&Url> {
+        self.admin.as_ref().map(|a| &a.url)
+    }
+
+    /// The token every admin request carries in `X-Vaultref-Admin-Token`, when the admin
+    /// endpoint is on.
+    #[must_use]
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin.as_ref().map(|a| a.token.as_str())
+    }
+
     /// The resource (audience) the vault challenge names; tokens must be issued for it.
     #[must_use]
     pub fn vault_resource(&self) -> &str {
@@ -230,8 +247,13 @@ impl Emulator {
 
     /// Activates a fault.
     pub fn inject(&self, fault: Fault) {
-        let now = self.service.clock.now();
-        self.service.state().faults.inject(fault, now);
+        self.apply(FaultSpec::Fault(fault));
+    }
+
+    /// Puts `spec` into effect, as the admin endpoint's `POST /faults` does: a fault is
+    /// injected now, a delay or token lifetime replaces the current one.
+    pub fn apply(&self, spec: FaultSpec) {
+        self.service.apply(spec);
     }
 
     /// Like the real vault: 429 past `per_10s` requests to `target` per 10-second window.
@@ -244,20 +266,27 @@ impl Emulator {
         self.service.state().faults.clear();
     }
 
+    /// What the admin endpoint's `DELETE /faults` does: removes every fault and rate limit
+    /// and puts the recover and delete delays and the token lifetime back to their values at
+    /// start.
+    pub fn reset_faults(&self) {
+        self.service.reset_faults();
+    }
+
     /// Lifetime of tokens issued from now on (zero: already expired when issued).
     pub fn set_token_lifetime(&self, lifetime: Duration) {
-        self.service.state().directory.token_lifetime = lifetime;
+        self.apply(FaultSpec::TokenLifetime(lifetime));
     }
 
     /// A recovered secret stays invisible (404; 409 `ObjectIsBeingRecovered` on set) this long.
     pub fn set_recover_delay(&self, delay: Duration) {
-        self.service.state().vaults.recover_delay = delay;
+        self.apply(FaultSpec::RecoverDelay(delay));
     }
 
     /// A deleted secret is "being deleted" (get-deleted 404; 409 `ObjectIsBeingDeleted` on set)
     /// this long.
     pub fn set_delete_delay(&self, delay: Duration) {
-        self.service.state().vaults.delete_delay = delay;
+        self.apply(FaultSpec::DeleteDelay(delay));
     }
 
     /// Turns purge protection on or off for every vault (purge then answers 403).
@@ -287,7 +316,8 @@ impl Emulator {
     /// `authority_host`, `tenant_id`, `client_id`, `client_secret`, `ca_cert`,
     /// `imds_endpoint`, `identity_endpoint`, `identity_header`, `federated_token_file`, and
     /// also `workload_client_id`, `managed_identity_client_id`, `vault_resource`, `port`,
-    /// `vaults` (name to URL).
+    /// `vaults` (name to URL), `admin_url` and `admin_token` (`null` without the admin
+    /// endpoint).
     #[must_use]
     pub fn ready_line(&self) -> String {
         let vaults: serde_json::Map<String, serde_json::Value> = {
@@ -321,6 +351,8 @@ impl Emulator {
             "vault_resource": self.vault_resource(),
             "port": self.port,
             "vaults": vaults,
+            "admin_url": self.admin_url().map(Url::as_str),
+            "admin_token": self.admin_token(),
         })
         .to_string()
     }
@@ -330,6 +362,7 @@ impl Emulator {
         self.front.abort();
         let _ = (&mut self.front).await;
         self.mock.take();
+        self.admin.take();
     }
 }
 

@@ -15,6 +15,7 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer};
 
 use super::Emulator;
+use crate::admin::Admin;
 use crate::config::EmulatorConfig;
 use crate::directory::Directory;
 use crate::error::{Error, Result};
@@ -218,6 +219,7 @@ impl Emulator {
         ] {
             directory.add(identity, permissions, &mut random);
         }
+        let admin_token = config.admin_port.map(|_| random.secret());
         let mut state = State::new(directory, vaults, random);
         let now = config.clock.now();
         for fault in &config.faults {
@@ -242,6 +244,10 @@ impl Emulator {
             .mount(&mock)
             .await;
         let front = front::spawn(listener, backend_addr, acceptor, service.clone());
+        let admin = match (config.admin_port, admin_token) {
+            (Some(port), Some(token)) => Some(Admin::start(port, service.clone(), token).await?),
+            _ => None,
+        };
 
         let mut emulator = Self {
             service,
@@ -254,6 +260,7 @@ impl Emulator {
             federated_token_file: files.path().join("federated-token"),
             front,
             mock: Some(mock),
+            admin,
             _files: files,
         };
         // Like the AKS webhook's projected token: long-lived; written with a trailing newline,

@@ -3,6 +3,7 @@
 // Helpers outside #[test] functions panic on setup failures too, and print notes.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod admin;
 mod entra;
 mod faults;
 mod log;
