@@ -1,14 +1,15 @@
 //! `vaultref emulator`: serves the Key Vault + Entra ID + managed-identity emulator of
 //! `vaultref-emulator`, prints ONE JSON line once ready (`vault_url`, `authority_host`,
 //! `tenant_id`, `client_id`, `client_secret`, `ca_cert`, `imds_endpoint`, `identity_endpoint`,
-//! `identity_header`, `federated_token_file`, ...), and runs until stdin closes or
-//! SIGTERM/SIGINT arrives. See docs/emulator.md.
+//! `identity_header`, `federated_token_file`, ..., `admin_url`, `admin_token`), and runs until
+//! stdin closes or SIGTERM/SIGINT arrives. `--fault` starts it with faults in effect; the
+//! admin endpoint changes them while it runs. See docs/emulator.md.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use vaultref_emulator::{Emulator, EmulatorConfig};
+use vaultref_emulator::{Emulator, EmulatorConfig, FaultSpec};
 
 /// Options of `vaultref emulator`.
 #[derive(clap::Args)]
@@ -25,6 +26,17 @@ pub(crate) struct EmulatorArgs {
     /// Serve another vault at https://NAME.localhost:PORT/ (repeatable).
     #[arg(long = "vault", value_name = "NAME")]
     vaults: Vec<String>,
+    /// Start with a fault in effect (repeatable): KIND[:KEY=VALUE,...] or a JSON object, e.g.
+    /// `throttle:requests=2,retry_after=1`, `status:status=503,requests=3`,
+    /// `latency:target=entra,duration=200ms`, `token_lifetime:duration=0`. Kinds: throttle,
+    /// status, status_for, latency, drop, rate_limit, forbidden_by_policy, recover_delay,
+    /// delete_delay, token_lifetime (docs/emulator.md).
+    #[arg(long = "fault", value_name = "SPEC")]
+    faults: Vec<FaultSpec>,
+    /// Port on 127.0.0.1 of the admin endpoint, which injects and clears faults and serves the
+    /// request log (0 picks a free one; the ready line's `admin_url` says which).
+    #[arg(long, value_name = "PORT", default_value_t = 0)]
+    admin_port: u16,
 }
 
 pub(crate) fn run(args: EmulatorArgs) -> anyhow::Result<()> {
@@ -36,15 +48,20 @@ pub(crate) fn run(args: EmulatorArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: EmulatorArgs) -> anyhow::Result<()> {
-    let emulator = Emulator::start(EmulatorConfig {
+    let mut config = EmulatorConfig {
         port: args.port,
         tls: args.tls,
         state_dir: args.state_dir,
         vaults: args.vaults,
+        admin_port: Some(args.admin_port),
         ..EmulatorConfig::default()
-    })
-    .await
-    .context("starting the emulator")?;
+    };
+    for fault in args.faults {
+        config.apply(fault);
+    }
+    let emulator = Emulator::start(config)
+        .await
+        .context("starting the emulator")?;
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{}", emulator.ready_line()).context("writing the ready line")?;

@@ -1,5 +1,6 @@
-//! `vaultref emulator`: the ready line, plain HTTP beside TLS on one port, the challenge, and
-//! `--state-dir` keeping secrets and credentials across restarts; stops when stdin closes.
+//! `vaultref emulator`: the ready line, plain HTTP beside TLS on one port, the challenge,
+//! `--state-dir` keeping secrets and credentials across restarts, `--fault`, and the admin
+//! endpoint driven from Python; stops when stdin closes.
 
 // The helpers below panic on setup failures, like the tests themselves.
 #![allow(clippy::unwrap_used)]
@@ -25,9 +26,15 @@ const READY_KEYS: [&str; 10] = [
 ];
 
 fn start(state_dir: &Path) -> (Child, Value) {
+    let state_dir = state_dir.to_str().unwrap();
+    start_with(&["--tls", "--vault", "team-a", "--state-dir", state_dir])
+}
+
+/// Starts `vaultref emulator ARGS` and reads its ready line.
+fn start_with(args: &[&str]) -> (Child, Value) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_vaultref"))
-        .args(["emulator", "--tls", "--vault", "team-a", "--state-dir"])
-        .arg(state_dir)
+        .arg("emulator")
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -246,5 +253,148 @@ fn python_sdks_accept_the_cli_emulator_configured_from_its_ready_line() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+    stop(child);
+}
+
+/// The admin endpoint's port and token, from the ready line.
+fn admin_of(ready: &Value) -> (u64, String) {
+    let url = ready["admin_url"].as_str().unwrap();
+    let port = url
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("admin_url {url} is http://127.0.0.1:PORT/"))
+        .parse()
+        .unwrap();
+    (port, ready["admin_token"].as_str().unwrap().to_owned())
+}
+
+#[test]
+fn fault_flags_start_the_emulator_with_faults_that_the_admin_endpoint_resets() {
+    let (child, ready) = start_with(&[
+        "--fault",
+        "status:target=entra,requests=1",
+        "--fault",
+        r#"{"kind": "throttle", "retry_after": 2}"#,
+    ]);
+    let port = ready["port"].as_u64().unwrap();
+    let discovery = format!(
+        "/{}/v2.0/.well-known/openid-configuration",
+        ready["tenant_id"].as_str().unwrap()
+    );
+    assert_eq!(http(port, "GET", &discovery, &[], "").0, 503);
+    assert_eq!(http(port, "GET", &discovery, &[], "").0, 200);
+    let (status, head, body) = http(port, "GET", "/secrets?api-version=7.6", &[], "");
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        head.to_ascii_lowercase().contains("retry-after: 2"),
+        "{head}"
+    );
+    assert_eq!(body["error"]["code"], "Throttled");
+    assert_eq!(
+        http(port, "GET", "/secrets?api-version=7.6", &[], "").0,
+        401
+    );
+
+    let (admin_port, admin_token) = admin_of(&ready);
+    assert_ne!(admin_port, port);
+    let inject = r#"{"kind": "status", "requests": 5}"#;
+    let (status, _, body) = http(admin_port, "POST", "/faults", &[], inject);
+    assert_eq!(status, 401, "no token: {body}");
+    let with_token = [("X-Vaultref-Admin-Token", admin_token.as_str())];
+    let (status, _, body) = http(admin_port, "POST", "/faults", &with_token, inject);
+    assert_eq!((status, &body), (200, &serde_json::json!({"applied": 1})));
+    assert_eq!(
+        http(port, "GET", "/secrets?api-version=7.6", &[], "").0,
+        503
+    );
+    let (status, _, _) = http(admin_port, "DELETE", "/faults", &with_token, "");
+    assert_eq!(status, 204);
+    assert_eq!(
+        http(port, "GET", "/secrets?api-version=7.6", &[], "").0,
+        401
+    );
+    let (status, _, log) = http(admin_port, "GET", "/requests?target=entra", &with_token, "");
+    assert_eq!(status, 200);
+    let statuses: Vec<u64> = log["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [503, 200]);
+    stop(child);
+}
+
+#[test]
+fn a_bad_fault_flag_is_refused_with_what_to_fix() {
+    let output = Command::new(env!("CARGO_BIN_EXE_vaultref"))
+        .args(["emulator", "--fault", "status:status=200"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty(), "no ready line");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("invalid fault: \"status\" must be an HTTP error status from 400 to 599"),
+        "{stderr}"
+    );
+}
+
+/// Issue 15: a Python test suite drives the faults of `vaultref emulator --tls` through the
+/// admin endpoint, with the official azure-keyvault-secrets SDK meeting them.
+#[test]
+fn python_drives_the_emulators_faults_through_the_admin_endpoint() {
+    let Some(python) = crate::support::python(&["azure.identity", "azure.keyvault.secrets"]) else {
+        return;
+    };
+    let (child, ready) = start_with(&["--tls"]);
+    let mut command = Command::new(&python);
+    command.arg(crate::support::data("emulator_faults.py"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("AZURE_") || name.starts_with("IDENTITY_") {
+            command.env_remove(name);
+        }
+    }
+    let output = command
+        .env("VAULTREF_EMULATOR_READY", ready.to_string())
+        .env("NO_PROXY", "*")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("ALL PASSED"),
+        "python against `vaultref emulator --tls`:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for line in [
+        "PASS the SDK honoured Retry-After through a 429 throttle",
+        "PASS the SDK retried a 503 burst",
+        "PASS the SDK retried a dropped connection",
+        "PASS latency slowed the vault down",
+        "PASS the SDK surfaced a standing 503 once its retries ran out",
+        "PASS DELETE /faults cleared the faults",
+        "PASS the request log names the SDK's requests without credentials",
+        "PASS DELETE /requests emptied the log",
+    ] {
+        assert!(stdout.contains(line), "missing `{line}` in:\n{stdout}");
+    }
+    // What Python left behind, seen from here: no fault stands, and the log it emptied holds
+    // only what came after.
+    let port = ready["port"].as_u64().unwrap();
+    assert_eq!(
+        http(port, "GET", "/secrets?api-version=7.6", &[], "").0,
+        401
+    );
+    let (admin_port, admin_token) = admin_of(&ready);
+    let with_token = [("X-Vaultref-Admin-Token", admin_token.as_str())];
+    let (_, _, log) = http(admin_port, "GET", "/requests", &with_token, "");
+    let paths: Vec<&str> = log["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/secrets"], "{log}");
     stop(child);
 }
