@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer};
 
@@ -81,51 +82,7 @@ impl Emulator {
         if let Some(dir) = &config.state_dir {
             std::fs::create_dir_all(dir).map_err(write_error(dir))?;
         }
-        let identity_file = config.state_dir.as_ref().map(|d| d.join("identity.json"));
-        let persisted: Option<PersistedIdentity> = match &identity_file {
-            Some(path) if path.exists() => {
-                let bytes = std::fs::read(path).map_err(|e| Error::State {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?;
-                Some(serde_json::from_slice(&bytes).map_err(|e| Error::State {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?)
-            }
-            _ => None,
-        };
-        let mut fresh = || PersistedIdentity {
-            tenant_id: random.guid(),
-            client_id: random.guid(),
-            client_secret: random.secret(),
-            workload_client_id: random.guid(),
-            managed_identity_client_id: random.guid(),
-            identity_header: random.secret(),
-            signing_key: STANDARD.encode(random.bytes::<32>()),
-        };
-        let mut ids = persisted.unwrap_or_else(&mut fresh);
-        if let Some(t) = &config.tenant_id {
-            ids.tenant_id.clone_from(t);
-        }
-        if let Some(c) = &config.client_id {
-            ids.client_id.clone_from(c);
-        }
-        if let Some(s) = &config.client_secret {
-            ids.client_secret.clone_from(s);
-        }
-        let mut key = [0u8; 32];
-        match STANDARD.decode(&ids.signing_key) {
-            Ok(bytes) if bytes.len() == 32 => key.copy_from_slice(&bytes),
-            _ => {
-                key = random.bytes::<32>();
-                ids.signing_key = STANDARD.encode(key);
-            }
-        }
-        if let Some(path) = &identity_file {
-            let bytes = serde_json::to_vec_pretty(&ids).unwrap_or_default();
-            write_private(path, &bytes).map_err(write_error(path))?;
-        }
+        let (ids, key) = credentials(&config, &mut random)?;
 
         let addr = SocketAddr::from(([127, 0, 0, 1], config.port));
         let listener = TcpListener::bind(addr)
@@ -150,23 +107,9 @@ impl Emulator {
             .tempdir()
             .map_err(write_error(Path::new("<temporary directory>")))?;
         let (ca, acceptor) = if config.tls {
-            let ca_dir = config
-                .state_dir
-                .clone()
-                .unwrap_or_else(|| files.path().to_owned());
-            let ca_key_path = ca_dir.join("ca-key.pem");
-            let existing_key = std::fs::read_to_string(&ca_key_path).ok();
-            let tls = tls::setup(existing_key.as_deref())?;
-            if existing_key.is_none() {
-                write_private(&ca_key_path, tls.ca_key_pem.as_bytes())
-                    .map_err(write_error(&ca_key_path))?;
-            }
-            let ca_path = ca_dir.join("ca.pem");
-            std::fs::write(&ca_path, tls.ca_pem.as_bytes()).map_err(write_error(&ca_path))?;
-            (
-                Some((tls.ca_pem.clone(), ca_path)),
-                Some(tokio_rustls::TlsAcceptor::from(tls.server_config)),
-            )
+            let ca_dir = config.state_dir.as_deref().unwrap_or(files.path());
+            let (ca, acceptor) = certificates(ca_dir)?;
+            (Some(ca), Some(acceptor))
         } else {
             (None, None)
         };
@@ -185,40 +128,8 @@ impl Emulator {
             signer: Signer::new(key),
         };
         let state_file = config.state_dir.as_ref().map(|d| d.join("secrets.json"));
-        let mut vaults = Vaults {
-            default: config.default_vault.clone(),
-            vaults: BTreeMap::new(),
-            recover_delay: config.recover_delay,
-            delete_delay: config.delete_delay,
-            purge_protection: config.purge_protection,
-            retention_days: config.retention_days.clamp(7, 90),
-            access_model: config.access_model,
-        };
-        if let Some(path) = &state_file
-            && let Some(snapshot) = load_snapshot(path)?
-        {
-            vaults.restore_snapshot(snapshot);
-        }
-        for name in std::iter::once(&config.default_vault).chain(&config.vaults) {
-            vaults.ensure(name);
-        }
-        let mut directory = Directory::new(config.token_lifetime);
-        for (identity, permissions) in [
-            (
-                Identity::app(ids.client_id.clone(), ids.client_secret.clone()),
-                Permissions::all(),
-            ),
-            (
-                Identity::workload(ids.workload_client_id.clone()),
-                Permissions::all(),
-            ),
-            (
-                Identity::managed(ids.managed_identity_client_id.clone()),
-                Permissions::all(),
-            ),
-        ] {
-            directory.add(identity, permissions, &mut random);
-        }
+        let vaults = vaults(&config, state_file.as_deref())?;
+        let directory = directory(&config, &ids, &mut random);
         let admin_token = config.admin_port.map(|_| random.secret());
         let mut state = State::new(directory, vaults, random);
         let now = config.clock.now();
@@ -271,4 +182,111 @@ impl Emulator {
         emulator.federated_token_file = path;
         Ok(emulator)
     }
+}
+
+/// The tenant's credentials and signing key: those kept in the state directory (if any),
+/// else fresh ones; the configured ids and secret win. Written back to the state directory.
+fn credentials(
+    config: &EmulatorConfig,
+    random: &mut Random,
+) -> Result<(PersistedIdentity, [u8; 32])> {
+    let identity_file = config.state_dir.as_ref().map(|d| d.join("identity.json"));
+    let persisted: Option<PersistedIdentity> = match &identity_file {
+        Some(path) if path.exists() => {
+            let bytes = std::fs::read(path).map_err(|e| Error::State {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            Some(serde_json::from_slice(&bytes).map_err(|e| Error::State {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?)
+        }
+        _ => None,
+    };
+    let mut ids = persisted.unwrap_or_else(|| PersistedIdentity {
+        tenant_id: random.guid(),
+        client_id: random.guid(),
+        client_secret: random.secret(),
+        workload_client_id: random.guid(),
+        managed_identity_client_id: random.guid(),
+        identity_header: random.secret(),
+        signing_key: STANDARD.encode(random.bytes::<32>()),
+    });
+    if let Some(t) = &config.tenant_id {
+        ids.tenant_id.clone_from(t);
+    }
+    if let Some(c) = &config.client_id {
+        ids.client_id.clone_from(c);
+    }
+    if let Some(s) = &config.client_secret {
+        ids.client_secret.clone_from(s);
+    }
+    let mut key = [0u8; 32];
+    match STANDARD.decode(&ids.signing_key) {
+        Ok(bytes) if bytes.len() == 32 => key.copy_from_slice(&bytes),
+        _ => {
+            key = random.bytes::<32>();
+            ids.signing_key = STANDARD.encode(key);
+        }
+    }
+    if let Some(path) = &identity_file {
+        let bytes = serde_json::to_vec_pretty(&ids).unwrap_or_default();
+        write_private(path, &bytes).map_err(write_error(path))?;
+    }
+    Ok((ids, key))
+}
+
+/// The CA (PEM and the path of `ca.pem` in `dir`) and the TLS acceptor of the front; the CA
+/// key in `dir` is reused, so a `ca.pem` already trusted keeps working.
+fn certificates(dir: &Path) -> Result<((String, PathBuf), TlsAcceptor)> {
+    let ca_key_path = dir.join("ca-key.pem");
+    let existing_key = std::fs::read_to_string(&ca_key_path).ok();
+    let tls = tls::setup(existing_key.as_deref())?;
+    if existing_key.is_none() {
+        write_private(&ca_key_path, tls.ca_key_pem.as_bytes())
+            .map_err(write_error(&ca_key_path))?;
+    }
+    let ca_path = dir.join("ca.pem");
+    std::fs::write(&ca_path, tls.ca_pem.as_bytes()).map_err(write_error(&ca_path))?;
+    Ok((
+        (tls.ca_pem.clone(), ca_path),
+        TlsAcceptor::from(tls.server_config),
+    ))
+}
+
+/// The configured vaults, with the secrets of the state file if there is one.
+fn vaults(config: &EmulatorConfig, state_file: Option<&Path>) -> Result<Vaults> {
+    let mut vaults = Vaults {
+        default: config.default_vault.clone(),
+        vaults: BTreeMap::new(),
+        recover_delay: config.recover_delay,
+        delete_delay: config.delete_delay,
+        purge_protection: config.purge_protection,
+        retention_days: config.retention_days.clamp(7, 90),
+        access_model: config.access_model,
+    };
+    if let Some(path) = state_file
+        && let Some(snapshot) = load_snapshot(path)?
+    {
+        vaults.restore_snapshot(snapshot);
+    }
+    for name in std::iter::once(&config.default_vault).chain(&config.vaults) {
+        vaults.ensure(name);
+    }
+    Ok(vaults)
+}
+
+/// The directory with the three built-in identities (all permissions): the app
+/// registration, the workload identity and the system-assigned managed identity.
+fn directory(config: &EmulatorConfig, ids: &PersistedIdentity, random: &mut Random) -> Directory {
+    let mut directory = Directory::new(config.token_lifetime);
+    for identity in [
+        Identity::app(ids.client_id.clone(), ids.client_secret.clone()),
+        Identity::workload(ids.workload_client_id.clone()),
+        Identity::managed(ids.managed_identity_client_id.clone()),
+    ] {
+        directory.add(identity, Permissions::all(), random);
+    }
+    directory
 }
