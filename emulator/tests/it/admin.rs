@@ -42,7 +42,19 @@ async fn list_secrets(emu: &Emulator, token: &str) -> Result<Response, reqwest::
 }
 
 async fn status_of_list(emu: &Emulator, token: &str) -> u16 {
-    list_secrets(emu, token).await.unwrap().status().as_u16()
+    vault_status(emu, Method::GET, "secrets", token).await
+}
+
+/// The status of an authenticated vault request without a body.
+async fn vault_status(emu: &Emulator, method: Method, path: &str, token: &str) -> u16 {
+    client()
+        .request(method, vault_path(emu, path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 #[tokio::test]
@@ -209,48 +221,35 @@ async fn timing_specs_change_tokens_and_deletes_until_reset() {
     let born_expired = default_token(&emu).await;
     assert_eq!(status_of_list(&emu, &born_expired).await, 401);
 
-    let deleted = client()
-        .delete(vault_path(&emu, "secrets/going"))
-        .bearer_auth(&kv_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status().as_u16(), 200);
-    let being_deleted = client()
-        .get(vault_path(&emu, "deletedsecrets/going"))
-        .bearer_auth(&kv_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(being_deleted.status().as_u16(), 404, "delete in progress");
+    assert_eq!(
+        vault_status(&emu, Method::DELETE, "secrets/going", &kv_token).await,
+        200
+    );
+    assert_eq!(
+        vault_status(&emu, Method::GET, "deletedsecrets/going", &kv_token).await,
+        404,
+        "delete in progress"
+    );
 
     admin(&emu, Method::DELETE, "faults", None).await;
     let fresh = default_token(&emu).await;
     assert_eq!(status_of_list(&emu, &fresh).await, 200, "lifetime reset");
     emu.set_secret("next", "v");
-    let deleted = client()
-        .delete(vault_path(&emu, "secrets/next"))
-        .bearer_auth(&fresh)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status().as_u16(), 200);
-    let visible = client()
-        .get(vault_path(&emu, "deletedsecrets/next"))
-        .bearer_auth(&fresh)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(visible.status().as_u16(), 200, "delete delay reset");
+    assert_eq!(
+        vault_status(&emu, Method::DELETE, "secrets/next", &fresh).await,
+        200
+    );
+    assert_eq!(
+        vault_status(&emu, Method::GET, "deletedsecrets/next", &fresh).await,
+        200,
+        "delete delay reset"
+    );
 
     inject(&emu, json!({"kind": "recover_delay", "duration": "1h"})).await;
-    let recovered = client()
-        .post(vault_path(&emu, "deletedsecrets/next/recover"))
-        .bearer_auth(&fresh)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(recovered.status().as_u16(), 200);
+    assert_eq!(
+        vault_status(&emu, Method::POST, "deletedsecrets/next/recover", &fresh).await,
+        200
+    );
     let still_recovering = client()
         .get(vault_path(&emu, "secrets/next"))
         .bearer_auth(&fresh)
