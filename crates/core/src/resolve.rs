@@ -61,11 +61,15 @@ pub struct ResolverOptions {
     pub max_concurrency: usize,
     /// What to do with references that do not resolve.
     pub on_unresolved: UnresolvedPolicy,
+    /// Read a stored `"null"` as empty (older OpenMetadata versions wrote it for a cleared
+    /// password). Off for stores where `"null"` is a value like any other (Airflow variables).
+    pub legacy_null_as_empty: bool,
 }
 
 impl Default for ResolverOptions {
     /// Five minutes' TTL, one hour of stale serving, ten seconds of negative caching, 1000
-    /// entries, 64 reads in flight, fail on unresolved references.
+    /// entries, 64 reads in flight, fail on unresolved references, a stored `"null"` read as
+    /// empty.
     fn default() -> Self {
         Self {
             ttl_seconds: 300,
@@ -74,6 +78,7 @@ impl Default for ResolverOptions {
             max_entries: 1000,
             max_concurrency: 64,
             on_unresolved: UnresolvedPolicy::Fail,
+            legacy_null_as_empty: true,
         }
     }
 }
@@ -166,7 +171,8 @@ impl Resolver {
     }
 
     /// The value of the secret `name`, from the cache while it is fresh. A stored `"null"` (what
-    /// older OpenMetadata versions wrote for a cleared password) reads as empty.
+    /// older OpenMetadata versions wrote for a cleared password) reads as empty unless
+    /// [`ResolverOptions::legacy_null_as_empty`] is off.
     ///
     /// # Errors
     /// [`Error::InvalidSecretName`] for a name Key Vault cannot hold, else
@@ -313,7 +319,7 @@ impl Resolver {
         let now = self.clock.now_unix_seconds();
         match result {
             Ok(mut value) => {
-                if value.expose_secret() == LEGACY_NULL {
+                if self.options.legacy_null_as_empty && value.expose_secret() == LEGACY_NULL {
                     tracing::warn!(secret = %name, "secret holds the legacy \"null\" placeholder of a cleared password: read as empty");
                     value = SecretString::from("");
                 }
@@ -635,6 +641,21 @@ mod tests {
             serde_yaml_ng::to_string(&yaml).unwrap(),
             "conn:\n  password: s3cret\n  list:\n  - t0k\n  - plain\n"
         );
+    }
+
+    #[tokio::test]
+    async fn a_stored_null_is_empty_only_where_it_is_openmetadata_s_placeholder() {
+        let vault = Counting::with(&[("cleared", "null")]).await;
+        let openmetadata = Resolver::new(vault.clone(), ResolverOptions::default());
+        assert_eq!(read(&openmetadata, "cleared").await.unwrap(), "");
+        let verbatim = Resolver::new(
+            vault,
+            ResolverOptions {
+                legacy_null_as_empty: false,
+                ..ResolverOptions::default()
+            },
+        );
+        assert_eq!(read(&verbatim, "cleared").await.unwrap(), "null");
     }
 
     #[tokio::test]
