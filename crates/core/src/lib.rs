@@ -29,7 +29,8 @@
 //!   ([`ResolverOptions`], [`UnresolvedPolicy`], [`ResolveReport`]); [`ConsumerVault`] applies
 //!   the `env` / `airflow` loaders to find the vault and its [`ConsumerCredential`]
 //!   ([`KeyVaultBackend::from_consumer`] connects to it; [`consumer_backend`] picks the vault
-//!   a configuration gives consumers).
+//!   a configuration gives consumers); [`WorkflowSecrets`] reads the provider and loader an
+//!   OpenMetadata workflow file names for its ingestion.
 //! - Airflow: [`AirflowBackend`] reads and writes what Airflow's `AzureKeyVaultBackend` reads,
 //!   configured from [`AirflowSettings`] (Airflow's own environment variables and airflow.cfg),
 //!   with names exactly as the backend builds them ([`AirflowNaming`], [`AirflowKind`]) and
@@ -80,6 +81,7 @@ mod naming;
 mod ratelimit;
 mod resolve;
 mod schema;
+mod workflow;
 
 pub use crate::{
     airflow::{
@@ -106,6 +108,10 @@ pub use crate::{
     manager::{SECRET_PREFIX, SecretsManager, SecretsManagerBuilder, StoreOutcome, StorePlan},
     naming::{LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName},
     ratelimit::{RateLimitedBackend, Timer, TokioTimer},
-    resolve::{ResolveReport, Resolver, ResolverOptions, UnresolvedPolicy, reference_name},
+    resolve::{
+        ResolveReport, Resolver, ResolverOptions, UnresolvedPolicy, reference_name,
+        replace_references_by_names,
+    },
     schema::{SchemaRegistry, SecretField},
+    workflow::{WorkflowProvider, WorkflowSecrets},
 };

@@ -143,6 +143,20 @@ pub fn reference_name(value: &str) -> Option<String> {
         .then(|| value.replace(SECRET_PREFIX, ""))
 }
 
+/// What OpenMetadata's ingestion does with references under the `db` provider: its
+/// `DBSecretsManager` returns a reference's name as the value, so every reference in the YAML
+/// document `doc` is replaced by its name. Returns how many were replaced.
+pub fn replace_references_by_names(doc: &mut serde_yaml_ng::Value) -> usize {
+    let mut replaced = 0;
+    doc.visit_strings("", &mut |_, text| {
+        if let Some(name) = reference_name(text) {
+            *text = name;
+            replaced += 1;
+        }
+    });
+    replaced
+}
+
 impl Resolver {
     /// A resolver reading `backend`, with the system clock.
     #[must_use]
@@ -593,6 +607,17 @@ mod tests {
             .secret_value(name)
             .await
             .map(|v| v.expose_secret().to_owned())
+    }
+
+    #[test]
+    fn the_db_provider_replaces_references_by_their_names() {
+        let mut doc: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str("a: secret:x\nb: [plain, 'secret:/om/y']\n").unwrap();
+        assert_eq!(replace_references_by_names(&mut doc), 2);
+        assert_eq!(
+            serde_yaml_ng::to_string(&doc).unwrap(),
+            "a: x\nb:\n- plain\n- /om/y\n"
+        );
     }
 
     #[test]

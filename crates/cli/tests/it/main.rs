@@ -1,5 +1,6 @@
 //! Integration tests of the `vaultref` binary: each test runs the built executable.
 
+mod airflow;
 mod check;
 mod emulator;
 mod entities;

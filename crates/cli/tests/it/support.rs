@@ -36,10 +36,31 @@ impl Run {
 
 /// Runs `program args…` with `stdin`, a clean `FERNET_KEY` and the extra `env`.
 pub(crate) fn run(program: &Path, args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command.env_remove("FERNET_KEY").envs(env.iter().copied());
+    run_command(command, args, stdin)
+}
+
+/// Runs `program args…` with `stdin` and only `env` (plus `NO_PROXY=*`): nothing of the test's
+/// own environment (`AZURE_*`, `AIRFLOW_*`, `HOME`, proxies) reaches it.
+pub(crate) fn run_clean(program: &Path, args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
+    let mut command = Command::new(program);
+    command
+        .env_clear()
+        .env("NO_PROXY", "*")
+        .envs(env.iter().copied());
+    run_command(command, args, stdin)
+}
+
+/// The `vaultref` binary with only `env`, as [`run_clean`].
+pub(crate) fn vaultref_clean(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
+    run_clean(Path::new(env!("CARGO_BIN_EXE_vaultref")), args, env, stdin)
+}
+
+fn run_command(mut command: Command, args: &[&str], stdin: &[u8]) -> Run {
+    let program = PathBuf::from(command.get_program());
+    let mut child = command
         .args(args)
-        .env_remove("FERNET_KEY")
-        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

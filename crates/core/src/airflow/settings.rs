@@ -340,6 +340,9 @@ impl AirflowSettings {
                 _ => ignored_kwargs.push(key.clone()),
             }
         }
+        if !ignored_kwargs.is_empty() {
+            tracing::info!(ignored = ?ignored_kwargs, "backend keyword arguments vaultref has no use for (Python SDK transport options)");
+        }
         if ca_cert_file.is_none() {
             ca_cert_file = ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"]
                 .into_iter()
