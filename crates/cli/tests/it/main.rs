@@ -7,6 +7,7 @@ mod entities;
 mod fernet;
 mod python_interop;
 mod resolve;
+mod resolve_workflow;
 mod secret;
 mod support;
 mod vault;
