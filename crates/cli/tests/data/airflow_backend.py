@@ -3,8 +3,10 @@ classes -- against the vaultref emulator, for crates/cli/tests/it/airflow_intero
 
     python airflow_backend.py RESULTS_FILE < requests.json
 
-The backend is built as Airflow builds it, from AIRFLOW__SECRETS__BACKEND_KWARGS, with the
-Azure variables of the environment (App Service managed identity, REQUESTS_CA_BUNDLE).
+Each lookup names the backend's keyword arguments ("kwargs", what AIRFLOW__SECRETS__BACKEND_KWARGS
+would hold; the backend is built from them as Airflow builds it) and "multi_team" ([core]
+multi_team, set through its environment variable as a deployment would); credentials come from
+the Azure variables of the environment (App Service managed identity, REQUESTS_CA_BUNDLE).
 stdin is a JSON list of requests; RESULTS_FILE receives a JSON list with one answer each
 (Airflow logs to stdout, so answers do not go there):
 
@@ -13,7 +15,7 @@ stdin is a JSON list of requests; RESULTS_FILE receives a JSON list with one ans
     {"op": "get_connection", "id": ID, "team": TEAM or null}
         -> null, or {"core": to_dict, "sdk": to_dict} (airflow.models / airflow.sdk readers)
     {"op": "write", "fields": {...}} -> {"uri": sdk get_uri, "core_uri": core get_uri,
-                                          "json": as_json}
+                                          "json": as_json, "reads": read of that uri}
     {"op": "read", "value": STORED}  -> {"core": to_dict, "sdk": to_dict}
 """
 
@@ -39,10 +41,16 @@ def read_both(conn_id, value):
 
 def main():
     requests = json.load(sys.stdin)
-    backend = AzureKeyVaultBackend(**json.loads(os.environ["AIRFLOW__SECRETS__BACKEND_KWARGS"]))
+    backends = {}
     answers = []
     for request in requests:
         op = request["op"]
+        if "kwargs" in request:
+            key = json.dumps(request["kwargs"], sort_keys=True)
+            if key not in backends:
+                backends[key] = AzureKeyVaultBackend(**request["kwargs"])
+            backend = backends[key]
+            os.environ["AIRFLOW__CORE__MULTI_TEAM"] = "True" if request.get("multi_team") else "False"
         if op == "get_conn_value":
             answers.append(backend.get_conn_value(request["id"], team_name=request.get("team")))
         elif op == "get_variable":
@@ -58,7 +66,14 @@ def main():
                 fields["extra"] = json.dumps(fields["extra"])
             sdk = SdkConnection(conn_id="written", **fields)
             core = CoreConnection(conn_id="written", **fields)
-            answers.append({"uri": sdk.get_uri(), "core_uri": core.get_uri(), "json": sdk.as_json()})
+            answers.append(
+                {
+                    "uri": sdk.get_uri(),
+                    "core_uri": core.get_uri(),
+                    "json": sdk.as_json(),
+                    "reads": read_both("written", sdk.get_uri()),
+                }
+            )
         elif op == "read":
             answers.append(read_both("read", request["value"]))
         else:

@@ -1,6 +1,7 @@
 //! Integration tests of the `vaultref` binary: each test runs the built executable.
 
 mod airflow;
+mod airflow_interop;
 mod check;
 mod emulator;
 mod entities;

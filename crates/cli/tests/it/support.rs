@@ -92,8 +92,23 @@ pub(crate) fn vaultref(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run
 /// Without it: under CI (env `CI` set) the test fails; elsewhere it prints a note and the
 /// caller returns early.
 pub(crate) fn python(modules: &[&str]) -> Option<PathBuf> {
-    let problem = match std::env::var_os("VAULTREF_PYTHON") {
-        None => "VAULTREF_PYTHON is not set".to_owned(),
+    interpreter("VAULTREF_PYTHON", "cargo xtask venv", modules)
+}
+
+/// The Python interpreter from `VAULTREF_AIRFLOW_PYTHON` (the virtualenv with Airflow and its
+/// Azure provider, `cargo xtask venv-airflow`), checked to import the provider's Key Vault
+/// backend; missing under CI, the test fails, as for [`python`].
+pub(crate) fn airflow_python() -> Option<PathBuf> {
+    interpreter(
+        "VAULTREF_AIRFLOW_PYTHON",
+        "cargo xtask venv-airflow",
+        &["airflow.providers.microsoft.azure.secrets.key_vault"],
+    )
+}
+
+fn interpreter(var: &str, task: &str, modules: &[&str]) -> Option<PathBuf> {
+    let problem = match std::env::var_os(var) {
+        None => format!("{var} is not set (`{task}` prints the interpreter to use)"),
         Some(path) => {
             let path = PathBuf::from(path);
             let imports = format!("import {}", modules.join(", "));
