@@ -218,7 +218,7 @@ fn vaultref_and_airflow_s_backend_agree_on_names_values_and_connections() {
 
     // vaultref writes ...
     let write = |setup: &Setup, args: &[&str], stdin: &str| {
-        vaultref(&vault, setup, args, stdin.as_bytes()).assert_ok()
+        vaultref(&vault, setup, args, stdin.as_bytes()).assert_ok();
     };
     write(&default, &["set-variable", "hello"], "world");
     write(
