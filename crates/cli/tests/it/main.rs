@@ -3,6 +3,7 @@
 mod airflow;
 mod airflow_interop;
 mod check;
+mod deploy_manifests;
 mod emulator;
 mod entities;
 mod fernet;
