@@ -4,6 +4,9 @@
 //!   warnings denied, then every test of the workspace, with the Python virtualenv the interop
 //!   tests need and the database URLs of the local servers, then `e2e`.
 //! - `cargo xtask venv`: only create or update that virtualenv.
+//! - `cargo xtask venv-airflow`: create or update `.venv-airflow`, a separate virtualenv with
+//!   Apache Airflow and its Microsoft Azure provider (pinned), for the side-by-side test of the
+//!   Airflow backend (`VAULTREF_AIRFLOW_PYTHON`); about 80 s and 460 MB the first time.
 //! - `cargo xtask e2e`: builds `vaultref` and runs the main job end to end through it against
 //!   `vaultref emulator --tls` and SQLite in a temporary directory (see `e2e.rs`).
 //! - `cargo xtask bench [ARGS]`: the criterion benchmarks, `cargo bench -p vaultref-benches
@@ -29,16 +32,25 @@ mod e2e;
 /// Azure SDKs that must accept the emulator.
 const PYTHON_PACKAGES: &[&str] = &["cryptography", "azure-identity", "azure-keyvault-secrets"];
 
+/// Airflow and the provider whose `AzureKeyVaultBackend` vaultref's Airflow side must match,
+/// pinned to the versions the project's facts were read from (docs/compatibility.md). Kept
+/// apart from `.venv`: it is large, and Airflow pins many shared dependencies.
+const AIRFLOW_PACKAGES: &[&str] = &[
+    "apache-airflow==3.3.2",
+    "apache-airflow-providers-microsoft-azure==15.2.1",
+];
+
 fn main() -> Result<()> {
     let task = env::args().nth(1);
     match task.as_deref() {
         Some("ci") => ci(),
         Some("venv") => venv().map(|python| println!("{}", python.display())),
+        Some("venv-airflow") => venv_airflow().map(|python| println!("{}", python.display())),
         Some("e2e") => e2e(),
         Some("bench") => bench(env::args().skip(2).collect()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, all tests (what CI runs)\n  venv   create the Python virtualenv the interop tests use\n  e2e    build vaultref and run the main job end to end (emulator, SQLite)\n  bench  criterion benchmarks (vaultref-benches); extra arguments go to cargo bench"
+                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, all tests (what CI runs)\n  venv   create the Python virtualenv the interop tests use\n  venv-airflow  create the virtualenv with Airflow and its Azure provider\n  e2e    build vaultref and run the main job end to end (emulator, SQLite)\n  bench  criterion benchmarks (vaultref-benches); extra arguments go to cargo bench"
             );
             bail!("unknown task {task:?}")
         }
@@ -56,6 +68,7 @@ fn workspace_root() -> PathBuf {
 fn ci() -> Result<()> {
     let root = workspace_root();
     let python = venv()?;
+    let airflow_python = venv_airflow()?;
 
     cargo(&root, ["fmt", "--all", "--", "--check"], &[])?;
     cargo(
@@ -72,7 +85,13 @@ fn ci() -> Result<()> {
     )?;
 
     // The database tests read these; defaults are the servers this project's machines run.
-    let mut test_env: Vec<(&str, String)> = vec![("VAULTREF_PYTHON", python.display().to_string())];
+    let mut test_env: Vec<(&str, String)> = vec![
+        ("VAULTREF_PYTHON", python.display().to_string()),
+        (
+            "VAULTREF_AIRFLOW_PYTHON",
+            airflow_python.display().to_string(),
+        ),
+    ];
     for (var, default) in [
         (
             "VAULTREF_TEST_POSTGRES_URL",
@@ -128,20 +147,48 @@ fn e2e() -> Result<()> {
 /// Creates `.venv` at the workspace root (once) and installs the interop packages into it.
 /// Returns the path of its interpreter.
 fn venv() -> Result<PathBuf> {
-    let root = workspace_root();
-    let dir = root.join(".venv");
+    ensure_venv(".venv", PYTHON_PACKAGES).context("installing the interop test packages into .venv")
+}
+
+/// Creates `.venv-airflow` (once) with Airflow and its Azure provider. Returns its interpreter.
+fn venv_airflow() -> Result<PathBuf> {
+    ensure_venv(".venv-airflow", AIRFLOW_PACKAGES)
+        .context("installing Apache Airflow and its Azure provider into .venv-airflow")
+}
+
+/// A virtualenv `dir` at the workspace root holding `requirements` (`name` or `name==version`);
+/// pip runs only when one is missing or at another version.
+fn ensure_venv(dir: &str, requirements: &[&str]) -> Result<PathBuf> {
+    let dir = workspace_root().join(dir);
     let python = dir.join("bin").join("python");
     if !python.exists() {
         run(Command::new("python3").args(["-m", "venv"]).arg(&dir))
-            .context("creating the Python virtualenv (is python3 with venv installed?)")?;
+            .context("creating a Python virtualenv (is python3 with venv installed?)")?;
     }
-    let missing = PYTHON_PACKAGES.iter().any(|package| {
-        !Command::new(&python)
-            .args(["-m", "pip", "show", "-q", package])
-            .output()
-            .is_ok_and(|out| out.status.success())
-    });
-    if missing {
+    // One interpreter start for every package (pip itself starts slowly).
+    let names: Vec<&str> = requirements
+        .iter()
+        .map(|r| r.split_once("==").map_or(*r, |(name, _)| name))
+        .collect();
+    let script = "import sys\nfrom importlib.metadata import version, PackageNotFoundError\nfor name in sys.argv[1:]:\n    try:\n        print(version(name))\n    except PackageNotFoundError:\n        print('-')\n";
+    let installed: Vec<String> = Command::new(&python)
+        .args(["-c", script])
+        .args(&names)
+        .output()
+        .map(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let satisfied = |(i, requirement): (usize, &&str)| {
+        let wanted = requirement.split_once("==").map(|(_, v)| v);
+        installed
+            .get(i)
+            .is_some_and(|v| v != "-" && wanted.is_none_or(|w| w == v))
+    };
+    if !requirements.iter().enumerate().all(satisfied) {
         run(Command::new(&python)
             .args([
                 "-m",
@@ -150,8 +197,7 @@ fn venv() -> Result<PathBuf> {
                 "--quiet",
                 "--disable-pip-version-check",
             ])
-            .args(PYTHON_PACKAGES))
-        .context("installing the interop test packages into .venv")?;
+            .args(requirements))?;
     }
     Ok(python)
 }

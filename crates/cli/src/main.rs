@@ -1,10 +1,11 @@
 //! The `vaultref` operator command line.
 //!
 //! `main` only parses the arguments and dispatches: each command group lives in its own module
-//! (`fernet`, `emulator`, `check`, `secret`, `resolve`, …) with its own clap subcommand enum and a `run` function. Every failure is
+//! (`fernet`, `emulator`, `check`, `secret`, `resolve`, `airflow`, …) with its own clap subcommand enum and a `run` function. Every failure is
 //! reported as ONE line on stderr (`error: <what went wrong>: <what to do>`) with exit status 1;
 //! usage errors are clap's, with exit status 2.
 
+mod airflow;
 mod check;
 mod emulator;
 mod entities;
@@ -41,6 +42,10 @@ enum Command {
     Resolve(resolve::ResolveArgs),
     /// Import entities (JSON Lines) through the configured provider, or export them.
     Entities(entities::EntitiesArgs),
+    /// Airflow's connections, variables and configuration in Key Vault, as Airflow's
+    /// AzureKeyVaultBackend names them (configured from Airflow's own environment).
+    #[command(subcommand_required = true)]
+    Airflow(airflow::AirflowArgs),
     /// Move every secret of the stored entities to where the configured provider keeps them.
     MigrateSecrets(migrate::MigrateArgs),
     /// Re-encrypt every `fernet:` value in the database under the first configured key.
@@ -61,6 +66,7 @@ fn main() -> ExitCode {
         Command::Secret(args) => secret::run(args),
         Command::Resolve(args) => resolve::run(&args),
         Command::Entities(args) => entities::run(args),
+        Command::Airflow(args) => airflow::run(args),
         Command::MigrateSecrets(args) => migrate::run(migrate::Operation::MigrateSecrets, &args),
         Command::RotateFernetKey(args) => migrate::run(migrate::Operation::RotateFernetKey, &args),
     };

@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
@@ -52,13 +53,32 @@ impl fmt::Debug for KeyVaultBackend {
 }
 
 /// How to get tokens for the vault.
-enum Credential<'a> {
+pub(crate) enum Credential<'a> {
     ClientSecret {
         tenant_id: &'a str,
         client_id: &'a str,
         client_secret: &'a SecretString,
     },
     DefaultChain,
+    /// The default chain with settings (a user-assigned identity, a workload tenant).
+    DefaultChainWith(DefaultAzureCredentialOptions),
+}
+
+/// How the client is built besides the vault and the credential.
+#[derive(Debug, Default)]
+pub(crate) struct ClientSettings {
+    /// The Entra host (else `AZURE_AUTHORITY_HOST`, else the public cloud).
+    pub(crate) authority_host: Option<Url>,
+    /// Extra CA certificates (else `SSL_CERT_FILE`).
+    pub(crate) ca_cert_file: Option<PathBuf>,
+    /// The challenge-resource check; `None`: on, except for a vault on a loopback IP.
+    pub(crate) verify_challenge_resource: Option<bool>,
+    /// The Key Vault REST api-version (else the client's default).
+    pub(crate) api_version: Option<String>,
+    /// Time allowed to connect (else the HTTP client's default).
+    pub(crate) connect_timeout: Option<Duration>,
+    /// Tenants besides the credential's own that a challenge may name.
+    pub(crate) additionally_allowed_tenants: Vec<String>,
 }
 
 impl KeyVaultBackend {
@@ -182,16 +202,42 @@ fn connect(
     ca_cert_file: Option<PathBuf>,
     env: &Environment,
 ) -> Result<KeyVaultBackend> {
+    let settings = ClientSettings {
+        authority_host,
+        ca_cert_file,
+        ..ClientSettings::default()
+    };
+    connect_with(vault_url, credential, settings, env)
+}
+
+/// A backend for `vault_url` with `credential`, built as `settings` say.
+pub(crate) fn connect_with(
+    vault_url: &Url,
+    credential: &Credential<'_>,
+    settings: ClientSettings,
+    env: &Environment,
+) -> Result<KeyVaultBackend> {
+    let ClientSettings {
+        authority_host,
+        ca_cert_file,
+        verify_challenge_resource,
+        api_version,
+        connect_timeout,
+        additionally_allowed_tenants,
+    } = settings;
     let setup = |detail: String| Error::VaultClient {
         vault: vault_url.to_string(),
         detail,
     };
     let entra_env = env.to_entra_env();
-    let http_options = HttpClientOptions {
+    let mut http_options = HttpClientOptions {
         ca_cert_file,
         user_agent: concat!("vaultref-core/", env!("CARGO_PKG_VERSION")).to_owned(),
         ..HttpClientOptions::default()
     };
+    if let Some(timeout) = connect_timeout {
+        http_options.connect_timeout = timeout;
+    }
     let mut builder =
         http_client_builder(&http_options, &entra_env).map_err(|e| setup(e.to_string()))?;
     let host = vault_url.host_str().unwrap_or_default();
@@ -209,6 +255,7 @@ fn connect(
         env: entra_env.clone(),
         authority_host,
         http_client: Some(http.clone()),
+        additionally_allowed_tenants,
         ..CredentialOptions::default()
     };
     let credential: Arc<dyn TokenCredential> = match credential {
@@ -232,15 +279,23 @@ fn connect(
             )
             .map_err(|e| setup(e.to_string()))?,
         ),
+        Credential::DefaultChainWith(chain) => Arc::new(
+            DefaultAzureCredential::new(chain.clone(), credential_options)
+                .map_err(|e| setup(e.to_string()))?,
+        ),
     };
-    let options = SecretClientOptions {
+    let mut options = SecretClientOptions {
         // A vault addressed by a loopback IP (the emulator) cannot match the resource its
         // challenge names; nothing leaves the machine, so the check is skipped there only.
-        verify_challenge_resource: !is_loopback_ip(vault_url),
+        verify_challenge_resource: verify_challenge_resource
+            .unwrap_or_else(|| !is_loopback_ip(vault_url)),
         http_client: Some(http),
         env: entra_env,
         ..SecretClientOptions::default()
     };
+    if let Some(version) = api_version {
+        options.api_version = version;
+    }
     let client = SecretClient::new(vault_url.as_str(), credential, options)
         .map_err(|e| setup(e.to_string()))?;
     Ok(KeyVaultBackend::new(client))
@@ -255,7 +310,7 @@ fn is_loopback_ip(url: &Url) -> bool {
 }
 
 /// Classifies a client error for the store path and the resolver.
-fn backend_error(name: &SecretName, error: &vaultref_keyvault::Error) -> Error {
+pub(crate) fn backend_error(name: &SecretName, error: &vaultref_keyvault::Error) -> Error {
     use vaultref_keyvault::Error as Kv;
     let kind = match error {
         Kv::NotFound { .. } => BackendErrorKind::NotFound,

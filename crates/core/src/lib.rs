@@ -29,7 +29,13 @@
 //!   ([`ResolverOptions`], [`UnresolvedPolicy`], [`ResolveReport`]); [`ConsumerVault`] applies
 //!   the `env` / `airflow` loaders to find the vault and its [`ConsumerCredential`]
 //!   ([`KeyVaultBackend::from_consumer`] connects to it; [`consumer_backend`] picks the vault
-//!   a configuration gives consumers).
+//!   a configuration gives consumers); [`WorkflowSecrets`] reads the provider and loader an
+//!   OpenMetadata workflow file names for its ingestion.
+//! - Airflow: [`AirflowBackend`] reads and writes what Airflow's `AzureKeyVaultBackend` reads,
+//!   configured from [`AirflowSettings`] (Airflow's own environment variables and airflow.cfg),
+//!   with names exactly as the backend builds them ([`AirflowNaming`], [`AirflowKind`]) and
+//!   connections in both of Airflow's forms ([`AirflowConnection`], [`ConnectionForm`]), through
+//!   the resolver's cache.
 //!
 //! Errors: one [`Error`] enum, whose messages say what to fix and never contain secret values.
 //!
@@ -61,6 +67,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod airflow;
 mod audit;
 mod backend;
 mod config;
@@ -74,8 +81,14 @@ mod naming;
 mod ratelimit;
 mod resolve;
 mod schema;
+mod workflow;
 
 pub use crate::{
+    airflow::{
+        AirflowBackend, AirflowConnection, AirflowCredential, AirflowError, AirflowKind,
+        AirflowNaming, AirflowSettings, BACKEND_CLASS, ConnectionForm, DEFAULT_CACHE_TTL_SECONDS,
+        ListedSecret, NameCandidate, NamePlan, TAG_ID, TAG_KIND, TAG_TEAM, TEAM_SEPARATOR,
+    },
     audit::{
         AUDIT_TARGET, AuditAction, AuditEvent, AuditSink, RecordingAuditSink, TracingAuditSink,
     },
@@ -88,10 +101,17 @@ pub use crate::{
     env::{Environment, substitute_variables},
     error::{BackendErrorKind, EntityRef, Error, FieldRef, Result},
     keyvault::{KeyVaultBackend, WaitOptions, connect_backend, consumer_backend},
-    loader::{AIRFLOW_SECTION, ConsumerCredential, ConsumerVault, airflow_config_path},
+    loader::{
+        AIRFLOW_SECTION, ConsumerCredential, ConsumerVault, KEY_VAULT_DNS_SUFFIX_VAR,
+        airflow_config_path,
+    },
     manager::{SECRET_PREFIX, SecretsManager, SecretsManagerBuilder, StoreOutcome, StorePlan},
     naming::{LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName},
     ratelimit::{RateLimitedBackend, Timer, TokioTimer},
-    resolve::{ResolveReport, Resolver, ResolverOptions, UnresolvedPolicy, reference_name},
+    resolve::{
+        ResolveReport, Resolver, ResolverOptions, UnresolvedPolicy, reference_name,
+        replace_references_by_names,
+    },
     schema::{SchemaRegistry, SecretField},
+    workflow::{WorkflowProvider, WorkflowSecrets},
 };

@@ -11,7 +11,10 @@
 //! - `noop`: no vault (OpenMetadata then fails on use; vaultref says so up front).
 //!
 //! vaultref also accepts a vault URL instead of a name (`AZURE_KEY_VAULT_URL`, or
-//! `azure_key_vault_url` in Airflow's section), for the emulator and other clouds.
+//! `azure_key_vault_url` in Airflow's section), for the emulator and other clouds; and a name is
+//! turned into `https://<name>.<suffix>/` with the suffix from `VAULTREF_KEY_VAULT_DNS_SUFFIX`
+//! (default `vault.azure.net`, as OpenMetadata's ingestion hard-codes it): `vault.azure.cn` and
+//! the other sovereign clouds, or `localhost:PORT` for the emulator's named vaults.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,6 +29,10 @@ use crate::error::{Error, Result};
 
 /// Airflow's configuration section the `airflow` loader reads.
 pub const AIRFLOW_SECTION: &str = "openmetadata_secrets_manager";
+
+/// vaultref's extension: the DNS suffix that turns a Key Vault name into its URL
+/// (`https://<name>.<suffix>/`), for clouds other than Azure's public one and for the emulator.
+pub const KEY_VAULT_DNS_SUFFIX_VAR: &str = "VAULTREF_KEY_VAULT_DNS_SUFFIX";
 
 /// Where a consumer reads secrets from.
 #[derive(Debug)]
@@ -81,6 +88,7 @@ impl ConsumerVault {
         match loader {
             LoaderKind::Env => {
                 let url = vault_url(
+                    env,
                     env.get("AZURE_KEY_VAULT_URL"),
                     env.get("AZURE_KEY_VAULT_NAME"),
                     "AZURE_KEY_VAULT_NAME",
@@ -108,6 +116,7 @@ impl ConsumerVault {
                         .filter(|v| !v.is_empty())
                 };
                 let url = vault_url(
+                    env,
                     get("azure_key_vault_url").as_deref(),
                     get("azure_key_vault_name").as_deref(),
                     &format!("[{AIRFLOW_SECTION}] azure_key_vault_name"),
@@ -172,13 +181,19 @@ pub fn airflow_config_path(env: &Environment) -> Option<PathBuf> {
         .map(|home| PathBuf::from(home).join("airflow").join("airflow.cfg"))
 }
 
-fn vault_url(url: Option<&str>, name: Option<&str>, key: &str, hint: &str) -> Result<Url> {
+fn vault_url(
+    env: &Environment,
+    url: Option<&str>,
+    name: Option<&str>,
+    key: &str,
+    hint: &str,
+) -> Result<Url> {
     let text = match (
         url.filter(|u| !u.is_empty()),
         name.filter(|n| !n.is_empty()),
     ) {
         (Some(url), _) => url.to_owned(),
-        (None, Some(name)) => public_vault_url(name).ok_or_else(|| {
+        (None, Some(name)) => named_vault_url(name, env).ok_or_else(|| {
             Error::config(
                 key,
                 format!(
@@ -191,9 +206,20 @@ fn vault_url(url: Option<&str>, name: Option<&str>, key: &str, hint: &str) -> Re
     parse_http_url(&text).map_err(|problem| Error::config(key, format!("{problem}; {hint}")))
 }
 
+/// The URL of the vault `name`: `https://<name>.vault.azure.net/`, or under the DNS suffix
+/// [`KEY_VAULT_DNS_SUFFIX_VAR`] gives; `None` when `name` is not a Key Vault name.
+fn named_vault_url(name: &str, env: &Environment) -> Option<String> {
+    let public = public_vault_url(name)?;
+    let suffix = env
+        .get(KEY_VAULT_DNS_SUFFIX_VAR)
+        .map(|s| s.trim().trim_start_matches('.').trim_end_matches('/'))
+        .filter(|s| !s.is_empty());
+    Some(suffix.map_or(public, |suffix| format!("https://{name}.{suffix}/")))
+}
+
 /// A minimal reading of Python's `configparser` format: `[section]`, `key = value` or
 /// `key: value`, keys lower-cased, `#` / `;` comment lines, indented continuation lines.
-fn parse_ini(text: &str) -> BTreeMap<(String, String), String> {
+pub(crate) fn parse_ini(text: &str) -> BTreeMap<(String, String), String> {
     let mut values = BTreeMap::new();
     let mut section = String::new();
     let mut last: Option<(String, String)> = None;
@@ -291,6 +317,30 @@ mod tests {
             "pipelineServiceClientConfiguration.secretsManagerLoader",
             "env or airflow",
         );
+    }
+
+    #[test]
+    fn a_dns_suffix_places_named_vaults_elsewhere() {
+        for (suffix, expected) in [
+            ("vault.azure.cn", "https://om-kv.vault.azure.cn/"),
+            (
+                ".vault.usgovcloudapi.net",
+                "https://om-kv.vault.usgovcloudapi.net/",
+            ),
+            ("localhost:8443", "https://om-kv.localhost:8443/"),
+            ("", "https://om-kv.vault.azure.net/"),
+        ] {
+            let vault = ConsumerVault::load(
+                LoaderKind::Env,
+                &env(&[
+                    ("AZURE_KEY_VAULT_NAME", "om-kv"),
+                    (KEY_VAULT_DNS_SUFFIX_VAR, suffix),
+                ]),
+                None,
+            )
+            .unwrap();
+            assert_eq!(vault.vault_url.as_str(), expected, "{suffix}");
+        }
     }
 
     const CFG: &str = "[core]\ndags_folder = /dags\n\n[openmetadata_secrets_manager]\n# the vault\nAZURE_KEY_VAULT_NAME = file-kv\nazure_tenant_id = tenant\nazure_client_id: client\nazure_client_secret = s3cret\n";

@@ -61,11 +61,15 @@ pub struct ResolverOptions {
     pub max_concurrency: usize,
     /// What to do with references that do not resolve.
     pub on_unresolved: UnresolvedPolicy,
+    /// Read a stored `"null"` as empty (older OpenMetadata versions wrote it for a cleared
+    /// password). Off for stores where `"null"` is a value like any other (Airflow variables).
+    pub legacy_null_as_empty: bool,
 }
 
 impl Default for ResolverOptions {
     /// Five minutes' TTL, one hour of stale serving, ten seconds of negative caching, 1000
-    /// entries, 64 reads in flight, fail on unresolved references.
+    /// entries, 64 reads in flight, fail on unresolved references, a stored `"null"` read as
+    /// empty.
     fn default() -> Self {
         Self {
             ttl_seconds: 300,
@@ -74,6 +78,7 @@ impl Default for ResolverOptions {
             max_entries: 1000,
             max_concurrency: 64,
             on_unresolved: UnresolvedPolicy::Fail,
+            legacy_null_as_empty: true,
         }
     }
 }
@@ -138,6 +143,20 @@ pub fn reference_name(value: &str) -> Option<String> {
         .then(|| value.replace(SECRET_PREFIX, ""))
 }
 
+/// What OpenMetadata's ingestion does with references under the `db` provider: its
+/// `DBSecretsManager` returns a reference's name as the value, so every reference in the YAML
+/// document `doc` is replaced by its name. Returns how many were replaced.
+pub fn replace_references_by_names(doc: &mut serde_yaml_ng::Value) -> usize {
+    let mut replaced = 0;
+    doc.visit_strings("", &mut |_, text| {
+        if let Some(name) = reference_name(text) {
+            *text = name;
+            replaced += 1;
+        }
+    });
+    replaced
+}
+
 impl Resolver {
     /// A resolver reading `backend`, with the system clock.
     #[must_use]
@@ -166,7 +185,8 @@ impl Resolver {
     }
 
     /// The value of the secret `name`, from the cache while it is fresh. A stored `"null"` (what
-    /// older OpenMetadata versions wrote for a cleared password) reads as empty.
+    /// older OpenMetadata versions wrote for a cleared password) reads as empty unless
+    /// [`ResolverOptions::legacy_null_as_empty`] is off.
     ///
     /// # Errors
     /// [`Error::InvalidSecretName`] for a name Key Vault cannot hold, else
@@ -313,7 +333,7 @@ impl Resolver {
         let now = self.clock.now_unix_seconds();
         match result {
             Ok(mut value) => {
-                if value.expose_secret() == LEGACY_NULL {
+                if self.options.legacy_null_as_empty && value.expose_secret() == LEGACY_NULL {
                     tracing::warn!(secret = %name, "secret holds the legacy \"null\" placeholder of a cleared password: read as empty");
                     value = SecretString::from("");
                 }
@@ -590,6 +610,17 @@ mod tests {
     }
 
     #[test]
+    fn the_db_provider_replaces_references_by_their_names() {
+        let mut doc: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str("a: secret:x\nb: [plain, 'secret:/om/y']\n").unwrap();
+        assert_eq!(replace_references_by_names(&mut doc), 2);
+        assert_eq!(
+            serde_yaml_ng::to_string(&doc).unwrap(),
+            "a: x\nb:\n- plain\n- /om/y\n"
+        );
+    }
+
+    #[test]
     fn reference_names_follow_openmetadata_ingestion() {
         for (value, expected) in [
             ("secret:openmetadata-x", Some("openmetadata-x")),
@@ -635,6 +666,21 @@ mod tests {
             serde_yaml_ng::to_string(&yaml).unwrap(),
             "conn:\n  password: s3cret\n  list:\n  - t0k\n  - plain\n"
         );
+    }
+
+    #[tokio::test]
+    async fn a_stored_null_is_empty_only_where_it_is_openmetadata_s_placeholder() {
+        let vault = Counting::with(&[("cleared", "null")]).await;
+        let openmetadata = Resolver::new(vault.clone(), ResolverOptions::default());
+        assert_eq!(read(&openmetadata, "cleared").await.unwrap(), "");
+        let verbatim = Resolver::new(
+            vault,
+            ResolverOptions {
+                legacy_null_as_empty: false,
+                ..ResolverOptions::default()
+            },
+        );
+        assert_eq!(read(&verbatim, "cleared").await.unwrap(), "null");
     }
 
     #[tokio::test]

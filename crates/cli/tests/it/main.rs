@@ -1,11 +1,15 @@
 //! Integration tests of the `vaultref` binary: each test runs the built executable.
 
+mod airflow;
+mod airflow_interop;
 mod check;
+mod deploy_manifests;
 mod emulator;
 mod entities;
 mod fernet;
 mod python_interop;
 mod resolve;
+mod resolve_workflow;
 mod secret;
 mod support;
 mod vault;

@@ -36,10 +36,31 @@ impl Run {
 
 /// Runs `program args…` with `stdin`, a clean `FERNET_KEY` and the extra `env`.
 pub(crate) fn run(program: &Path, args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command.env_remove("FERNET_KEY").envs(env.iter().copied());
+    run_command(command, args, stdin)
+}
+
+/// Runs `program args…` with `stdin` and only `env` (plus `NO_PROXY=*`): nothing of the test's
+/// own environment (`AZURE_*`, `AIRFLOW_*`, `HOME`, proxies) reaches it.
+pub(crate) fn run_clean(program: &Path, args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
+    let mut command = Command::new(program);
+    command
+        .env_clear()
+        .env("NO_PROXY", "*")
+        .envs(env.iter().copied());
+    run_command(command, args, stdin)
+}
+
+/// The `vaultref` binary with only `env`, as [`run_clean`].
+pub(crate) fn vaultref_clean(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
+    run_clean(Path::new(env!("CARGO_BIN_EXE_vaultref")), args, env, stdin)
+}
+
+fn run_command(mut command: Command, args: &[&str], stdin: &[u8]) -> Run {
+    let program = PathBuf::from(command.get_program());
+    let mut child = command
         .args(args)
-        .env_remove("FERNET_KEY")
-        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -71,8 +92,23 @@ pub(crate) fn vaultref(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run
 /// Without it: under CI (env `CI` set) the test fails; elsewhere it prints a note and the
 /// caller returns early.
 pub(crate) fn python(modules: &[&str]) -> Option<PathBuf> {
-    let problem = match std::env::var_os("VAULTREF_PYTHON") {
-        None => "VAULTREF_PYTHON is not set".to_owned(),
+    interpreter("VAULTREF_PYTHON", "cargo xtask venv", modules)
+}
+
+/// The Python interpreter from `VAULTREF_AIRFLOW_PYTHON` (the virtualenv with Airflow and its
+/// Azure provider, `cargo xtask venv-airflow`), checked to import the provider's Key Vault
+/// backend; missing under CI, the test fails, as for [`python`].
+pub(crate) fn airflow_python() -> Option<PathBuf> {
+    interpreter(
+        "VAULTREF_AIRFLOW_PYTHON",
+        "cargo xtask venv-airflow",
+        &["airflow.providers.microsoft.azure.secrets.key_vault"],
+    )
+}
+
+fn interpreter(var: &str, task: &str, modules: &[&str]) -> Option<PathBuf> {
+    let problem = match std::env::var_os(var) {
+        None => format!("{var} is not set (`{task}` prints the interpreter to use)"),
         Some(path) => {
             let path = PathBuf::from(path);
             let imports = format!("import {}", modules.join(", "));
