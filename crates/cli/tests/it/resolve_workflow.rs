@@ -26,16 +26,12 @@ fn start() -> Vault {
         ..EmulatorConfig::default()
     });
     let emu = &vault.emulator;
-    emu.set_secret_in(
-        VAULT_NAME,
+    let named = emu.vault(VAULT_NAME);
+    named.set_secret(
         "openmetadata-database-mysql-test-authtype-password",
         "db-s3cret",
     );
-    emu.set_secret_in(
-        VAULT_NAME,
-        "openmetadata-bot-ingestion-bot-config-jwttoken",
-        "eyJ.bot",
-    );
+    named.set_secret("openmetadata-bot-ingestion-bot-config-jwttoken", "eyJ.bot");
     vault
 }
 
