@@ -192,6 +192,58 @@ pub enum Error {
         /// The backend's description (never the secret value).
         detail: String,
     },
+
+    /// A document is not JSON vaultref can read.
+    #[error("the document is not valid JSON: {problem}")]
+    InvalidJson {
+        /// The parser's description (positions, never content).
+        problem: String,
+    },
+
+    /// A secret carries another deployment's ownership tag: vaultref neither overwrites nor
+    /// deletes it.
+    #[error(
+        "secret `{name}` belongs to another deployment (its {tag} tag names `{owner}`, this \
+         deployment is `{deployment}`): two deployments share the vault and the secret names; \
+         give one of them another clusterName or secretsManagerConfiguration.prefix"
+    )]
+    ForeignSecret {
+        /// The secret.
+        name: SecretName,
+        /// The ownership tag's name.
+        tag: &'static str,
+        /// The deployment its tag names.
+        owner: String,
+        /// This deployment.
+        deployment: String,
+    },
+
+    /// A secret exists that this deployment did not write and that no row of its database
+    /// references: it may be another deployment's, so vaultref does not overwrite it.
+    #[error(
+        "secret `{name}` already exists in the vault, without this deployment's {tag} tag, and \
+         no row of this database references it: it may belong to another deployment (or to \
+         OpenMetadata) sharing the vault; if it is a stale copy, delete it (`vaultref secret \
+         delete {name}`) and run again, else give this deployment another clusterName or prefix"
+    )]
+    UnownedSecret {
+        /// The secret.
+        name: SecretName,
+        /// The ownership tag's name.
+        tag: &'static str,
+    },
+
+    /// An operation failed after writing secrets, and putting one of them back failed too.
+    #[error(
+        "{cause}; putting back the secrets it wrote also failed ({undo}): that secret may hold \
+         the value the failed operation wrote; check it with `vaultref secret get`"
+    )]
+    UndoFailed {
+        /// Why the operation failed.
+        cause: Box<Error>,
+        /// Why putting a secret back failed (it names the secret).
+        undo: Box<Error>,
+    },
 }
 
 impl Error {

@@ -63,13 +63,18 @@
 
 mod audit;
 mod backend;
+mod claims;
 mod config;
+mod custody;
+mod document;
 mod entity;
 mod env;
 mod error;
+mod identity;
 mod keyvault;
 mod loader;
 mod manager;
+mod migration;
 mod naming;
 mod ratelimit;
 mod resolve;
@@ -79,17 +84,23 @@ pub use crate::{
     audit::{
         AUDIT_TARGET, AuditAction, AuditEvent, AuditSink, RecordingAuditSink, TracingAuditSink,
     },
-    backend::{InMemoryBackend, SecretAttributes, SecretBackend},
+    backend::{InMemoryBackend, SecretAttributes, SecretBackend, VaultSecret},
     config::{
         Config, DEFAULT_RATE_LIMIT_PERMITS_PER_SECOND, DatabaseConfig, KeyVaultConfig, LoaderKind,
         ProviderKind, SecretsManagerConfig, parse_tags,
     },
+    custody::{OWNER_TAG, Release, ReleaseOutcome, VaultWrites},
+    document::{Document, JsonPath, PathStep, changes, key_path},
     entity::EntityType,
     env::{Environment, substitute_variables},
     error::{BackendErrorKind, EntityRef, Error, FieldRef, Result},
+    identity::EntityKey,
     keyvault::{KeyVaultBackend, WaitOptions, connect_backend, consumer_backend},
     loader::{AIRFLOW_SECTION, ConsumerCredential, ConsumerVault, airflow_config_path},
-    manager::{SECRET_PREFIX, SecretsManager, SecretsManagerBuilder, StoreOutcome, StorePlan},
+    manager::{
+        References, SECRET_PREFIX, SecretsManager, SecretsManagerBuilder, StoreOutcome, StorePlan,
+    },
+    migration::{FernetRotation, Rotation, holds_secrets, migration_order},
     naming::{LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName},
     ratelimit::{RateLimitedBackend, Timer, TokioTimer},
     resolve::{ResolveReport, Resolver, ResolverOptions, UnresolvedPolicy, reference_name},

@@ -45,17 +45,20 @@
 //! ```
 
 mod error;
+mod layout;
 mod migrate;
 mod store;
 mod url;
+mod write;
 
 pub use crate::{
     error::{Error, Result},
     migrate::{
         EntityResult, EntityStatus, MigrateOptions, MigrationReport, NoProgress, Progress,
-        migrate_secrets, rotate_fernet_key,
+        RotationSummary, migrate_secrets, rotate_fernet_key,
     },
     store::{DEFAULT_PAGE_SIZE, Store, StoredEntity, Upserted, table_name},
-    url::{Flavour, database_url, redact_url},
+    url::{Flavour, database_identity, database_url, redact_url},
+    write::{Imported, import_entity, register_stored_rows, release_secrets},
 };
 pub use vaultref_core::EntityType;
