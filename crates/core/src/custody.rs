@@ -19,7 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::audit::AuditAction;
 use crate::backend::SecretAttributes;
-use crate::error::{BackendErrorKind, Error, FieldRef, Result};
+use crate::error::{Error, FieldRef, Result};
 use crate::manager::{FieldAction, SecretsManager, StorePlan};
 use crate::naming::SecretName;
 
@@ -167,17 +167,19 @@ impl fmt::Display for Release {
 }
 
 impl SecretsManager {
-    /// Writes the vault as `plan` says: each secret is read first (its owner checked, its
-    /// previous state kept), then written with this deployment's ownership tag; a soft-deleted
-    /// name is recovered first. A secret that already holds the value under this deployment's
-    /// tag is not written again (unless written secrets expire). When a write fails, the
-    /// secrets written before it are put back and nothing of the plan remains in the vault.
+    /// Writes the vault as `plan` says. Every secret is read first, before any write: its
+    /// owner is checked (a secret another deployment owns, or an untagged one no row
+    /// references, refuses the whole plan) and its state is kept. Then each is written with
+    /// this deployment's ownership tag (a soft-deleted name is recovered first). A secret that
+    /// already holds the value under this deployment's tag is not written again (unless written
+    /// secrets expire). When a write fails, the secrets written before it are put back and
+    /// nothing of the plan remains in the vault.
     ///
     /// # Errors
     /// [`Error::ForeignSecret`], [`Error::UnownedSecret`], [`Error::Backend`]; and
     /// [`Error::UndoFailed`] when putting a secret back failed too.
     pub async fn write_secrets(&self, plan: &StorePlan) -> Result<VaultWrites> {
-        let mut done = VaultWrites::default();
+        let mut pending = Vec::new();
         for field in &plan.fields {
             let FieldAction::Write {
                 name, plaintext, ..
@@ -185,9 +187,14 @@ impl SecretsManager {
             else {
                 continue;
             };
-            match self.write_one(name, plaintext, &field.field).await {
-                Ok(Some(written)) => done.writes.push(written),
-                Ok(None) => {}
+            if let Some(before) = self.inspect(name, plaintext).await? {
+                pending.push((name, plaintext, &field.field, before));
+            }
+        }
+        let mut done = VaultWrites::default();
+        for (name, plaintext, field, before) in pending {
+            match self.write_one(name, plaintext, field, before).await {
+                Ok(written) => done.writes.push(written),
                 Err(cause) => {
                     return Err(match self.undo_writes(done).await {
                         Ok(()) => cause,
@@ -202,71 +209,78 @@ impl SecretsManager {
         Ok(done)
     }
 
+    /// What `name` holds now, if this deployment may write `plaintext` there; `None` when it
+    /// already holds it.
+    async fn inspect(&self, name: &SecretName, plaintext: &str) -> Result<Option<Before>> {
+        let backend = self.backend()?;
+        match backend.read_secret(name).await {
+            Ok(current) => {
+                self.check_owner(name, &current.tags)?;
+                let unchanged = self.owns(&current.tags)
+                    && self.attributes().expires_on.is_none()
+                    && current.value.expose_secret() == plaintext;
+                Ok((!unchanged).then_some(Before::Live(current.value, current.tags)))
+            }
+            Err(e) if e.is_not_found() => match backend.deleted_secret_tags(name).await {
+                Ok(tags) => {
+                    self.check_owner(name, &tags)?;
+                    Ok(Some(Before::Deleted(None)))
+                }
+                Err(e) if e.is_not_found() => Ok(Some(Before::Absent)),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
     async fn write_one(
         &self,
         name: &SecretName,
         plaintext: &str,
         field: &FieldRef,
-    ) -> Result<Option<Written>> {
+        mut before: Before,
+    ) -> Result<Written> {
         let backend = self.backend()?;
-        let attributes = self.attributes();
-        let before = match backend.read_secret(name).await {
-            Ok(current) => {
-                self.check_owner(name, &current.tags)?;
-                if self.owns(&current.tags)
-                    && attributes.expires_on.is_none()
-                    && current.value.expose_secret() == plaintext
-                {
-                    return Ok(None);
-                }
-                Before::Live(current.value, current.tags)
-            }
-            Err(e) if e.is_not_found() => Before::Absent,
-            Err(e) => return Err(e),
-        };
+        if let Before::Deleted(last) = &mut before {
+            tracing::info!(secret = %name, "recovering a soft-deleted secret before writing it again");
+            backend.recover_secret(name).await?;
+            self.audited(AuditAction::Recover, field, name, None);
+            *last = backend
+                .read_secret(name)
+                .await
+                .ok()
+                .map(|s| (s.value, s.tags));
+        }
         let value = SecretString::from(plaintext);
-        let (before, version) = match backend.set_secret(name, &value, &attributes).await {
-            Ok(version) => (before, version),
-            Err(e) if e.backend_kind() == Some(BackendErrorKind::DeletedButRecoverable) => {
-                let tags = backend.deleted_secret_tags(name).await?;
-                self.check_owner(name, &tags)?;
-                tracing::info!(secret = %name, "recovering a soft-deleted secret before writing it again");
-                backend.recover_secret(name).await?;
-                self.audited(AuditAction::Recover, field, name, None);
-                let last = backend
-                    .read_secret(name)
-                    .await
-                    .ok()
-                    .map(|s| (s.value, s.tags));
-                let before = Before::Deleted(last);
-                match backend.set_secret(name, &value, &attributes).await {
-                    Ok(version) => (before, version),
-                    Err(cause) => {
-                        let recovered = Written {
-                            name: name.clone(),
-                            field: field.clone(),
-                            before,
-                            version: None,
-                        };
-                        return Err(match self.put_back(&recovered).await {
-                            Ok(()) => cause,
-                            Err(undo) => Error::UndoFailed {
-                                cause: Box::new(cause),
-                                undo: Box::new(undo),
-                            },
+        match backend.set_secret(name, &value, &self.attributes()).await {
+            Ok(version) => {
+                self.audited(AuditAction::Write, field, name, version.clone());
+                Ok(Written {
+                    name: name.clone(),
+                    field: field.clone(),
+                    before,
+                    version,
+                })
+            }
+            Err(cause) => {
+                if matches!(before, Before::Deleted(_)) {
+                    // Recovered for nothing: back to deleted.
+                    let recovered = Written {
+                        name: name.clone(),
+                        field: field.clone(),
+                        before,
+                        version: None,
+                    };
+                    if let Err(undo) = self.put_back(&recovered).await {
+                        return Err(Error::UndoFailed {
+                            cause: Box::new(cause),
+                            undo: Box::new(undo),
                         });
                     }
                 }
+                Err(cause)
             }
-            Err(e) => return Err(e),
-        };
-        self.audited(AuditAction::Write, field, name, version.clone());
-        Ok(Some(Written {
-            name: name.clone(),
-            field: field.clone(),
-            before,
-            version,
-        }))
+        }
     }
 
     /// Puts every secret of `writes` back as it was before, last written first. A secret whose
