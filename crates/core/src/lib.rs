@@ -85,6 +85,7 @@ pub use crate::{
         AUDIT_TARGET, AuditAction, AuditEvent, AuditSink, RecordingAuditSink, TracingAuditSink,
     },
     backend::{InMemoryBackend, SecretAttributes, SecretBackend, VaultSecret},
+    claims::References,
     config::{
         Config, DEFAULT_RATE_LIMIT_PERMITS_PER_SECOND, DatabaseConfig, KeyVaultConfig, LoaderKind,
         ProviderKind, SecretsManagerConfig, parse_tags,
@@ -97,9 +98,7 @@ pub use crate::{
     identity::EntityKey,
     keyvault::{KeyVaultBackend, WaitOptions, connect_backend, consumer_backend},
     loader::{AIRFLOW_SECTION, ConsumerCredential, ConsumerVault, airflow_config_path},
-    manager::{
-        References, SECRET_PREFIX, SecretsManager, SecretsManagerBuilder, StoreOutcome, StorePlan,
-    },
+    manager::{SECRET_PREFIX, SecretsManager, SecretsManagerBuilder, StoreOutcome, StorePlan},
     migration::{FernetRotation, Rotation, holds_secrets, migration_order},
     naming::{LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName},
     ratelimit::{RateLimitedBackend, Timer, TokioTimer},
