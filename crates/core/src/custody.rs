@@ -34,6 +34,11 @@ enum Before {
     Live(SecretString, BTreeMap<String, String>),
 }
 
+enum Undone {
+    Restored,
+    Deleted,
+}
+
 struct Written {
     name: SecretName,
     field: FieldRef,
@@ -63,6 +68,59 @@ impl VaultWrites {
     #[must_use]
     pub fn names(&self) -> Vec<SecretName> {
         self.writes.iter().map(|w| w.name.clone()).collect()
+    }
+}
+
+/// What putting secrets back after a failure did ([`SecretsManager::undo_writes`]): every
+/// change shows in the output, as in the audit trail.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct PutBack {
+    /// Secrets given their previous value again.
+    pub restored: Vec<SecretName>,
+    /// Secrets deleted again: they did not exist (or were deleted) before.
+    pub deleted: Vec<SecretName>,
+    /// The first secret that could not be put back, and why (the others were).
+    pub failed: Option<(SecretName, Error)>,
+}
+
+impl PutBack {
+    /// Whether nothing was put back and nothing failed.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.restored.is_empty() && self.deleted.is_empty() && self.failed.is_none()
+    }
+}
+
+impl fmt::Display for PutBack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |names: &[SecretName]| {
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut parts = Vec::new();
+        if !self.restored.is_empty() {
+            parts.push(format!(
+                "secret(s) {} given their previous value again",
+                list(&self.restored)
+            ));
+        }
+        if !self.deleted.is_empty() {
+            parts.push(format!(
+                "secret(s) {} deleted again (they did not exist before)",
+                list(&self.deleted)
+            ));
+        }
+        if let Some((name, error)) = &self.failed {
+            parts.push(format!(
+                "putting secret `{name}` back failed ({error}): it may hold the value the failed \
+                 operation wrote; check it with `vaultref secret get {name}`"
+            ));
+        }
+        write!(f, "{}", parts.join("; "))
     }
 }
 
@@ -195,15 +253,7 @@ impl SecretsManager {
         for (name, plaintext, field, before) in pending {
             match self.write_one(name, plaintext, field, before).await {
                 Ok(written) => done.writes.push(written),
-                Err(cause) => {
-                    return Err(match self.undo_writes(done).await {
-                        Ok(()) => cause,
-                        Err(undo) => Error::UndoFailed {
-                            cause: Box::new(cause),
-                            undo: Box::new(undo),
-                        },
-                    });
-                }
+                Err(cause) => return Err(cause.put_back(self.undo_writes(done).await)),
             }
         }
         Ok(done)
@@ -262,55 +312,52 @@ impl SecretsManager {
                     version,
                 })
             }
-            Err(cause) => {
-                if matches!(before, Before::Deleted(_)) {
-                    // Recovered for nothing: back to deleted.
-                    let recovered = Written {
+            Err(cause) if matches!(before, Before::Deleted(_)) => {
+                // Recovered for nothing: back to deleted.
+                let recovered = VaultWrites {
+                    writes: vec![Written {
                         name: name.clone(),
                         field: field.clone(),
                         before,
                         version: None,
-                    };
-                    if let Err(undo) = self.put_back(&recovered).await {
-                        return Err(Error::UndoFailed {
-                            cause: Box::new(cause),
-                            undo: Box::new(undo),
-                        });
-                    }
-                }
-                Err(cause)
+                    }],
+                };
+                Err(cause.put_back(self.undo_writes(recovered).await))
             }
+            Err(cause) => Err(cause),
         }
     }
 
-    /// Puts every secret of `writes` back as it was before, last written first. A secret whose
-    /// latest version is no longer the one written (someone wrote after) is left alone.
-    ///
-    /// # Errors
-    /// The first failure ([`Error::Backend`] naming the secret); the other secrets are still
-    /// put back.
-    pub async fn undo_writes(&self, writes: VaultWrites) -> Result<()> {
-        let mut first_failure = None;
+    /// Puts every secret of `writes` back as it was before, last written first, and says what
+    /// it did. A secret whose latest version is no longer the one written (someone wrote
+    /// after) is left alone. A failure is reported and the other secrets are still put back.
+    pub async fn undo_writes(&self, writes: VaultWrites) -> PutBack {
+        let mut report = PutBack::default();
         for written in writes.writes.iter().rev() {
-            if let Err(e) = self.put_back(written).await {
-                tracing::error!(secret = %written.name, error = %e, "could not put a secret back after a failed operation");
-                first_failure.get_or_insert(e);
+            match self.put_back(written).await {
+                Ok(Some(Undone::Restored)) => report.restored.push(written.name.clone()),
+                Ok(Some(Undone::Deleted)) => report.deleted.push(written.name.clone()),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(secret = %written.name, error = %e, "could not put a secret back after a failed operation");
+                    report.failed.get_or_insert((written.name.clone(), e));
+                }
             }
         }
-        first_failure.map_or(Ok(()), Err)
+        report
     }
 
-    async fn put_back(&self, written: &Written) -> Result<()> {
+    async fn put_back(&self, written: &Written) -> Result<Option<Undone>> {
         let backend = self.backend()?;
         let name = &written.name;
         if let Some(version) = &written.version {
             match backend.read_secret(name).await {
                 Ok(current) if current.version.as_ref() != Some(version) => {
                     tracing::warn!(secret = %name, "not putting a secret back: it was written again since");
-                    return Ok(());
+                    return Ok(None);
                 }
                 Ok(_) => {}
-                Err(e) if e.is_not_found() => return Ok(()),
+                Err(e) if e.is_not_found() => return Ok(None),
                 Err(e) => return Err(e),
             }
         }
@@ -322,21 +369,23 @@ impl SecretsManager {
             let value = SecretString::from(value.expose_secret());
             async move { backend.set_secret(name, &value, &attributes).await }
         };
-        match &written.before {
+        Ok(Some(match &written.before {
             Before::Live(value, tags) => {
                 let version = restore(value, tags).await?;
                 self.audited(AuditAction::Restore, &written.field, name, version);
+                Undone::Restored
             }
             Before::Absent | Before::Deleted(None) => {
                 self.delete_audited(name, &written.field).await?;
+                Undone::Deleted
             }
             Before::Deleted(Some((value, tags))) => {
                 let version = restore(value, tags).await?;
                 self.audited(AuditAction::Restore, &written.field, name, version);
                 self.delete_audited(name, &written.field).await?;
+                Undone::Deleted
             }
-        }
-        Ok(())
+        }))
     }
 
     async fn delete_audited(&self, name: &SecretName, field: &FieldRef) -> Result<()> {

@@ -233,16 +233,13 @@ pub enum Error {
         tag: &'static str,
     },
 
-    /// An operation failed after writing secrets, and putting one of them back failed too.
-    #[error(
-        "{cause}; putting back the secrets it wrote also failed ({undo}): that secret may hold \
-         the value the failed operation wrote; check it with `vaultref secret get`"
-    )]
-    UndoFailed {
+    /// An operation failed after writing secrets; they were put back (or one could not be).
+    #[error("{cause}; {put_back}")]
+    PutBack {
         /// Why the operation failed.
         cause: Box<Error>,
-        /// Why putting a secret back failed (it names the secret).
-        undo: Box<Error>,
+        /// What putting the secrets back did.
+        put_back: Box<crate::custody::PutBack>,
     },
 }
 
@@ -253,6 +250,7 @@ impl Error {
         match self {
             Self::Backend { kind, .. } => Some(*kind),
             Self::Unresolved { source, .. } => source.backend_kind(),
+            Self::PutBack { cause, .. } => cause.backend_kind(),
             _ => None,
         }
     }
@@ -261,6 +259,19 @@ impl Error {
     #[must_use]
     pub fn is_not_found(&self) -> bool {
         self.backend_kind() == Some(BackendErrorKind::NotFound)
+    }
+
+    /// This error, with what putting back the secrets written before it did (unchanged when
+    /// nothing was written).
+    #[must_use]
+    pub fn put_back(self, put_back: crate::custody::PutBack) -> Self {
+        if put_back.is_empty() {
+            return self;
+        }
+        Self::PutBack {
+            cause: Box::new(self),
+            put_back: Box::new(put_back),
+        }
     }
 
     pub(crate) fn config(key: impl Into<String>, problem: impl Into<String>) -> Self {

@@ -90,7 +90,7 @@ pub use crate::{
         Config, DEFAULT_RATE_LIMIT_PERMITS_PER_SECOND, DatabaseConfig, KeyVaultConfig, LoaderKind,
         ProviderKind, SecretsManagerConfig, parse_tags,
     },
-    custody::{OWNER_TAG, Release, ReleaseOutcome, VaultWrites},
+    custody::{OWNER_TAG, PutBack, Release, ReleaseOutcome, VaultWrites},
     document::{Document, JsonPath, PathStep, changes, key_path},
     entity::EntityType,
     env::{Environment, substitute_variables},

@@ -139,16 +139,14 @@ pub enum Error {
         id: String,
     },
 
-    /// An entity failed after its secrets were written, and putting them back failed too.
-    #[error(
-        "{cause}; putting back the secrets written for it also failed ({undo}): that secret \
-         may hold the value the failed operation wrote; check it with `vaultref secret get`"
-    )]
-    Undo {
+    /// An entity failed after its secrets were written; they were put back (or one could not
+    /// be).
+    #[error("{cause}; {put_back}")]
+    PutBack {
         /// Why the entity failed.
         cause: Box<Error>,
-        /// Why putting a secret back failed (it names the secret).
-        undo: vaultref_core::Error,
+        /// What putting the secrets back did.
+        put_back: Box<vaultref_core::PutBack>,
     },
 
     /// No random bytes for a new entity id.

@@ -42,7 +42,7 @@ pub struct Imported {
 ///
 /// # Errors
 /// Anything that makes the entity fail; nothing of it then remains in the database or the
-/// vault (unless [`Error::Undo`] says a secret could not be put back).
+/// vault ([`Error::PutBack`] says which secrets were put back, or which one could not be).
 pub async fn import_entity(
     store: &Store,
     manager: &SecretsManager,
@@ -187,12 +187,14 @@ async fn write(
             let Some(manager) = manager else {
                 return Err(cause);
             };
-            Err(match manager.undo_writes(writes).await {
-                Ok(()) => cause,
-                Err(undo) => Error::Undo {
+            let put_back = manager.undo_writes(writes).await;
+            Err(if put_back.is_empty() {
+                cause
+            } else {
+                Error::PutBack {
                     cause: Box::new(cause),
-                    undo,
-                },
+                    put_back: Box::new(put_back),
+                }
             })
         }
     }
