@@ -227,7 +227,12 @@ pub async fn migrate_secrets(
         dry_run: options.dry_run,
         ..MigrationReport::default()
     };
-    let mut refused = register_rows(store, manager, options.page_size).await?;
+    let mut refused: std::collections::HashMap<(EntityType, String), Error> =
+        register_rows(store, manager, options.page_size)
+            .await?
+            .into_iter()
+            .map(|r| ((r.entity_type, r.id), r.error))
+            .collect();
     let planner = StorePath { manager };
     for entity_type in migration_order() {
         progress.entity_type_started(entity_type, store.count(entity_type).await?);
@@ -236,14 +241,9 @@ pub async fn migrate_secrets(
             let result = match row {
                 Ok(row) if !holds_secrets(entity_type, &row.entity) => continue,
                 Ok(row) => {
-                    let failed_claim = refused
-                        .iter()
-                        .position(|r| r.entity_type == entity_type && r.id == row.id);
                     let (id, name) = (row.id.clone(), row.name.clone());
-                    let status = match failed_claim {
-                        Some(i) => EntityStatus::Failed {
-                            error: refused.swap_remove(i).error,
-                        },
+                    let status = match refused.remove(&(entity_type, row.id.clone())) {
+                        Some(error) => EntityStatus::Failed { error },
                         None => status(rewrite_row(store, &planner, row, options.dry_run).await),
                     };
                     EntityResult {

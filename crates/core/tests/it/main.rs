@@ -5,6 +5,7 @@
 // a panic is how they report a broken fixture.
 #![allow(clippy::unwrap_used)]
 
+mod custody;
 mod from_config;
 mod resolve;
 mod store;
