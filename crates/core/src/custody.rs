@@ -234,8 +234,8 @@ impl SecretsManager {
     /// nothing of the plan remains in the vault.
     ///
     /// # Errors
-    /// [`Error::ForeignSecret`], [`Error::UnownedSecret`], [`Error::Backend`]; and
-    /// [`Error::UndoFailed`] when putting a secret back failed too.
+    /// [`Error::ForeignSecret`], [`Error::UnownedSecret`], [`Error::Backend`]; wrapped in
+    /// [`Error::PutBack`] when secrets written before the failure were put back.
     pub async fn write_secrets(&self, plan: &StorePlan) -> Result<VaultWrites> {
         let mut pending = Vec::new();
         for field in &plan.fields {

@@ -212,7 +212,8 @@ impl Progress for NoProgress {}
 /// First every stored row is registered ([`SecretsManager::register_stored`]), so that a name
 /// collision with any stored entity, or a name an unreadable row may hold, is found before
 /// anything is written; an entity that cannot be registered fails and is skipped. Then entity
-/// by entity as [`crate::write`] says. A failed entity is recorded and the run goes on. With
+/// by entity: the row (compare-and-set) and its vault writes committed together, re-planned
+/// when another writer changed the row. A failed entity is recorded and the run goes on. With
 /// `options.dry_run` nothing is written anywhere. Nothing is deleted from the vault.
 ///
 /// # Errors

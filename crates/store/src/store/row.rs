@@ -59,7 +59,7 @@ impl StoredEntity {
     }
 }
 
-/// Whether [`Store::upsert`] inserted a row or replaced one.
+/// Whether [`Store::upsert`](super::Store::upsert) inserted a row or replaced one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Upserted {
