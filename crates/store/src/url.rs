@@ -69,14 +69,15 @@ pub fn redact_url(url: &str) -> String {
     parsed.to_string()
 }
 
-/// Longest value Key Vault accepts for a tag.
+/// The longest database identity written as it is: well within Key Vault's 512 characters for
+/// a tag value (docs/facts-checked.md, 4.2), and readable in the portal.
 const MAX_TAG_VALUE_LEN: usize = 256;
 
 /// The identity of the database a sqlx URL names, as vaultref's ownership tag spells it: the
 /// flavour, the host (lower-cased), the port (the default one filled in) and the database
 /// name for servers; the absolute path of a SQLite file. No user, no password, no parameters:
-/// the same database reached as another user is the same deployment. Identities over Key
-/// Vault's 256-character tag limit are given as `md5:` and their digest.
+/// the same database reached as another user is the same deployment. Identities over 256
+/// characters are given as `md5:` and their digest.
 #[must_use]
 pub fn database_identity(url: &str) -> String {
     let identity = match Flavour::of_url(url) {
