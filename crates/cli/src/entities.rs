@@ -1,12 +1,16 @@
 //! `vaultref entities import --config FILE [PATH]` and `vaultref entities export --config FILE
 //! [--reveal]`: entities as JSON Lines, one `{"entityType": "<type>", "entity": {...}}` a line.
 //!
-//! Import applies the configured provider's store path to each entity before writing its row
-//! (managed mode: secrets go to the vault first, the row gets `fernet:` tokens of the
-//! `secret:` references; `db`: the row gets `fernet:` tokens of the values), creating the
-//! store's tables when missing. A line that fails is reported on stderr with its number and the
-//! others are still imported; any failure exits 1. Export writes every row as stored, or with
-//! `--reveal` Fernet-decrypted and with `secret:` references read from the vault.
+//! Import applies the configured provider's store path to each entity as vaultref-store's
+//! `import_entity` does (managed mode: secrets go to the vault first, the row gets `fernet:`
+//! tokens of the `secret:` references; `db`: the row gets `fernet:` tokens of the values),
+//! creating the store's tables when missing; the entity's text is kept as given except for
+//! its secret fields. A line that fails has no effect, is reported on stderr with its number,
+//! and the others are still imported; any failure exits 1. Secrets that replaced rows no
+//! longer reference are released at the end (each delete reported). Export writes every row
+//! as stored, or with `--reveal` Fernet-decrypted and with `secret:` references read from the
+//! vault the configuration names (whatever the provider); a row that cannot be read or
+//! revealed is reported and left out, and the command exits 1 at the end.
 
 use std::{
     io::{BufRead as _, BufReader, Read},
@@ -15,14 +19,17 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use futures::TryStreamExt as _;
-use serde_json::{Value, json};
+use futures::StreamExt as _;
+use serde_json::Value;
 use vaultref_core::{
-    Config, EntityType, Environment, Resolver, ResolverOptions, SchemaRegistry, SecretsManager,
-    connect_backend, consumer_backend,
+    Config, Document, EntityType, Environment, LoaderKind, ProviderKind, Resolver, ResolverOptions,
+    SchemaRegistry, SecretBackend, SecretsManager, changes, connect_backend, consumer_backend,
 };
 use vaultref_fernet::Zeroizing;
-use vaultref_store::{DEFAULT_PAGE_SIZE, Store, Upserted, table_name};
+use vaultref_store::{
+    DEFAULT_PAGE_SIZE, Imported, Store, StoredEntity, Upserted, import_entity,
+    register_stored_rows, release_secrets, table_name,
+};
 
 use crate::setup::{self, ConfigArg};
 
@@ -75,14 +82,28 @@ pub(crate) fn run(args: EntitiesArgs) -> Result<()> {
     }
 }
 
-/// The manager the configuration describes, writing to its vault in managed mode.
-pub(crate) fn manager(config: &Config, env: &Environment) -> Result<SecretsManager> {
+/// The manager the configuration describes, writing to its vault in managed mode for the
+/// deployment of `store` (whose database the ownership tag names).
+pub(crate) fn manager(config: &Config, env: &Environment, store: &Store) -> Result<SecretsManager> {
     let backend = connect_backend(config, env)?;
-    Ok(SecretsManager::from_config(
-        config,
-        backend,
-        Arc::new(SchemaRegistry::builtin()),
-    )?)
+    Ok(
+        SecretsManager::builder_from_config(config, backend, Arc::new(SchemaRegistry::builtin()))?
+            .deployment(store.identity())
+            .build()?,
+    )
+}
+
+/// The `in-memory` provider's vault ends with the command: a command that writes rows
+/// referencing it would leave references to values that exist nowhere.
+pub(crate) fn refuse_in_memory(config: &Config, command: &str, alternative: &str) -> Result<()> {
+    if config.secrets_manager.provider == ProviderKind::InMemory {
+        bail!(
+            "secretsManagerConfiguration.secretsManager is in-memory, whose vault lives only as \
+             long as this command: {command} would store references to secrets that vanish with \
+             it; set SECRET_MANAGER to managed-azure-kv (or db){alternative}"
+        );
+    }
+    Ok(())
 }
 
 /// Context for reading a database that may not have the entity tables yet.
@@ -107,23 +128,24 @@ pub(crate) fn entity_types() -> Vec<EntityType> {
 }
 
 async fn import(config: &Config, env: &Environment, input: Box<dyn Read>) -> Result<()> {
-    let manager = manager(config, env)?;
+    refuse_in_memory(config, "entities import", "")?;
     let store = store(config).await?;
     store
         .migrate()
         .await
         .context("cannot create the entity tables")?;
-    // Names owned by stored entities are claimed first, so an imported entity whose secret
-    // name collides with one of them is refused before anything is written.
-    for entity_type in entity_types() {
-        let mut rows = store.stream(entity_type, DEFAULT_PAGE_SIZE);
-        while let Some(row) = rows.try_next().await? {
-            if let Err(err) = manager.claim_existing(entity_type, &row.entity) {
-                setup::note(&format!("warning: stored {err}"));
-            }
-        }
+    let manager = manager(config, env, &store)?;
+    // Stored entities are registered first: an imported entity whose secret name collides with
+    // one of theirs is refused before anything is written, and no secret they reference is
+    // deleted.
+    for err in register_stored_rows(&store, &manager)
+        .await
+        .context(NO_TABLES)?
+    {
+        setup::note(&format!("warning: stored {err}"));
     }
     let (mut imported, mut failed, mut written) = (0_usize, 0_usize, 0_usize);
+    let mut released = Vec::new();
     // Split on bytes: a line that is not UTF-8 fails alone, like any other bad line.
     for (index, line) in BufReader::new(input).split(b'\n').enumerate() {
         let number = index + 1;
@@ -140,16 +162,19 @@ async fn import(config: &Config, env: &Environment, input: Box<dyn Read>) -> Res
             continue;
         }
         match import_line(&manager, &store, line).await {
-            Ok((entity_type, name, upserted, secrets)) => {
+            Ok((entity_type, done)) => {
                 imported += 1;
-                written += secrets;
-                let how = match upserted {
+                written += done.written.len();
+                let how = match done.upserted {
                     Upserted::Inserted => "inserted",
                     _ => "replaced",
                 };
                 setup::note(&format!(
-                    "line {number}: {entity_type} `{name}` {how} ({secrets} secret(s) written to the vault)"
+                    "line {number}: {entity_type} `{}` {how} ({} secret(s) written to the vault)",
+                    done.key.fqn(),
+                    done.written.len()
                 ));
+                released.extend(done.released);
             }
             Err(err) => {
                 failed += 1;
@@ -157,13 +182,33 @@ async fn import(config: &Config, env: &Environment, input: Box<dyn Read>) -> Res
             }
         }
     }
+    // Only now, every row written: secrets no row references any more, that this deployment
+    // wrote, are deleted; each release is reported.
+    let releases = release_secrets(&store, &manager, released)
+        .await
+        .context("cannot read the entity tables again before deleting secrets")?;
     store.close().await;
+    let mut deleted = 0;
+    for release in &releases {
+        setup::note(&release.to_string());
+        if matches!(release.outcome, vaultref_core::ReleaseOutcome::Deleted) {
+            deleted += 1;
+        }
+    }
+    let release_failures = releases.iter().filter(|r| r.is_failed()).count();
     setup::print_line(&format!(
-        "imported {imported} entit{}, {written} secret(s) written to the vault, {failed} failed",
+        "imported {imported} entit{}, {written} secret(s) written to the vault, {deleted} \
+         secret(s) deleted from it, {failed} failed",
         if imported == 1 { "y" } else { "ies" }
     ))?;
     if failed > 0 {
         bail!("{failed} line(s) failed: fix them (see above) and import those lines again");
+    }
+    if release_failures > 0 {
+        bail!(
+            "{release_failures} secret(s) could not be deleted (see above): delete them with \
+             `vaultref secret delete NAME` once nothing needs them"
+        );
     }
     Ok(())
 }
@@ -172,72 +217,134 @@ async fn import_line(
     manager: &SecretsManager,
     store: &Store,
     line: &str,
-) -> Result<(EntityType, String, Upserted, usize)> {
-    let mut record: Value = serde_json::from_str(line).map_err(|e| {
+) -> Result<(EntityType, Imported)> {
+    let record = Document::parse(line).map_err(|e| {
         anyhow!(
             "not JSON ({e}): write one {{\"entityType\": ..., \"entity\": {{...}}}} object a line"
         )
     })?;
     let entity_type: EntityType = record
+        .value()
         .get("entityType")
         .and_then(Value::as_str)
         .ok_or_else(|| anyhow!("no \"entityType\" string: add the entity's type"))?
         .parse()?;
-    let mut entity = record
-        .get_mut("entity")
-        .map(Value::take)
-        .filter(Value::is_object)
+    // The entity's own text, so that what vaultref does not own comes back as written.
+    let entity = record
+        .member("entity")
+        .filter(|entity| entity.value().is_object())
         .ok_or_else(|| anyhow!("no \"entity\" object: put the entity document there"))?;
-    let name = entity
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let outcome = manager.store_entity(entity_type, &mut entity).await?;
-    let (_, upserted) = store.upsert(entity_type, entity).await?;
-    Ok((entity_type, name, upserted, outcome.written.len()))
+    Ok((
+        entity_type,
+        import_entity(store, manager, entity_type, &entity).await?,
+    ))
+}
+
+/// What `--reveal` needs: the manager (to decrypt) and the vault references point to.
+struct Reveal {
+    manager: SecretsManager,
+    resolver: Option<Resolver>,
 }
 
 async fn export(config: &Config, env: &Environment, reveal: bool) -> Result<()> {
     let store = store(config).await?;
-    let (manager, resolver) = if reveal {
-        let manager = manager(config, env)?;
-        // Without a vault, revealing only decrypts.
-        let resolver = connect_backend(config, env)?
-            .map(Ok)
-            .or_else(|| {
-                (config.secrets_manager_loader != vaultref_core::LoaderKind::Noop)
-                    .then(|| consumer_backend(config, env))
-            })
-            .transpose()?
-            .map(|backend| Resolver::new(backend, ResolverOptions::default()));
-        (Some(manager), resolver)
+    let reveal = if reveal {
+        Some(Reveal {
+            manager: manager(config, env, &store)?,
+            resolver: reveal_vault(config, env)?
+                .map(|backend| Resolver::new(backend, ResolverOptions::default())),
+        })
     } else {
-        (None, None)
+        None
     };
+    let mut failed = 0_usize;
     for entity_type in entity_types() {
-        for mut row in store.list(entity_type).await.context(NO_TABLES)? {
-            if let Some(manager) = &manager {
-                let what = format!("{} `{}`", row.entity_type, row.name);
-                match &resolver {
-                    Some(resolver) => {
-                        manager
-                            .reveal_entity(row.entity_type, &mut row.entity, resolver)
-                            .await
-                            .with_context(|| format!("cannot reveal {what}"))?;
-                    }
-                    None => manager
-                        .decrypt_entity(row.entity_type, &mut row.entity)
-                        .with_context(|| format!("cannot reveal {what}"))?,
+        let mut rows = store.stream(entity_type, DEFAULT_PAGE_SIZE);
+        while let Some(row) = rows.next().await {
+            let row = match row {
+                Ok(row) => row,
+                Err(err @ vaultref_store::Error::InvalidDocument { .. }) => {
+                    failed += 1;
+                    setup::note(&format!("cannot export: {err}"));
+                    continue;
                 }
-            }
-            let mut line = Zeroizing::new(
-                json!({"entityType": row.entity_type.as_str(), "entity": row.entity}).to_string(),
-            );
-            line.push('\n');
+                Err(err) => return Err(err).context(NO_TABLES),
+            };
+            let text = match &reveal {
+                None => Zeroizing::new(row.text.clone()),
+                Some(reveal) => match revealed(reveal, &row).await {
+                    Ok(text) => text,
+                    Err(err) => {
+                        failed += 1;
+                        setup::note(&format!(
+                            "cannot reveal {} `{}`: {err:#}",
+                            row.entity_type, row.name
+                        ));
+                        continue;
+                    }
+                },
+            };
+            let mut line = Zeroizing::new(format!(
+                "{{\"entityType\":\"{}\",\"entity\":",
+                row.entity_type.as_str()
+            ));
+            line.push_str(&text);
+            line.push_str("}\n");
             setup::write_stdout(line.as_bytes())?;
         }
     }
     store.close().await;
+    if failed > 0 {
+        bail!(
+            "{failed} entit{} could not be exported (see above); the others were",
+            if failed == 1 { "y" } else { "ies" }
+        );
+    }
     Ok(())
+}
+
+/// The vault `--reveal` reads references from: the one `secretsManagerConfiguration.parameters`
+/// name, whatever the provider (a deployment rolled back to `db` still reads the vault it
+/// used), else the one the `secretsManagerLoader` finds; none when neither names one.
+fn reveal_vault(config: &Config, env: &Environment) -> Result<Option<Arc<dyn SecretBackend>>> {
+    if config.secrets_manager.key_vault.is_none()
+        && config.secrets_manager_loader == LoaderKind::Noop
+    {
+        return Ok(None);
+    }
+    Ok(Some(consumer_backend(config, env)?))
+}
+
+/// The row's text with its secret fields decrypted and their `secret:` references replaced by
+/// the vault's values; everything else exactly as stored.
+async fn revealed(reveal: &Reveal, row: &StoredEntity) -> Result<Zeroizing<String>> {
+    let mut entity = row.entity.clone();
+    match &reveal.resolver {
+        Some(resolver) => {
+            reveal
+                .manager
+                .reveal_entity(row.entity_type, &mut entity, resolver)
+                .await?;
+        }
+        None => {
+            reveal
+                .manager
+                .decrypt_entity(row.entity_type, &mut entity)?;
+            if let Some((name, field)) = reveal
+                .manager
+                .references(row.entity_type, &entity)
+                .names
+                .into_iter()
+                .next()
+            {
+                bail!(
+                    "{field} references secret `{name}`, and the configuration names no vault \
+                     to read it from: set secretsManagerConfiguration.parameters (vaultName or \
+                     vaultUrl, and the credentials) to the vault it is in"
+                );
+            }
+        }
+    }
+    let edits = changes(&row.entity, &entity);
+    Ok(Zeroizing::new(row.document().edited(&edits)?.into_text()))
 }

@@ -5,13 +5,13 @@
 //! (the others are done; running again is safe).
 
 use anyhow::{Context as _, Result, bail};
-use vaultref_core::{Environment, ProviderKind};
+use vaultref_core::Environment;
 use vaultref_store::{
     EntityResult, EntityStatus, EntityType, MigrateOptions, MigrationReport, Progress,
     migrate_secrets, rotate_fernet_key,
 };
 
-use crate::entities::{NO_TABLES, manager, store};
+use crate::entities::{NO_TABLES, manager, refuse_in_memory, store};
 use crate::setup::{self, ConfigArg};
 
 /// Options of `vaultref migrate-secrets` and `vaultref rotate-fernet-key`.
@@ -54,36 +54,27 @@ impl Progress for StderrProgress {
             EntityStatus::Updated { written } => {
                 format!("updated ({} secret(s) written to the vault)", written.len())
             }
-            EntityStatus::WouldUpdate {
-                to_write,
-                to_delete,
-            } => format!(
-                "would be updated ({} secret(s) to write, {} to delete)",
-                to_write.len(),
-                to_delete.len()
-            ),
+            EntityStatus::WouldUpdate { to_write } => {
+                format!("would be updated ({} secret(s) to write)", to_write.len())
+            }
             EntityStatus::Failed { error } => format!("FAILED: {error}"),
             _ => "done".to_owned(),
         };
-        setup::note(&format!(
-            "  {} `{}`: {what}",
-            result.entity_type, result.name
-        ));
+        // A row whose document does not parse has no name to show.
+        let who = if result.name.is_empty() {
+            format!("row {}", result.id)
+        } else {
+            format!("`{}`", result.name)
+        };
+        setup::note(&format!("  {} {who}: {what}", result.entity_type));
     }
 }
 
 pub(crate) fn run(operation: Operation, args: &MigrateArgs) -> Result<()> {
     let env = Environment::from_process();
     let config = args.config.load(&env)?;
-    if matches!(operation, Operation::MigrateSecrets)
-        && config.secrets_manager.provider == ProviderKind::InMemory
-        && !args.dry_run
-    {
-        // Its vault ends with this process: the rows would keep only `secret:` references to
-        // values that no longer exist anywhere.
-        bail!(
-            "secretsManagerConfiguration.secretsManager is in-memory, whose vault lives only as              long as this command: migrating would lose every secret moved into it; set              SECRET_MANAGER to managed-azure-kv (or db), or use --dry-run"
-        );
+    if matches!(operation, Operation::MigrateSecrets) && !args.dry_run {
+        refuse_in_memory(&config, "migrate-secrets", ", or use --dry-run")?;
     }
     let options = MigrateOptions::default().with_dry_run(args.dry_run);
     let runtime = setup::runtime()?;
@@ -92,7 +83,7 @@ pub(crate) fn run(operation: Operation, args: &MigrateArgs) -> Result<()> {
         let store = store(&config).await?;
         let report = match operation {
             Operation::MigrateSecrets => {
-                let manager = manager(&config, &env)?;
+                let manager = manager(&config, &env, &store)?;
                 migrate_secrets(&store, &manager, &options, &progress)
                     .await
                     .context(NO_TABLES)?
@@ -139,6 +130,18 @@ fn summary(operation: Operation, report: &MigrationReport) -> Result<()> {
         ));
     }
     setup::print_line(&line)?;
+    if let Some(rotation) = report
+        .rotation
+        .filter(vaultref_store::RotationSummary::nothing_rotated)
+    {
+        setup::note(&format!(
+            "note: nothing was re-encrypted: all {} fernet: value(s) are already under the first \
+             of the {} keys. If you meant to move to a new key, it must come first \
+             (FERNET_KEY=<new>,<old>); keep every key until a run re-encrypts the values, or \
+             the rows under a dropped key can no longer be read",
+            rotation.under_first_key, rotation.keys
+        ));
+    }
     if failed > 0 {
         bail!(
             "{failed} entit{} failed (see the FAILED lines above): fix them and run {name} again \

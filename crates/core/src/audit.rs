@@ -21,6 +21,8 @@ pub enum AuditAction {
     Delete,
     /// A soft-deleted secret was recovered so that its name could be written again.
     Recover,
+    /// A secret got its previous value back: the operation that wrote it failed.
+    Restore,
 }
 
 impl AuditAction {
@@ -31,6 +33,7 @@ impl AuditAction {
             Self::Write => "write",
             Self::Delete => "delete",
             Self::Recover => "recover",
+            Self::Restore => "restore",
         }
     }
 }

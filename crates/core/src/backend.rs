@@ -20,6 +20,45 @@ pub struct SecretAttributes {
     pub expires_on: Option<u64>,
 }
 
+/// A secret's latest version as the vault holds it: value, version and tags.
+///
+/// `Debug` shows the version and the tags, never the value.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct VaultSecret {
+    /// The value.
+    pub value: SecretString,
+    /// The version id, when the vault reports one.
+    pub version: Option<String>,
+    /// The tags of that version.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl VaultSecret {
+    /// A secret with this value, version and tags.
+    #[must_use]
+    pub fn new(
+        value: SecretString,
+        version: Option<String>,
+        tags: BTreeMap<String, String>,
+    ) -> Self {
+        Self {
+            value,
+            version,
+            tags,
+        }
+    }
+}
+
+impl fmt::Debug for VaultSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VaultSecret")
+            .field("version", &self.version)
+            .field("tags", &self.tags)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A secret store with Key Vault's semantics: names are [`SecretName`]s, a write creates a new
 /// version, a delete is soft (the name stays taken until recovered or purged).
 ///
@@ -39,6 +78,25 @@ pub trait SecretBackend: Send + Sync + fmt::Debug {
     /// Reads the current value of `name`.
     async fn get_secret(&self, name: &SecretName) -> Result<SecretString>;
 
+    /// Reads the current version of `name` with its version id and tags (ownership checks and
+    /// putting a secret back need them). The default reads the value alone, without version or
+    /// tags: a backend that cannot tell who wrote a secret gets no secret overwritten or
+    /// deleted unless a row references it.
+    async fn read_secret(&self, name: &SecretName) -> Result<VaultSecret> {
+        Ok(VaultSecret::new(
+            self.get_secret(name).await?,
+            None,
+            BTreeMap::new(),
+        ))
+    }
+
+    /// The tags of the soft-deleted secret `name` (`NotFound` when no deleted secret has that
+    /// name). The default knows no tags.
+    async fn deleted_secret_tags(&self, name: &SecretName) -> Result<BTreeMap<String, String>> {
+        let _ = name;
+        Ok(BTreeMap::new())
+    }
+
     /// Soft-deletes `name`.
     async fn delete_secret(&self, name: &SecretName) -> Result<()>;
 
@@ -52,6 +110,7 @@ pub trait SecretBackend: Send + Sync + fmt::Debug {
 struct Stored {
     value: SecretString,
     attributes: SecretAttributes,
+    version: String,
 }
 
 #[derive(Default)]
@@ -143,16 +202,18 @@ impl SecretBackend for InMemoryBackend {
                 detail: "the name belongs to a deleted secret".to_owned(),
             });
         }
+        state.writes += 1;
+        // Key Vault's version ids are 32 hex digits.
+        let version = format!("{:032x}", state.writes);
         state.live.insert(
             name.clone(),
             Stored {
                 value: SecretString::from(value.expose_secret()),
                 attributes: attributes.clone(),
+                version: version.clone(),
             },
         );
-        state.writes += 1;
-        // Key Vault's version ids are 32 hex digits.
-        Ok(Some(format!("{:032x}", state.writes)))
+        Ok(Some(version))
     }
 
     async fn get_secret(&self, name: &SecretName) -> Result<SecretString> {
@@ -160,6 +221,28 @@ impl SecretBackend for InMemoryBackend {
             .live
             .get(name)
             .map(|stored| SecretString::from(stored.value.expose_secret()))
+            .ok_or_else(|| Self::not_found(name))
+    }
+
+    async fn read_secret(&self, name: &SecretName) -> Result<VaultSecret> {
+        self.state()
+            .live
+            .get(name)
+            .map(|stored| {
+                VaultSecret::new(
+                    SecretString::from(stored.value.expose_secret()),
+                    Some(stored.version.clone()),
+                    stored.attributes.tags.clone(),
+                )
+            })
+            .ok_or_else(|| Self::not_found(name))
+    }
+
+    async fn deleted_secret_tags(&self, name: &SecretName) -> Result<BTreeMap<String, String>> {
+        self.state()
+            .deleted
+            .get(name)
+            .map(|stored| stored.attributes.tags.clone())
             .ok_or_else(|| Self::not_found(name))
     }
 

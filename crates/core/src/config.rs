@@ -13,6 +13,7 @@ use secrecy::SecretString;
 use serde_yaml_ng::Value;
 use url::Url;
 
+use crate::custody::OWNER_TAG;
 use crate::env::{Environment, substitute_variables};
 use crate::error::{Error, Result};
 use crate::naming::LongNamePolicy;
@@ -486,11 +487,20 @@ fn tags(node: &Node<'_>) -> Result<BTreeMap<String, String>> {
         }
     };
     let tags = parse_tags(&items);
-    // Key Vault refuses the write otherwise (400 BadParameter), for every secret.
-    if tags.len() > MAX_TAGS {
+    // Key Vault refuses the write otherwise (400 BadParameter), for every secret; vaultref
+    // adds its ownership tag to every write.
+    if tags.len() > MAX_TAGS - 1 {
         return Err(node.error(format!(
-            "has {} tags, over Key Vault's limit of {MAX_TAGS} per secret: remove some",
-            tags.len()
+            "has {} tags, over the {} Key Vault leaves beside vaultref's own \
+             ({OWNER_TAG}; {MAX_TAGS} per secret): remove some",
+            tags.len(),
+            MAX_TAGS - 1
+        )));
+    }
+    if tags.contains_key(OWNER_TAG) {
+        return Err(node.error(format!(
+            "has a tag named {OWNER_TAG}, which vaultref sets itself to name the deployment \
+             that wrote a secret: remove it"
         )));
     }
     if let Some((key, _)) = tags
@@ -974,11 +984,12 @@ mod tests {
 
     #[test]
     fn tags_over_key_vaults_limits_are_refused() {
-        let many: Vec<String> = (0..16).map(|i| format!("k{i}:v")).collect();
+        let many: Vec<String> = (0..15).map(|i| format!("k{i}:v")).collect();
         let long = format!("k:{}", "v".repeat(513));
         for (tags, problem) in [
-            (format!("[{}]", many.join(",")), "16 tags"),
+            (format!("[{}]", many.join(",")), "15 tags"),
             (format!("[{long}]"), "over Key Vault's 512 characters"),
+            ("[vaultref-database:spoofed]".to_owned(), "sets itself"),
         ] {
             match parse(
                 &minimal(&format!("secretsManagerConfiguration:\n  tags: {tags}\n")),
@@ -991,13 +1002,14 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
-        let fifteen = (0..15)
+        // Fourteen, and vaultref's own makes Key Vault's fifteen.
+        let fourteen = (0..14)
             .map(|i| format!("k{i}:v"))
             .collect::<Vec<_>>()
             .join(",");
         parse(
             &minimal(&format!(
-                "secretsManagerConfiguration:\n  tags: [{fifteen}]\n"
+                "secretsManagerConfiguration:\n  tags: [{fourteen}]\n"
             )),
             &[],
         )

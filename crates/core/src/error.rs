@@ -197,6 +197,55 @@ pub enum Error {
         /// The backend's description (never the secret value).
         detail: String,
     },
+
+    /// A document is not JSON vaultref can read.
+    #[error("the document is not valid JSON: {problem}")]
+    InvalidJson {
+        /// The parser's description (positions, never content).
+        problem: String,
+    },
+
+    /// A secret carries another deployment's ownership tag: vaultref neither overwrites nor
+    /// deletes it.
+    #[error(
+        "secret `{name}` belongs to another deployment (its {tag} tag names `{owner}`, this \
+         deployment is `{deployment}`): two deployments share the vault and the secret names; \
+         give one of them another clusterName or secretsManagerConfiguration.prefix"
+    )]
+    ForeignSecret {
+        /// The secret.
+        name: SecretName,
+        /// The ownership tag's name.
+        tag: &'static str,
+        /// The deployment its tag names.
+        owner: String,
+        /// This deployment.
+        deployment: String,
+    },
+
+    /// A secret exists that this deployment did not write and that no row of its database
+    /// references: it may be another deployment's, so vaultref does not overwrite it.
+    #[error(
+        "secret `{name}` already exists in the vault, without this deployment's {tag} tag, and \
+         no row of this database references it: it may belong to another deployment (or to \
+         OpenMetadata) sharing the vault; if it is a stale copy, delete it (`vaultref secret \
+         delete {name}`) and run again, else give this deployment another clusterName or prefix"
+    )]
+    UnownedSecret {
+        /// The secret.
+        name: SecretName,
+        /// The ownership tag's name.
+        tag: &'static str,
+    },
+
+    /// An operation failed after writing secrets; they were put back (or one could not be).
+    #[error("{cause}; {put_back}")]
+    PutBack {
+        /// Why the operation failed.
+        cause: Box<Error>,
+        /// What putting the secrets back did.
+        put_back: Box<crate::custody::PutBack>,
+    },
 }
 
 impl Error {
@@ -206,6 +255,7 @@ impl Error {
         match self {
             Self::Backend { kind, .. } => Some(*kind),
             Self::Unresolved { source, .. } => source.backend_kind(),
+            Self::PutBack { cause, .. } => cause.backend_kind(),
             _ => None,
         }
     }
@@ -214,6 +264,19 @@ impl Error {
     #[must_use]
     pub fn is_not_found(&self) -> bool {
         self.backend_kind() == Some(BackendErrorKind::NotFound)
+    }
+
+    /// This error, with what putting back the secrets written before it did (unchanged when
+    /// nothing was written).
+    #[must_use]
+    pub fn put_back(self, put_back: crate::custody::PutBack) -> Self {
+        if put_back.is_empty() {
+            return self;
+        }
+        Self::PutBack {
+            cause: Box::new(self),
+            put_back: Box::new(put_back),
+        }
     }
 
     pub(crate) fn config(key: impl Into<String>, problem: impl Into<String>) -> Self {

@@ -1,6 +1,7 @@
 //! The `managed-azure-kv` / `azure-kv` provider: a [`SecretBackend`] over vaultref-keyvault's
 //! [`SecretClient`], built from the configuration or from a consumer loader.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -19,7 +20,7 @@ use vaultref_keyvault::{SecretClient, SecretClientOptions, SecretValue, SetSecre
 
 pub use vaultref_keyvault::WaitOptions;
 
-use crate::backend::{SecretAttributes, SecretBackend};
+use crate::backend::{SecretAttributes, SecretBackend, VaultSecret};
 use crate::config::{Config, KeyVaultConfig, ProviderKind};
 use crate::env::Environment;
 use crate::error::{BackendErrorKind, Error, Result};
@@ -365,6 +366,28 @@ impl SecretBackend for KeyVaultBackend {
             .await
             .map_err(|e| backend_error(name, &e))?;
         Ok(SecretString::from(secret.value.expose()))
+    }
+
+    async fn read_secret(&self, name: &SecretName) -> Result<VaultSecret> {
+        let secret = self
+            .client
+            .get_secret(&Self::name(name)?)
+            .await
+            .map_err(|e| backend_error(name, &e))?;
+        Ok(VaultSecret::new(
+            SecretString::from(secret.value.expose()),
+            secret.properties.version,
+            secret.properties.tags,
+        ))
+    }
+
+    async fn deleted_secret_tags(&self, name: &SecretName) -> Result<BTreeMap<String, String>> {
+        let deleted = self
+            .client
+            .get_deleted_secret(&Self::name(name)?)
+            .await
+            .map_err(|e| backend_error(name, &e))?;
+        Ok(deleted.properties.tags)
     }
 
     async fn delete_secret(&self, name: &SecretName) -> Result<()> {

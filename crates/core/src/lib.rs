@@ -10,7 +10,7 @@
 //! - Secret-field discovery: [`SchemaRegistry`] holds JSON Schemas (built-in ones with
 //!   OpenMetadata's property names, plus user directories) and finds the [`SecretField`]s of a
 //!   value (`format: password`).
-//! - The vault seam: [`SecretBackend`] (set / get / delete / recover, failures classified by
+//! - The vault seam: [`SecretBackend`] (set / get / read / delete / recover, failures classified by
 //!   [`BackendErrorKind`]); the `managed-azure-kv` / `azure-kv` provider [`KeyVaultBackend`]
 //!   (over vaultref-keyvault, credentials from vaultref-entra; [`connect_backend`] builds it
 //!   from a [`Config`]) and the `in-memory` provider [`InMemoryBackend`];
@@ -21,8 +21,20 @@
 //!   I/O and yields a [`StorePlan`], [`SecretsManager::apply`] writes the vault and sets the
 //!   `fernet:` database values ([`StoreOutcome`]); [`SecretsManager::decrypt_entity`] is the
 //!   read path ([`SecretsManager::reveal_entity`] also reads the vault),
-//!   [`SecretsManager::delete_entity_secrets`] the hard-delete path. Every vault write, delete
-//!   and recovery is an [`AuditEvent`] for an [`AuditSink`] ([`TracingAuditSink`] by default).
+//!   [`SecretsManager::delete_entity_secrets`] the hard-delete path. Every vault write, delete,
+//!   recovery and put-back is an [`AuditEvent`] for an [`AuditSink`] ([`TracingAuditSink`] by
+//!   default).
+//! - Nothing lost, nothing overwritten: every secret written carries [`OWNER_TAG`] naming the
+//!   deployment; [`SecretsManager::write_secrets`] reads each secret first ([`VaultSecret`]),
+//!   refuses another deployment's, and [`SecretsManager::undo_writes`] puts them back after a
+//!   failure ([`PutBack`]); [`SecretsManager::register_stored`] records who owns which name
+//!   (keyed by [`EntityKey`], pipelines by fully qualified name) and which names rows reference
+//!   ([`References`]); [`SecretsManager::release_secrets`] deletes only what this deployment
+//!   wrote and no row references ([`Release`], [`ReleaseOutcome`]). A [`Document`] keeps the
+//!   text it was read from and is edited in place ([`JsonPath`], [`changes`]), so numbers and
+//!   key order come back as stored.
+//! - Migration policy: [`migration_order`], [`holds_secrets`], [`SecretsManager::equivalent`],
+//!   [`FernetRotation`] ([`Rotation`]).
 //! - The consumer side: [`Resolver`] replaces `secret:` references ([`reference_name`]) in JSON
 //!   or YAML documents with vault values: each distinct name read once, concurrently within a
 //!   bound, through a TTL cache with bounded stale serving and negative caching
@@ -70,13 +82,18 @@
 mod airflow;
 mod audit;
 mod backend;
+mod claims;
 mod config;
+mod custody;
+mod document;
 mod entity;
 mod env;
 mod error;
+mod identity;
 mod keyvault;
 mod loader;
 mod manager;
+mod migration;
 mod naming;
 mod ratelimit;
 mod resolve;
@@ -92,20 +109,25 @@ pub use crate::{
     audit::{
         AUDIT_TARGET, AuditAction, AuditEvent, AuditSink, RecordingAuditSink, TracingAuditSink,
     },
-    backend::{InMemoryBackend, SecretAttributes, SecretBackend},
+    backend::{InMemoryBackend, SecretAttributes, SecretBackend, VaultSecret},
+    claims::References,
     config::{
         Config, DEFAULT_RATE_LIMIT_PERMITS_PER_SECOND, DatabaseConfig, KeyVaultConfig, LoaderKind,
         ProviderKind, SecretsManagerConfig, parse_tags,
     },
+    custody::{OWNER_TAG, PutBack, Release, ReleaseOutcome, VaultWrites},
+    document::{Document, JsonPath, PathStep, changes, key_path},
     entity::EntityType,
     env::{Environment, substitute_variables},
     error::{BackendErrorKind, EntityRef, Error, FieldRef, Result},
+    identity::EntityKey,
     keyvault::{KeyVaultBackend, WaitOptions, connect_backend, consumer_backend},
     loader::{
         AIRFLOW_SECTION, ConsumerCredential, ConsumerVault, KEY_VAULT_DNS_SUFFIX_VAR,
         airflow_config_path,
     },
     manager::{SECRET_PREFIX, SecretsManager, SecretsManagerBuilder, StoreOutcome, StorePlan},
+    migration::{FernetRotation, Rotation, holds_secrets, migration_order},
     naming::{LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName},
     ratelimit::{RateLimitedBackend, Timer, TokioTimer},
     resolve::{

@@ -4,21 +4,28 @@
 //! fields, Fernet-decrypts them, computes and checks every secret name (length, collisions
 //! inside the entity and with names other entities claimed), and prepares the database values.
 //! Nothing is written when it fails. [`SecretsManager::apply`] then writes the vault and, only
-//! when every write succeeded, updates the entity.
+//! when every write succeeded, updates the entity. A caller that persists the entity itself
+//! (the SQL store) writes the vault with [`SecretsManager::write_secrets`], the row, and puts
+//! the secrets back with [`SecretsManager::undo_writes`] if the row cannot be written; secrets
+//! no row references any more are released afterwards ([`SecretsManager::release_secrets`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::Value;
 use vaultref_fernet::{Clock, KeyRing, SystemClock, Zeroizing};
 
 use crate::audit::{AuditAction, AuditEvent, AuditSink, TracingAuditSink};
 use crate::backend::{InMemoryBackend, SecretAttributes, SecretBackend};
+use crate::claims::{Registry, row_key};
 use crate::config::{Config, ProviderKind};
+use crate::custody::{OWNER_TAG, Release, ReleaseOutcome};
+use crate::document::{JsonPath, PathStep, key_path};
 use crate::entity::{EntityType, SecretScope};
-use crate::error::{BackendErrorKind, Error, FieldRef, Result};
+use crate::error::{Error, FieldRef, Result};
+use crate::identity::EntityKey;
 use crate::naming::{
     LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName,
 };
@@ -41,14 +48,16 @@ pub struct SecretsManager {
     backend: Option<Arc<dyn SecretBackend>>,
     ids: SecretIdBuilder,
     schemas: Arc<SchemaRegistry>,
-    keys: KeyRing,
+    pub(crate) keys: KeyRing,
     tags: BTreeMap<String, String>,
     expires_after_days: Option<u32>,
     clock: Arc<dyn Clock>,
     long_names: LongNamePolicy,
     audit: Arc<dyn AuditSink>,
-    /// Secret names already owned by a field, across entities.
-    claims: Mutex<BTreeMap<SecretName, FieldRef>>,
+    /// The value of the ownership tag on every secret this deployment writes.
+    pub(crate) deployment: String,
+    /// Who owns which secret name, and which names the rows seen so far reference.
+    registry: Mutex<Registry>,
 }
 
 impl fmt::Debug for SecretsManager {
@@ -58,6 +67,7 @@ impl fmt::Debug for SecretsManager {
             .field("ids", &self.ids)
             .field("long_names", &self.long_names)
             .field("keys", &self.keys)
+            .field("deployment", &self.deployment)
             .finish_non_exhaustive()
     }
 }
@@ -76,6 +86,7 @@ pub struct SecretsManagerBuilder {
     clock: Arc<dyn Clock>,
     long_names: LongNamePolicy,
     audit: Arc<dyn AuditSink>,
+    deployment: Option<String>,
 }
 
 impl fmt::Debug for SecretsManagerBuilder {
@@ -137,6 +148,17 @@ impl SecretsManagerBuilder {
         self
     }
 
+    /// The deployment this manager writes for: the value of the ownership tag
+    /// ([`OWNER_TAG`](crate::OWNER_TAG)) on every secret it writes. vaultref overwrites and
+    /// deletes only secrets that carry its own deployment's tag (or, for writes, that a row of
+    /// its database references), so two deployments sharing a vault and a `clusterName` cannot
+    /// destroy each other's secrets. The SQL store names its database here; the default is the
+    /// cluster name with the prefix.
+    pub fn deployment(mut self, deployment: &str) -> Self {
+        self.deployment = Some(deployment.to_owned());
+        self
+    }
+
     /// The manager.
     ///
     /// # Errors
@@ -155,11 +177,13 @@ impl SecretsManagerBuilder {
             }
             (None, _) => None,
         };
+        // Every provider vaultref has writes Key Vault names; in-memory stands in for it.
+        let ids = SecretIdBuilder::new(NamingScheme::Azure, &self.cluster_name, &self.prefix);
         Ok(SecretsManager {
             provider: self.provider,
             backend,
-            // Every provider vaultref has writes Key Vault names; in-memory stands in for it.
-            ids: SecretIdBuilder::new(NamingScheme::Azure, &self.cluster_name, &self.prefix),
+            deployment: self.deployment.unwrap_or_else(|| ids.entity_id(&[])),
+            ids,
             schemas: self
                 .schemas
                 .unwrap_or_else(|| Arc::new(SchemaRegistry::builtin())),
@@ -169,13 +193,13 @@ impl SecretsManagerBuilder {
             clock: self.clock,
             long_names: self.long_names,
             audit: self.audit,
-            claims: Mutex::new(BTreeMap::new()),
+            registry: Mutex::new(Registry::default()),
         })
     }
 }
 
 /// What storing one field will do.
-enum FieldAction {
+pub(crate) enum FieldAction {
     /// Set the field to this database value (no vault access).
     Set(String),
     /// Write the plaintext to the vault under the name, then set the field.
@@ -184,25 +208,24 @@ enum FieldAction {
         plaintext: Zeroizing<String>,
         stored: String,
     },
-    /// The field is empty: delete its secret (managed mode); the field stays as it is.
-    Delete(SecretName),
-    /// Leave the field as it is (empty, db mode).
+    /// Leave the field as it is (empty).
     Keep,
 }
 
-struct FieldPlan {
+pub(crate) struct FieldPlan {
     /// JSON keys from the entity root.
     keys: Vec<String>,
-    field: FieldRef,
-    action: FieldAction,
-    /// The computed name this field owns once applied (written now, or referenced already).
-    claim: Option<SecretName>,
+    pub(crate) field: FieldRef,
+    pub(crate) action: FieldAction,
+    /// The computed name of a field left empty in managed mode: OpenMetadata deletes that
+    /// secret when it stores the entity.
+    emptied: Option<SecretName>,
 }
 
 /// The result of [`SecretsManager::plan_store`]: every check done, nothing written yet.
 pub struct StorePlan {
     entity_type: EntityType,
-    fields: Vec<FieldPlan>,
+    pub(crate) fields: Vec<FieldPlan>,
 }
 
 impl fmt::Debug for StorePlan {
@@ -211,12 +234,52 @@ impl fmt::Debug for StorePlan {
         f.debug_struct("StorePlan")
             .field("entity_type", &self.entity_type)
             .field("writes", &self.names_to_write())
-            .field("deletes", &self.names_to_delete())
+            .field("emptied", &self.emptied_names())
             .finish_non_exhaustive()
     }
 }
 
 impl StorePlan {
+    /// The database values the plan sets, as edits of the entity document: only the secret
+    /// fields, so a stored text can keep everything else byte for byte.
+    #[must_use]
+    pub fn edits(&self) -> Vec<(JsonPath, Value)> {
+        self.fields
+            .iter()
+            .filter_map(|f| match &f.action {
+                FieldAction::Write { stored, .. } | FieldAction::Set(stored) => {
+                    Some((key_path(&f.keys), Value::String(stored.clone())))
+                }
+                FieldAction::Keep => None,
+            })
+            .collect()
+    }
+
+    /// Sets the entity's secret fields to their database values; returns how many were set.
+    pub fn apply_to(&self, entity: &mut Value) -> usize {
+        let mut set = 0;
+        for (path, value) in self.edits() {
+            let keys: Vec<String> = path
+                .into_iter()
+                .filter_map(|step| match step {
+                    PathStep::Key(key) => Some(key),
+                    PathStep::Index(_) => None,
+                })
+                .collect();
+            if let Some(slot) = pointer_mut(entity, &keys) {
+                *slot = value;
+                set += 1;
+            }
+        }
+        set
+    }
+
+    /// Whether the plan writes to the vault.
+    #[must_use]
+    pub fn has_writes(&self) -> bool {
+        !self.names_to_write().is_empty()
+    }
+
     /// The secret names this plan writes, in field order (for dry runs).
     #[must_use]
     pub fn names_to_write(&self) -> Vec<&SecretName> {
@@ -229,15 +292,14 @@ impl StorePlan {
             .collect()
     }
 
-    /// The secret names this plan deletes because their field was emptied.
+    /// The computed names of the secret fields this plan leaves empty, with the fields
+    /// (managed mode only). OpenMetadata deletes those secrets when it stores the entity;
+    /// [`SecretsManager::store_entity`] releases them once the entity is stored.
     #[must_use]
-    pub fn names_to_delete(&self) -> Vec<&SecretName> {
+    pub fn emptied_names(&self) -> Vec<(&SecretName, &FieldRef)> {
         self.fields
             .iter()
-            .filter_map(|f| match &f.action {
-                FieldAction::Delete(name) => Some(name),
-                _ => None,
-            })
+            .filter_map(|f| f.emptied.as_ref().map(|name| (name, &f.field)))
             .collect()
     }
 
@@ -248,16 +310,28 @@ impl StorePlan {
     }
 }
 
-/// What [`SecretsManager::apply`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What [`SecretsManager::apply`] and [`SecretsManager::store_entity`] did.
+#[derive(Debug, Default)]
 #[non_exhaustive]
 pub struct StoreOutcome {
     /// Secrets written to the vault.
     pub written: Vec<SecretName>,
-    /// Secrets deleted because their field was emptied (absent ones are not listed).
-    pub deleted: Vec<SecretName>,
+    /// What became of the secrets of emptied fields ([`SecretsManager::store_entity`] only).
+    pub released: Vec<Release>,
     /// Secret fields whose database value was set.
     pub fields_updated: usize,
+}
+
+impl StoreOutcome {
+    /// The secrets deleted from the vault.
+    #[must_use]
+    pub fn deleted(&self) -> Vec<&SecretName> {
+        self.released
+            .iter()
+            .filter(|r| matches!(r.outcome, ReleaseOutcome::Deleted))
+            .map(|r| &r.name)
+            .collect()
+    }
 }
 
 impl SecretsManager {
@@ -279,6 +353,7 @@ impl SecretsManager {
             clock: Arc::new(SystemClock),
             long_names: LongNamePolicy::default(),
             audit: Arc::new(TracingAuditSink),
+            deployment: None,
         }
     }
 
@@ -360,6 +435,7 @@ impl SecretsManager {
             });
         };
         let managed = self.provider.is_managed();
+        let key = EntityKey::of(entity_type, entity);
         let mut plans = Vec::with_capacity(fields.len());
         let mut names: BTreeMap<SecretName, FieldRef> = BTreeMap::new();
         for secret in &fields {
@@ -377,40 +453,36 @@ impl SecretsManager {
             if plain.as_ref().is_some_and(|p| p.as_str() == PASSWORD_MASK) {
                 return Err(Error::MaskedSecret(field));
             }
-            let mut claim = None;
+            let mut emptied = None;
             let action = match plain {
-                None => self.empty_action(&scope, secret, &field, &mut names)?,
-                Some(plain) if plain.is_empty() => {
-                    self.empty_action(&scope, secret, &field, &mut names)?
+                Some(plain) if !plain.is_empty() && plain.starts_with(SECRET_PREFIX) => {
+                    FieldAction::Set(self.seal(&plain))
                 }
-                Some(plain) if plain.starts_with(SECRET_PREFIX) => {
-                    // A reference to the field's own computed name (stored earlier) still owns
-                    // that name: another entity must not overwrite it.
-                    if managed
-                        && let Ok(name) = self.secret_name(&scope, secret, &field)
-                        && plain.strip_prefix(SECRET_PREFIX) == Some(name.as_str())
-                    {
-                        claim = Some(self.claim(&scope, secret, &field, &mut names)?);
-                    }
-                    FieldAction::Set(self.keys.encrypt_if_not_tokenized(&plain))
-                }
-                Some(plain) if managed => {
-                    let name = self.claim(&scope, secret, &field, &mut names)?;
-                    claim = Some(name.clone());
+                Some(plain) if !plain.is_empty() && managed => {
+                    let name = self.claim_name(key.as_ref(), &scope, secret, &field, &mut names)?;
                     let reference = format!("{SECRET_PREFIX}{name}");
                     FieldAction::Write {
-                        stored: self.keys.encrypt_if_not_tokenized(&reference),
+                        stored: self.seal(&reference),
                         name,
                         plaintext: plain,
                     }
                 }
-                Some(plain) => FieldAction::Set(self.keys.encrypt_if_not_tokenized(&plain)),
+                // Sealed whatever it looks like: a plaintext that itself starts with `fernet:`
+                // would otherwise be stored bare, and no key would ever open it.
+                Some(plain) if !plain.is_empty() => FieldAction::Set(self.seal(&plain)),
+                _ => {
+                    if managed {
+                        // Nothing can exist under a name Key Vault refuses.
+                        emptied = self.secret_name(&scope, secret, &field).ok();
+                    }
+                    FieldAction::Keep
+                }
             };
             plans.push(FieldPlan {
                 keys,
                 field,
                 action,
-                claim,
+                emptied,
             });
         }
         Ok(StorePlan {
@@ -419,74 +491,29 @@ impl SecretsManager {
         })
     }
 
-    /// Writes the vault as `plan` says, then sets the entity's secret fields to their database
-    /// values. A soft-deleted name is recovered and written again. When a write fails, the
-    /// entity is left unchanged (secrets already written stay; running again is safe).
+    /// Writes the vault as `plan` says ([`write_secrets`](Self::write_secrets)), then sets the
+    /// entity's secret fields to their database values and registers the entity as stored.
+    /// When a write fails, the secrets already written for it are put back as they were and the
+    /// entity is left unchanged. Nothing is deleted here.
     ///
     /// # Errors
-    /// [`Error::Backend`] from the vault (a missing secret on delete is not an error).
+    /// As [`write_secrets`](Self::write_secrets).
     pub async fn apply(&self, plan: StorePlan, entity: &mut Value) -> Result<StoreOutcome> {
-        let mut outcome = StoreOutcome::default();
-        let attributes = self.attributes();
-        for field in &plan.fields {
-            match &field.action {
-                FieldAction::Write {
-                    name, plaintext, ..
-                } => {
-                    let backend = self.backend()?;
-                    let value = SecretString::from(plaintext.as_str());
-                    let version = match backend.set_secret(name, &value, &attributes).await {
-                        Err(e)
-                            if e.backend_kind()
-                                == Some(BackendErrorKind::DeletedButRecoverable) =>
-                        {
-                            tracing::info!(secret = %name, "recovering a soft-deleted secret before writing it again");
-                            backend.recover_secret(name).await?;
-                            self.audited(AuditAction::Recover, &field.field, name, None);
-                            backend.set_secret(name, &value, &attributes).await?
-                        }
-                        other => other?,
-                    };
-                    self.audited(AuditAction::Write, &field.field, name, version);
-                    outcome.written.push(name.clone());
-                }
-                FieldAction::Delete(name) => {
-                    if self.delete_tolerating_absence(name, &field.field).await? {
-                        outcome.deleted.push(name.clone());
-                    }
-                }
-                FieldAction::Set(_) | FieldAction::Keep => {}
-            }
-        }
-        let mut claims = self.claims();
-        for FieldPlan {
-            keys,
-            field,
-            action,
-            claim,
-        } in plan.fields
-        {
-            if let Some(name) = claim {
-                claims.insert(name, field);
-            }
-            let stored = match action {
-                FieldAction::Write { stored, .. } | FieldAction::Set(stored) => stored,
-                FieldAction::Delete(name) => {
-                    claims.remove(&name);
-                    continue;
-                }
-                FieldAction::Keep => continue,
-            };
-            if let Some(slot) = pointer_mut(entity, &keys) {
-                *slot = Value::String(stored);
-                outcome.fields_updated += 1;
-            }
-        }
-        Ok(outcome)
+        let writes = self.write_secrets(&plan).await?;
+        let fields_updated = plan.apply_to(entity);
+        // The entity is stored now: it owns the names it references.
+        let _ = self.register_stored(plan.entity_type, entity);
+        Ok(StoreOutcome {
+            written: writes.names(),
+            released: Vec::new(),
+            fields_updated,
+        })
     }
 
-    /// [`plan_store`](Self::plan_store) then [`apply`](Self::apply): what OpenMetadata does
-    /// when it stores a service, a bot user, an ingestion pipeline or a workflow.
+    /// What OpenMetadata does when it stores a service, a bot user, an ingestion pipeline or a
+    /// workflow: [`plan_store`](Self::plan_store), [`apply`](Self::apply), then the secrets of
+    /// emptied fields are released ([`release_secrets`](Self::release_secrets): deleted only
+    /// when this deployment wrote them and no entity it knows references them).
     ///
     /// # Errors
     /// As both steps; nothing is written when planning fails.
@@ -496,28 +523,14 @@ impl SecretsManager {
         entity: &mut Value,
     ) -> Result<StoreOutcome> {
         let plan = self.plan_store(entity_type, entity)?;
-        self.apply(plan, entity).await
-    }
-
-    /// Records the secret names `entity` owns (or will own when stored) without writing
-    /// anything, so that a later entity whose name collides is refused. Call it for every
-    /// stored entity before storing new ones in a fresh process. Returns how many names were
-    /// claimed.
-    ///
-    /// # Errors
-    /// As [`plan_store`](Self::plan_store); in particular [`Error::SecretNameCollision`] when
-    /// two stored entities already share a name.
-    pub fn claim_existing(&self, entity_type: EntityType, entity: &Value) -> Result<usize> {
-        let plan = self.plan_store(entity_type, entity)?;
-        let mut claims = self.claims();
-        let mut count = 0;
-        for field in plan.fields {
-            if let Some(name) = field.claim {
-                claims.insert(name, field.field);
-                count += 1;
-            }
-        }
-        Ok(count)
+        let emptied: Vec<(SecretName, FieldRef)> = plan
+            .emptied_names()
+            .into_iter()
+            .map(|(name, field)| (name.clone(), field.clone()))
+            .collect();
+        let mut outcome = self.apply(plan, entity).await?;
+        outcome.released = self.release_secrets(emptied).await;
+        Ok(outcome)
     }
 
     /// The read path: Fernet-decrypts every secret field in place; `secret:` references stay
@@ -581,17 +594,19 @@ impl SecretsManager {
         Ok(report.resolved)
     }
 
-    /// The delete path (hard delete of an entity): deletes the secrets at the names computed
-    /// for its secret fields — never the names of user-written `secret:` references. Absent
-    /// secrets are skipped. Returns the names deleted. Nothing happens in non-managed modes.
+    /// The delete path (hard delete of an entity): releases the secrets at the names computed
+    /// for its secret fields — never the names of user-written `secret:` references — as
+    /// [`release_secrets`](Self::release_secrets) does: deleted only when this deployment wrote
+    /// them and no other entity it knows references them. Returns what became of each.
+    /// Nothing is deleted in non-managed modes.
     ///
     /// # Errors
-    /// Name errors before any delete, then [`Error::Backend`] from the vault.
+    /// Name errors before any delete.
     pub async fn delete_entity_secrets(
         &self,
         entity_type: EntityType,
         entity: &Value,
-    ) -> Result<Vec<SecretName>> {
+    ) -> Result<Vec<Release>> {
         if !self.provider.is_managed() {
             return Ok(Vec::new());
         }
@@ -608,15 +623,14 @@ impl SecretsManager {
                 Err(e) => return Err(e),
             }
         }
-        let mut deleted = Vec::new();
-        for (name, field) in names {
-            let existed = self.delete_tolerating_absence(&name, &field).await?;
-            self.claims().remove(&name);
-            if existed {
-                deleted.push(name);
-            }
+        // The entity is gone: it neither claims nor references anything any more.
+        if let Some(key) = EntityKey::of(entity_type, entity) {
+            let row = row_key(entity_type, entity, &key);
+            let mut registry = self.registry();
+            registry.claim(&row, &key, Vec::new());
+            registry.reference(&row, BTreeMap::new(), false);
         }
-        Ok(deleted)
+        Ok(self.release_secrets(names).await)
     }
 
     /// The secret fields of an entity with their Key Vault names, as they would be stored.
@@ -641,7 +655,7 @@ impl SecretsManager {
             .collect()
     }
 
-    fn discover(
+    pub(crate) fn discover(
         &self,
         entity_type: EntityType,
         entity: &Value,
@@ -657,7 +671,11 @@ impl SecretsManager {
     }
 
     /// The field's keys from the entity root, and its name for messages.
-    fn locate(&self, scope: &SecretScope, secret: &SecretField) -> (Vec<String>, FieldRef) {
+    pub(crate) fn locate(
+        &self,
+        scope: &SecretScope,
+        secret: &SecretField,
+    ) -> (Vec<String>, FieldRef) {
         let keys: Vec<String> = scope
             .root
             .iter()
@@ -672,7 +690,7 @@ impl SecretsManager {
     }
 
     /// The Key Vault name of a field, with the long-name policy applied.
-    fn secret_name(
+    pub(crate) fn secret_name(
         &self,
         scope: &SecretScope,
         secret: &SecretField,
@@ -695,66 +713,16 @@ impl SecretsManager {
         SecretName::new(&id)
     }
 
-    /// Computes a field's name and checks it against the entity's other names and the claims.
-    fn claim(
-        &self,
-        scope: &SecretScope,
-        secret: &SecretField,
-        field: &FieldRef,
-        names: &mut BTreeMap<SecretName, FieldRef>,
-    ) -> Result<SecretName> {
-        let name = self.secret_name(scope, secret, field)?;
-        let collision = |first: &FieldRef| Error::SecretNameCollision {
-            name: name.clone(),
-            first: Box::new(first.clone()),
-            second: Box::new(field.clone()),
-        };
-        if let Some(first) = names.get(&name) {
-            return Err(collision(first));
-        }
-        if let Some(owner) = self.claims().get(&name)
-            && owner != field
-        {
-            return Err(collision(owner));
-        }
-        names.insert(name.clone(), field.clone());
-        Ok(name)
+    /// `fernet:` and a token of `plain`, whatever `plain` looks like.
+    fn seal(&self, plain: &str) -> String {
+        format!("fernet:{}", self.keys.encrypt(plain.as_bytes()))
     }
 
-    fn empty_action(
-        &self,
-        scope: &SecretScope,
-        secret: &SecretField,
-        field: &FieldRef,
-        names: &mut BTreeMap<SecretName, FieldRef>,
-    ) -> Result<FieldAction> {
-        if !self.provider.is_managed() {
-            return Ok(FieldAction::Keep);
-        }
-        match self.claim(scope, secret, field, names) {
-            Ok(name) => Ok(FieldAction::Delete(name)),
-            // Nothing can exist under a name Key Vault refuses.
-            Err(Error::SecretNameTooLong { .. }) => Ok(FieldAction::Keep),
-            Err(e) => Err(e),
-        }
+    pub(crate) fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Deletes `field`'s secret `name`; `Ok(false)` when it did not exist.
-    async fn delete_tolerating_absence(&self, name: &SecretName, field: &FieldRef) -> Result<bool> {
-        match self.backend()?.delete_secret(name).await {
-            Ok(()) => {
-                self.audited(AuditAction::Delete, field, name, None);
-                Ok(true)
-            }
-            Err(e) if e.backend_kind() == Some(BackendErrorKind::NotFound) => {
-                tracing::debug!(secret = %name, "secret to delete was already absent");
-                Ok(false)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    fn backend(&self) -> Result<&Arc<dyn SecretBackend>> {
+    pub(crate) fn backend(&self) -> Result<&Arc<dyn SecretBackend>> {
         self.backend.as_ref().ok_or_else(|| {
             Error::config(
                 "secretsManagerConfiguration.secretsManager",
@@ -763,7 +731,7 @@ impl SecretsManager {
         })
     }
 
-    fn audited(
+    pub(crate) fn audited(
         &self,
         action: AuditAction,
         field: &FieldRef,
@@ -779,21 +747,21 @@ impl SecretsManager {
         });
     }
 
-    fn attributes(&self) -> SecretAttributes {
+    /// The attributes of every write: the configured tags, this deployment's ownership tag,
+    /// the expiry.
+    pub(crate) fn attributes(&self) -> SecretAttributes {
+        let mut tags = self.tags.clone();
+        tags.insert(OWNER_TAG.to_owned(), self.deployment.clone());
         SecretAttributes {
-            tags: self.tags.clone(),
+            tags,
             expires_on: self
                 .expires_after_days
                 .map(|days| self.clock.now_unix_seconds() + u64::from(days) * SECONDS_PER_DAY),
         }
     }
-
-    fn claims(&self) -> MutexGuard<'_, BTreeMap<SecretName, FieldRef>> {
-        self.claims.lock().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
-fn pointer<'a>(value: &'a Value, keys: &[String]) -> Option<&'a Value> {
+pub(crate) fn pointer<'a>(value: &'a Value, keys: &[String]) -> Option<&'a Value> {
     keys.iter().try_fold(value, |v, k| v.get(k))
 }
 

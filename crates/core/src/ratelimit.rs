@@ -1,6 +1,7 @@
 //! Write rate limiting: OpenMetadata's process-wide limiter on vault writes and deletes
 //! (`rateLimitPermitsPerSecond`, default 10), as a [`SecretBackend`] decorator.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use secrecy::SecretString;
 
-use crate::backend::{SecretAttributes, SecretBackend};
+use crate::backend::{SecretAttributes, SecretBackend, VaultSecret};
 use crate::error::Result;
 use crate::naming::SecretName;
 
@@ -144,6 +145,14 @@ impl SecretBackend for RateLimitedBackend {
 
     async fn get_secret(&self, name: &SecretName) -> Result<SecretString> {
         self.inner.get_secret(name).await
+    }
+
+    async fn read_secret(&self, name: &SecretName) -> Result<VaultSecret> {
+        self.inner.read_secret(name).await
+    }
+
+    async fn deleted_secret_tags(&self, name: &SecretName) -> Result<BTreeMap<String, String>> {
+        self.inner.deleted_secret_tags(name).await
     }
 
     async fn delete_secret(&self, name: &SecretName) -> Result<()> {

@@ -22,11 +22,13 @@ use tokio::sync::{OnceCell, Semaphore};
 use vaultref_fernet::{Clock, SystemClock};
 
 use crate::backend::SecretBackend;
+use crate::custody::OWNER_TAG;
 use crate::error::{BackendErrorKind, Error, Result};
 use crate::manager::SECRET_PREFIX;
 use crate::naming::SecretName;
 
-/// The value older OpenMetadata versions stored for a cleared password.
+/// The value older OpenMetadata versions stored for a cleared password (read as empty unless
+/// vaultref wrote it: then it is a password that is literally `null`).
 const LEGACY_NULL: &str = "null";
 
 /// What to do with a reference that cannot be resolved.
@@ -329,11 +331,17 @@ impl Resolver {
         // The semaphore is never closed; were it, reading without a permit is still correct.
         let _permit = self.permits.acquire().await.ok();
         fetched.store(true, Ordering::Relaxed);
-        let result = self.backend.get_secret(name).await;
+        let result = self.backend.read_secret(name).await;
         let now = self.clock.now_unix_seconds();
         match result {
-            Ok(mut value) => {
-                if self.options.legacy_null_as_empty && value.expose_secret() == LEGACY_NULL {
+            Ok(secret) => {
+                let mut value = secret.value;
+                // vaultref writes a cleared field as no secret at all, so a value it wrote
+                // (tagged) is always the real one, even the text `null`.
+                if self.options.legacy_null_as_empty
+                    && value.expose_secret() == LEGACY_NULL
+                    && !secret.tags.contains_key(OWNER_TAG)
+                {
                     tracing::warn!(secret = %name, "secret holds the legacy \"null\" placeholder of a cleared password: read as empty");
                     value = SecretString::from("");
                 }

@@ -104,16 +104,6 @@ pub enum Error {
     #[error(transparent)]
     Core(#[from] vaultref_core::Error),
 
-    /// The Fernet key list does not parse.
-    #[error(
-        "the Fernet key list is not valid: {problem} (set FERNET_KEY or \
-         fernetConfiguration.fernetKey to comma-separated keys, the new key first)"
-    )]
-    InvalidFernetKey {
-        /// The parser's description (never the key).
-        problem: String,
-    },
-
     /// A `fernet:` value opens with none of the keys.
     #[error(
         "a fernet: value of the {entity_type} entity `{name}` opens with none of the keys: add \
@@ -124,6 +114,39 @@ pub enum Error {
         entity_type: String,
         /// The entity's name.
         name: String,
+    },
+
+    /// Another writer kept changing the row while vaultref wrote it.
+    #[error(
+        "{table} row `{name}` changed {attempts} times while vaultref was writing it (another \
+         writer is editing it): nothing was written for it; run the command again"
+    )]
+    Conflict {
+        /// The table.
+        table: &'static str,
+        /// The entity's (fully qualified) name.
+        name: String,
+        /// How many times it was read again and re-planned.
+        attempts: usize,
+    },
+
+    /// The row was deleted while vaultref wrote it.
+    #[error("row {id} of table {table} was deleted meanwhile: nothing was written for it")]
+    RowGone {
+        /// The table.
+        table: &'static str,
+        /// The row's id.
+        id: String,
+    },
+
+    /// An entity failed after its secrets were written; they were put back (or one could not
+    /// be).
+    #[error("{cause}; {put_back}")]
+    PutBack {
+        /// Why the entity failed.
+        cause: Box<Error>,
+        /// What putting the secrets back did.
+        put_back: Box<vaultref_core::PutBack>,
     },
 
     /// No random bytes for a new entity id.

@@ -5,13 +5,21 @@
 //!   MySQL/MariaDB or SQLite ([`Flavour`]), over one sqlx `Any` pool. [`Store::connect`]
 //!   takes a sqlx URL, [`Store::connect_database`] the configuration's `database` block
 //!   (OpenMetadata's JDBC form converted by [`database_url`]); [`Store::migrate`] creates the
-//!   tables for standalone use. Rows are [`StoredEntity`]s: [`Store::upsert`] by name,
-//!   [`Store::get`], [`Store::update`], [`Store::list_page`] and [`Store::stream`] (keyset
-//!   paging for large tables).
+//!   tables for standalone use (and fits them to OpenMetadata's identities). Rows are
+//!   [`StoredEntity`]s, with the exact text read: [`Store::upsert`] and [`Store::find`] by
+//!   identity (exact names; pipelines by fully qualified name), [`Store::get`],
+//!   [`Store::list_page`] and [`Store::stream`] (keyset paging for large tables). Every row
+//!   write is compare-and-set against the text read; [`database_identity`] names the
+//!   deployment in vaultref's ownership tag.
+//! - Entities: [`import_entity`] stores one document through the store path (plan, row in a
+//!   transaction, vault writes with the row locked, commit; re-planned when another writer
+//!   changed the row; nothing left of a failure), after [`register_stored_rows`];
+//!   [`release_secrets`] deletes what rows let go of once every row was looked at again.
 //! - The operations: [`migrate_secrets`] runs the configured provider's store path over every
 //!   service, bot user, ingestion pipeline and workflow ([`MigrateOptions`], dry runs
 //!   included), and [`rotate_fernet_key`] re-encrypts every `fernet:` value under the first
-//!   key. Both continue past a failed entity and say what happened to each in a
+//!   key ([`RotationSummary`]). Both continue past a failed entity (or row that does not
+//!   parse) and say what happened to each in a
 //!   [`MigrationReport`] of [`EntityResult`]s; a [`Progress`] observer hears about every
 //!   entity as it is done.
 //!
@@ -45,17 +53,20 @@
 //! ```
 
 mod error;
+mod layout;
 mod migrate;
 mod store;
 mod url;
+mod write;
 
 pub use crate::{
     error::{Error, Result},
     migrate::{
         EntityResult, EntityStatus, MigrateOptions, MigrationReport, NoProgress, Progress,
-        migrate_secrets, rotate_fernet_key,
+        RotationSummary, migrate_secrets, rotate_fernet_key,
     },
     store::{DEFAULT_PAGE_SIZE, Store, StoredEntity, Upserted, table_name},
-    url::{Flavour, database_url, redact_url},
+    url::{Flavour, database_identity, database_url, redact_url},
+    write::{Imported, import_entity, register_stored_rows, release_secrets},
 };
 pub use vaultref_core::EntityType;

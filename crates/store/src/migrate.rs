@@ -1,24 +1,24 @@
-//! `migrate-secrets` and `rotate-fernet-key`: the store path over every stored entity, one
-//! entity at a time, continuing past failures.
+//! `migrate-secrets` and `rotate-fernet-key`: the store path (or a key rotation) over every
+//! stored entity, one entity at a time, continuing past failures.
 //!
 //! OpenMetadata's `migrate-secrets` aborts the whole run at the first entity that fails; here a
-//! failed entity is recorded and the others still migrate. A row is updated only after the
-//! vault confirmed every write for it, and only when its database form changes in substance
-//! (a `fernet:` token re-encrypted to the same plaintext is not a change), so a second run
-//! writes nothing.
+//! failed entity (a vault failure, a row that does not parse, a name another entity owns) is
+//! recorded and the others still migrate. Each row is written as [`crate::write`] says: only
+//! after the vault confirmed, compared with what was read (another writer's change is never
+//! overwritten), and only when it changes in substance (a `fernet:` token re-encrypted to the
+//! same plaintext is not a change), so a second run writes nothing. The policy (order,
+//! claims, equivalence, rotation) is vaultref-core's; this module reads rows and reports.
 
-use std::collections::BTreeSet;
-
-use futures::TryStreamExt;
+use futures::StreamExt as _;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::Value;
-use vaultref_core::{EntityType, SecretName, SecretsManager};
-use vaultref_fernet::KeyRing;
+use vaultref_core::{
+    Document, EntityType, FernetRotation, SecretName, SecretsManager, StorePlan, holds_secrets,
+    migration_order,
+};
 
 use crate::error::{Error, Result};
 use crate::store::{DEFAULT_PAGE_SIZE, Store, StoredEntity};
-
-const FERNET_PREFIX: &str = "fernet:";
+use crate::write::{Rewrite, RowPlanner, register_rows, rewrite_row, tables};
 
 /// Options of [`migrate_secrets`] and [`rotate_fernet_key`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,11 +71,9 @@ pub enum EntityStatus {
     WouldUpdate {
         /// The secrets that would be written.
         to_write: Vec<SecretName>,
-        /// The secrets that would be deleted (their field is explicitly null).
-        to_delete: Vec<SecretName>,
     },
-    /// It failed; its row is unchanged (secrets already written for it stay in the vault, and
-    /// running again is safe).
+    /// It failed; its row is unchanged and so is the vault (secrets written for it were put
+    /// back). Running again is safe.
     Failed {
         /// Why.
         error: Error,
@@ -112,6 +110,31 @@ pub struct MigrationReport {
     pub dry_run: bool,
     /// One result per entity.
     pub entities: Vec<EntityResult>,
+    /// For a key rotation: what the values were found under.
+    pub rotation: Option<RotationSummary>,
+}
+
+/// What a key rotation found in the database.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RotationSummary {
+    /// How many keys the list has.
+    pub keys: usize,
+    /// `fernet:` values re-encrypted under the first key (or that would be, in a dry run).
+    pub rotated: usize,
+    /// `fernet:` values already under the first key.
+    pub under_first_key: usize,
+}
+
+impl RotationSummary {
+    /// Whether the run re-encrypted nothing although the list has several keys and the
+    /// database holds values: every value is already under the first key. Either the rotation
+    /// is done, or the keys are in the wrong order (`old,new`), and dropping the "old" key
+    /// would strand every row.
+    #[must_use]
+    pub fn nothing_rotated(&self) -> bool {
+        self.keys > 1 && self.rotated == 0 && self.under_first_key > 0
+    }
 }
 
 impl MigrationReport {
@@ -182,41 +205,19 @@ pub struct NoProgress;
 
 impl Progress for NoProgress {}
 
-/// The entity types `migrate-secrets` visits, in OpenMetadata's order: services, bot users,
-/// ingestion pipelines, then workflows (which OpenMetadata skips).
-fn migration_order() -> Vec<EntityType> {
-    let mut order: Vec<EntityType> = EntityType::all()
-        .iter()
-        .copied()
-        .filter(|t| t.service_category().is_some())
-        .collect();
-    order.extend([
-        EntityType::User,
-        EntityType::IngestionPipeline,
-        EntityType::Workflow,
-    ]);
-    order
-}
-
-/// Whether migrate-secrets looks at this row: users only when they are bots.
-fn has_secrets(row: &StoredEntity) -> bool {
-    row.entity_type != EntityType::User
-        || row.entity.get("isBot").and_then(Value::as_bool) == Some(true)
-}
-
 /// Runs `manager`'s store path over every service, bot user, ingestion pipeline and workflow
 /// in `store`: plaintexts move to the vault (managed mode) or get Fernet-encrypted, `fernet:`
 /// values are re-encrypted under the first key when their plaintext must change form.
 ///
-/// First every entity's secret names are claimed ([`SecretsManager::claim_existing`]), so a
-/// name collision with any stored entity is found before anything is written; an entity that
-/// cannot be claimed fails and is skipped. Then entity by entity: plan, write the vault, and
-/// update the row only after the vault confirmed. A failed entity is recorded and the run
-/// goes on. With `options.dry_run` nothing is written anywhere.
+/// First every stored row is registered ([`SecretsManager::register_stored`]), so that a name
+/// collision with any stored entity, or a name an unreadable row may hold, is found before
+/// anything is written; an entity that cannot be registered fails and is skipped. Then entity
+/// by entity: the row (compare-and-set) and its vault writes committed together, re-planned
+/// when another writer changed the row. A failed entity is recorded and the run goes on. With
+/// `options.dry_run` nothing is written anywhere. Nothing is deleted from the vault.
 ///
 /// # Errors
-/// Only when the store cannot be read ([`Error::Query`], [`Error::InvalidDocument`]);
-/// per-entity failures are in the report.
+/// Only when a table cannot be read ([`Error::Query`]); per-entity failures are in the report.
 pub async fn migrate_secrets(
     store: &Store,
     manager: &SecretsManager,
@@ -225,69 +226,39 @@ pub async fn migrate_secrets(
 ) -> Result<MigrationReport> {
     let mut report = MigrationReport {
         dry_run: options.dry_run,
-        entities: Vec::new(),
+        ..MigrationReport::default()
     };
-    let order = migration_order();
-    // Claims first, across every type, so that a name collision is found before any write:
-    // entities that already reference their names own them (pass 1), then entities that would
-    // write claim theirs (pass 2), so a new entity never takes an existing entity's secret.
-    let mut unclaimable: Vec<(EntityType, String, Error)> = Vec::new();
-    let mut writers: BTreeSet<(usize, String)> = BTreeSet::new();
-    for (index, &entity_type) in order.iter().enumerate() {
-        let mut rows = store.stream(entity_type, options.page_size);
-        while let Some(row) = rows.try_next().await? {
-            if !has_secrets(&row) {
-                continue;
-            }
-            match manager.plan_store(entity_type, &row.entity) {
-                Ok(plan) if plan.names_to_write().is_empty() => {
-                    if let Err(e) = manager.claim_existing(entity_type, &row.entity) {
-                        unclaimable.push((entity_type, row.id, e.into()));
-                    }
-                }
-                Ok(_) => {
-                    writers.insert((index, row.id));
-                }
-                Err(e) => unclaimable.push((entity_type, row.id, e.into())),
-            }
-        }
-    }
-    for (index, &entity_type) in order.iter().enumerate() {
-        let mut rows = store.stream(entity_type, options.page_size);
-        while let Some(row) = rows.try_next().await? {
-            if !writers.contains(&(index, row.id.clone())) {
-                continue;
-            }
-            if let Err(e) = manager.claim_existing(entity_type, &row.entity) {
-                unclaimable.push((entity_type, row.id, e.into()));
-            }
-        }
-    }
-    for &entity_type in &order {
+    let mut refused: std::collections::HashMap<(EntityType, String), Error> =
+        register_rows(store, manager, options.page_size)
+            .await?
+            .into_iter()
+            .map(|r| ((r.entity_type, r.id), r.error))
+            .collect();
+    let planner = StorePath { manager };
+    for entity_type in migration_order() {
         progress.entity_type_started(entity_type, store.count(entity_type).await?);
         let mut rows = store.stream(entity_type, options.page_size);
-        while let Some(row) = rows.try_next().await? {
-            if !has_secrets(&row) {
-                continue;
-            }
-            let failed_claim = unclaimable
-                .iter()
-                .position(|(t, id, _)| *t == entity_type && *id == row.id);
-            let status = match failed_claim {
-                Some(i) => EntityStatus::Failed {
-                    error: unclaimable.swap_remove(i).2,
-                },
-                None => migrate_one(store, manager, options.dry_run, &row).await,
+        while let Some(row) = rows.next().await {
+            let result = match row {
+                Ok(row) if !holds_secrets(entity_type, &row.entity) => continue,
+                Ok(row) => {
+                    let (id, name) = (row.id.clone(), row.name.clone());
+                    let status = match refused.remove(&(entity_type, row.id.clone())) {
+                        Some(error) => EntityStatus::Failed { error },
+                        None => status(rewrite_row(store, &planner, row, options.dry_run).await),
+                    };
+                    EntityResult {
+                        entity_type,
+                        id,
+                        name,
+                        status,
+                    }
+                }
+                Err(error) => unreadable(entity_type, error)?,
             };
-            if let EntityStatus::Failed { error } = &status {
-                tracing::warn!(entity_type = %entity_type, name = %row.name, error = %error, "secrets migration failed for an entity; continuing");
+            if let EntityStatus::Failed { error } = &result.status {
+                tracing::warn!(entity_type = %entity_type, name = %result.name, error = %error, "secrets migration failed for an entity; continuing");
             }
-            let result = EntityResult {
-                entity_type,
-                id: row.id,
-                name: row.name,
-                status,
-            };
             progress.entity_done(&result);
             report.entities.push(result);
         }
@@ -295,201 +266,136 @@ pub async fn migrate_secrets(
     Ok(report)
 }
 
-async fn migrate_one(
-    store: &Store,
-    manager: &SecretsManager,
-    dry_run: bool,
-    row: &StoredEntity,
-) -> EntityStatus {
-    let failed = |error: Error| EntityStatus::Failed { error };
-    let plan = match manager.plan_store(row.entity_type, &row.entity) {
-        Ok(plan) => plan,
-        Err(e) => return failed(e.into()),
-    };
-    let to_write: Vec<SecretName> = plan.names_to_write().into_iter().cloned().collect();
-    let to_delete: Vec<SecretName> = plan.names_to_delete().into_iter().cloned().collect();
-    if dry_run && (!to_write.is_empty() || !to_delete.is_empty()) {
-        return EntityStatus::WouldUpdate {
-            to_write,
-            to_delete,
-        };
-    }
-    // From here on a dry-run plan only sets database values: applying it does no I/O.
-    let mut entity = row.entity.clone();
-    let outcome = match manager.apply(plan, &mut entity).await {
-        Ok(outcome) => outcome,
-        Err(e) => return failed(e.into()),
-    };
-    if outcome.written.is_empty()
-        && outcome.deleted.is_empty()
-        && equivalent(manager, row.entity_type, &row.entity, &entity)
-    {
-        return EntityStatus::Unchanged;
-    }
-    if dry_run {
-        return EntityStatus::WouldUpdate {
-            to_write,
-            to_delete,
-        };
-    }
-    let updated = StoredEntity {
-        entity,
-        ..row.clone()
-    };
-    match store.update(&updated).await {
-        Ok(true) => {
-            tracing::info!(entity_type = %row.entity_type, name = %row.name, secrets_written = outcome.written.len(), "entity migrated");
-            EntityStatus::Updated {
-                written: outcome.written,
-            }
-        }
-        Ok(false) => failed(Error::Query {
-            action: "update an entity (the row disappeared during the run)",
-            table: crate::store::table_name(row.entity_type),
-            source: sqlx::Error::RowNotFound,
+/// A row whose document does not parse is reported, and the run goes on; a failed query ends
+/// it.
+fn unreadable(entity_type: EntityType, error: Error) -> Result<EntityResult> {
+    match error {
+        Error::InvalidDocument { ref id, .. } => Ok(EntityResult {
+            entity_type,
+            id: id.clone(),
+            name: String::new(),
+            status: EntityStatus::Failed { error },
         }),
-        Err(e) => failed(e),
+        other => Err(other),
     }
 }
 
-/// Whether two forms of an entity hold the same data: their secret fields decrypt to the same
-/// values, and they differ at most by one `fernet:` token replacing another (a re-encryption
-/// of the same plaintext), never by a plaintext becoming a token.
-fn equivalent(manager: &SecretsManager, entity_type: EntityType, old: &Value, new: &Value) -> bool {
-    let decrypted = |v: &Value| {
-        let mut v = v.clone();
-        manager.decrypt_entity(entity_type, &mut v).ok().map(|()| v)
-    };
-    match (decrypted(old), decrypted(new)) {
-        (Some(a), Some(b)) if a == b => same_shape(old, new),
-        _ => false,
+fn status(rewrite: Result<Rewrite>) -> EntityStatus {
+    match rewrite {
+        Ok(Rewrite::Unchanged) => EntityStatus::Unchanged,
+        Ok(Rewrite::Would(to_write)) => EntityStatus::WouldUpdate { to_write },
+        Ok(Rewrite::Written(written)) => EntityStatus::Updated { written },
+        Err(error) => EntityStatus::Failed { error },
     }
 }
 
-/// Equal, except that any two `fernet:` tokens count as equal.
-fn same_shape(old: &Value, new: &Value) -> bool {
-    match (old, new) {
-        (Value::String(a), Value::String(b)) => {
-            a == b || (a.starts_with(FERNET_PREFIX) && b.starts_with(FERNET_PREFIX))
+/// `migrate-secrets`: the store path of the configured provider.
+struct StorePath<'a> {
+    manager: &'a SecretsManager,
+}
+
+impl RowPlanner for StorePath<'_> {
+    fn plan(&self, row: &StoredEntity) -> Result<Option<(Option<StorePlan>, Document)>> {
+        let plan = self.manager.plan_store(row.entity_type, &row.entity)?;
+        let new = row.document().edited(&plan.edits())?;
+        if !plan.has_writes()
+            && self
+                .manager
+                .equivalent(row.entity_type, &row.entity, new.value())
+        {
+            return Ok(None);
         }
-        (Value::Array(a), Value::Array(b)) => {
-            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_shape(x, y))
+        Ok(Some((Some(plan), new)))
+    }
+
+    fn manager(&self) -> Option<&SecretsManager> {
+        Some(self.manager)
+    }
+}
+
+/// `rotate-fernet-key`: every `fernet:` value to the first key, counting what it finds.
+struct Rotate {
+    rotation: FernetRotation,
+    rotated: std::sync::atomic::AtomicUsize,
+    under_first_key: std::sync::atomic::AtomicUsize,
+}
+
+impl RowPlanner for Rotate {
+    fn plan(&self, row: &StoredEntity) -> Result<Option<(Option<StorePlan>, Document)>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let rotation = self
+            .rotation
+            .rotate(row.entity_type, &row.entity)
+            .map_err(|e| match e {
+                vaultref_core::Error::FernetDecrypt(field) => Error::UndecryptableValue {
+                    entity_type: field.entity.entity_type,
+                    name: field.entity.name,
+                },
+                other => other.into(),
+            })?;
+        // Counted per attempt: a row read again after a conflict counts once more, which
+        // only matters when it was rotated (then `rotated` is not zero anyway).
+        self.under_first_key
+            .fetch_add(rotation.under_first_key, Relaxed);
+        if rotation.edits.is_empty() {
+            return Ok(None);
         }
-        (Value::Object(a), Value::Object(b)) => {
-            a.len() == b.len()
-                && a.iter()
-                    .all(|(k, x)| b.get(k).is_some_and(|y| same_shape(x, y)))
-        }
-        _ => old == new,
+        self.rotated.fetch_add(rotation.edits.len(), Relaxed);
+        Ok(Some((None, row.document().edited(&rotation.edits)?)))
+    }
+
+    fn manager(&self) -> Option<&SecretsManager> {
+        None
     }
 }
 
 /// Re-encrypts every `fernet:` value in every row of every table under the first key of
 /// `fernet_key` (a comma-separated list, first key first, as `FERNET_KEY=new,old`), keeping
 /// each token's timestamp. Values already under the first key are left alone, so a second
-/// run writes nothing. A row with a token no key opens fails and stays unchanged; the run
-/// goes on. Once the report is a success, the old keys can be dropped from the list.
+/// run writes nothing. A row with a token no key opens (or that does not parse) fails and
+/// stays unchanged; the run goes on. Once the report is a success and its
+/// [`RotationSummary`] shows values were rotated, the old keys can be dropped from the list.
 ///
 /// # Errors
-/// [`Error::InvalidFernetKey`] when the list does not parse; [`Error::Query`] and
-/// [`Error::InvalidDocument`] when the store cannot be read.
+/// [`Error::Core`] when the key list does not parse; [`Error::Query`] when a table cannot be
+/// read.
 pub async fn rotate_fernet_key(
     store: &Store,
     fernet_key: &SecretString,
     options: &MigrateOptions,
     progress: &dyn Progress,
 ) -> Result<MigrationReport> {
-    let text = fernet_key.expose_secret();
-    let all = KeyRing::parse(text).map_err(|e| Error::InvalidFernetKey {
-        problem: e.to_string(),
-    })?;
-    let first_text = text.split(',').next().unwrap_or_default();
-    let first = KeyRing::parse(first_text).map_err(|e| Error::InvalidFernetKey {
-        problem: e.to_string(),
-    })?;
+    use std::sync::atomic::Ordering::Relaxed;
+    let planner = Rotate {
+        rotation: FernetRotation::parse(fernet_key.expose_secret())?,
+        rotated: 0.into(),
+        under_first_key: 0.into(),
+    };
     let mut report = MigrationReport {
         dry_run: options.dry_run,
-        entities: Vec::new(),
+        ..MigrationReport::default()
     };
-    let mut seen = BTreeSet::new();
-    for &entity_type in EntityType::all() {
-        // Several types could share a table; rotate each table once.
-        if !seen.insert(crate::store::table_name(entity_type)) {
-            continue;
-        }
+    for entity_type in tables() {
         progress.entity_type_started(entity_type, store.count(entity_type).await?);
         let mut rows = store.stream(entity_type, options.page_size);
-        while let Some(row) = rows.try_next().await? {
-            let mut entity = row.entity.clone();
-            let status = match rotate_value(&mut entity, &all, &first, &row) {
-                Ok(0) => EntityStatus::Unchanged,
-                Ok(_) if options.dry_run => EntityStatus::WouldUpdate {
-                    to_write: Vec::new(),
-                    to_delete: Vec::new(),
+        while let Some(row) = rows.next().await {
+            let result = match row {
+                Ok(row) => EntityResult {
+                    entity_type,
+                    id: row.id.clone(),
+                    name: row.name.clone(),
+                    status: status(rewrite_row(store, &planner, row, options.dry_run).await),
                 },
-                Ok(_) => {
-                    let updated = StoredEntity {
-                        entity,
-                        ..row.clone()
-                    };
-                    match store.update(&updated).await {
-                        Ok(true) => EntityStatus::Updated {
-                            written: Vec::new(),
-                        },
-                        // As in migrate-secrets: a row that vanished was not re-encrypted.
-                        Ok(false) => EntityStatus::Failed {
-                            error: Error::Query {
-                                action: "update an entity (the row disappeared during the run)",
-                                table: crate::store::table_name(entity_type),
-                                source: sqlx::Error::RowNotFound,
-                            },
-                        },
-                        Err(error) => EntityStatus::Failed { error },
-                    }
-                }
-                Err(error) => EntityStatus::Failed { error },
-            };
-            let result = EntityResult {
-                entity_type,
-                id: row.id,
-                name: row.name,
-                status,
+                Err(error) => unreadable(entity_type, error)?,
             };
             progress.entity_done(&result);
             report.entities.push(result);
         }
     }
+    report.rotation = Some(RotationSummary {
+        keys: planner.rotation.key_count(),
+        rotated: planner.rotated.load(Relaxed),
+        under_first_key: planner.under_first_key.load(Relaxed),
+    });
     Ok(report)
-}
-
-/// Rotates every `fernet:` string in `value`; returns how many changed.
-fn rotate_value(
-    value: &mut Value,
-    all: &KeyRing,
-    first: &KeyRing,
-    row: &StoredEntity,
-) -> Result<usize> {
-    match value {
-        Value::String(s) => {
-            let Some(token) = s.strip_prefix(FERNET_PREFIX) else {
-                return Ok(0);
-            };
-            if first.extract_timestamp(token).is_ok() {
-                return Ok(0);
-            }
-            let rotated = all.rotate(token).map_err(|_| Error::UndecryptableValue {
-                entity_type: row.entity_type.to_string(),
-                name: row.name.clone(),
-            })?;
-            *s = format!("{FERNET_PREFIX}{rotated}");
-            Ok(1)
-        }
-        Value::Array(items) => items
-            .iter_mut()
-            .try_fold(0, |n, v| Ok(n + rotate_value(v, all, first, row)?)),
-        Value::Object(map) => map
-            .values_mut()
-            .try_fold(0, |n, v| Ok(n + rotate_value(v, all, first, row)?)),
-        _ => Ok(0),
-    }
 }

@@ -1,5 +1,6 @@
 //! Database URLs: the `database` block of the configuration to a sqlx URL, and redaction.
 
+use md5::Digest as _;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 use vaultref_core::DatabaseConfig;
@@ -66,6 +67,66 @@ pub fn redact_url(url: &str) -> String {
     parsed.set_query(None);
     parsed.set_fragment(None);
     parsed.to_string()
+}
+
+/// The longest database identity written as it is: well within Key Vault's 512 characters for
+/// a tag value (docs/facts-checked.md, 4.2), and readable in the portal.
+const MAX_TAG_VALUE_LEN: usize = 256;
+
+/// The identity of the database a sqlx URL names, as vaultref's ownership tag spells it: the
+/// flavour, the host (lower-cased), the port (the default one filled in) and the database
+/// name for servers; the absolute path of a SQLite file. No user, no password, no parameters:
+/// the same database reached as another user is the same deployment. Identities over 256
+/// characters are given as `md5:` and their digest.
+#[must_use]
+pub fn database_identity(url: &str) -> String {
+    let identity = match Flavour::of_url(url) {
+        Ok(Flavour::Sqlite) => sqlite_identity(url),
+        Ok(flavour) => match Url::parse(url) {
+            Ok(parsed) => {
+                let (scheme, default_port) = match flavour {
+                    Flavour::Postgres => ("postgres", 5432),
+                    _ => ("mysql", 3306),
+                };
+                format!(
+                    "{scheme}://{}:{}{}",
+                    parsed.host_str().unwrap_or_default().to_ascii_lowercase(),
+                    parsed.port().unwrap_or(default_port),
+                    parsed.path()
+                )
+            }
+            Err(_) => redact_url(url),
+        },
+        Err(_) => redact_url(url),
+    };
+    if identity.len() <= MAX_TAG_VALUE_LEN {
+        return identity;
+    }
+    let digest = md5::Md5::digest(identity.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("md5:{hex}")
+}
+
+fn sqlite_identity(url: &str) -> String {
+    let rest = url
+        .split_once(':')
+        .map_or("", |(_, rest)| rest)
+        .trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return "sqlite::memory:".to_owned();
+    }
+    let path = std::path::Path::new(path);
+    // The file may not exist yet (it is created on connect): its directory made canonical,
+    // so that two spellings of one file are one deployment before and after it exists.
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let canonical = match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(file)) => {
+            std::fs::canonicalize(dir).map_or_else(|_| absolute.clone(), |dir| dir.join(file))
+        }
+        _ => absolute,
+    };
+    format!("sqlite:{}", canonical.display())
 }
 
 /// The sqlx URL the configuration's `database` block names. OpenMetadata's JDBC form
@@ -203,6 +264,29 @@ mod tests {
             "jdbc:mysql://u:REDACTED@db:3306/x"
         );
         assert_eq!(redact_url("not a url hunter2"), "[REDACTED]");
+        assert_eq!(
+            database_identity("postgres://u:hunter2@DB.example/om?sslmode=require"),
+            "postgres://db.example:5432/om"
+        );
+        assert_eq!(
+            database_identity("mysql://root@127.0.0.1:3307/test"),
+            "mysql://127.0.0.1:3307/test"
+        );
+        assert_eq!(database_identity("sqlite::memory:"), "sqlite::memory:");
+        let dir = std::env::temp_dir();
+        let file = dir.join("vaultref-identity.db");
+        assert_eq!(
+            database_identity(&format!("sqlite://{}?mode=rwc", file.display())),
+            format!(
+                "sqlite:{}",
+                std::fs::canonicalize(&dir)
+                    .unwrap()
+                    .join("vaultref-identity.db")
+                    .display()
+            )
+        );
+        let long = database_identity(&format!("postgres://db/{}", "x".repeat(300)));
+        assert!(long.starts_with("md5:") && long.len() == 36, "{long}");
         assert_eq!(Flavour::of_url("sqlite://x.db").unwrap(), Flavour::Sqlite);
         assert!(Flavour::of_url("oracle://x").is_err());
     }

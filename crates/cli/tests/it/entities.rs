@@ -92,7 +92,7 @@ fn import_in_managed_mode_puts_secrets_in_the_vault_and_export_reveals_them() {
     );
     assert_eq!(
         import.ok_text(),
-        "imported 3 entities, 3 secret(s) written to the vault, 0 failed\n"
+        "imported 3 entities, 3 secret(s) written to the vault, 0 secret(s) deleted from it, 0 failed\n"
     );
     let keys = KeyRing::parse(KEY).unwrap();
     let rows = export(&config, &[], false);
@@ -139,7 +139,7 @@ fn bad_lines_are_reported_by_number_and_the_others_imported() {
     assert_eq!(import.code, Some(1), "{}", import.stderr);
     assert_eq!(
         String::from_utf8(import.stdout.clone()).unwrap(),
-        "imported 1 entity, 1 secret(s) written to the vault, 2 failed\n"
+        "imported 1 entity, 1 secret(s) written to the vault, 0 secret(s) deleted from it, 2 failed\n"
     );
     let lines: Vec<&str> = import.stderr.lines().collect();
     assert!(
@@ -176,7 +176,7 @@ fn a_line_that_is_not_utf8_fails_alone() {
     assert_eq!(import.code, Some(1), "{}", import.stderr);
     assert_eq!(
         String::from_utf8(import.stdout.clone()).unwrap(),
-        "imported 1 entity, 1 secret(s) written to the vault, 1 failed\n"
+        "imported 1 entity, 1 secret(s) written to the vault, 0 secret(s) deleted from it, 1 failed\n"
     );
     let lines: Vec<&str> = import.stderr.lines().collect();
     assert!(
@@ -357,19 +357,23 @@ fn rotate_fernet_key_re_encrypts_every_row_under_the_new_key() {
         );
         assert!(old_ring.decrypt_if_tokenized(token).is_err(), "{name}");
     }
-    // With only the old key, reveal fails and names the field and the fix.
+    // With only the old key, reveal fails for every row, naming the field and the fix, and
+    // prints none of them.
     let stale = run(
         &config,
         &["entities", "export", "--reveal"],
         &[("SECRET_MANAGER", "db")],
         b"",
     );
-    stale.assert_one_line_failure();
-    assert!(
-        stale.stderr.contains("fernetConfiguration.fernetKey"),
-        "{}",
-        stale.stderr
-    );
+    assert_eq!(stale.code, Some(1), "{}", stale.stderr);
+    assert!(stale.stdout.is_empty());
+    let lines: Vec<&str> = stale.stderr.lines().collect();
+    assert_eq!(lines.len(), SECRETS.len() + 1, "{}", stale.stderr);
+    for line in &lines[..SECRETS.len()] {
+        assert!(line.starts_with("cannot reveal "), "{line}");
+        assert!(line.contains("fernetConfiguration.fernetKey"), "{line}");
+    }
+    assert!(lines[SECRETS.len()].starts_with("error: 3 entities could not be exported"));
 }
 
 #[test]

@@ -3,10 +3,13 @@
 mod airflow;
 mod airflow_interop;
 mod check;
+mod databases;
 mod deploy_manifests;
 mod emulator;
 mod entities;
 mod fernet;
+mod integrity;
+mod property;
 mod python_interop;
 mod resolve;
 mod resolve_workflow;

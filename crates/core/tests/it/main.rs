@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod airflow;
+mod custody;
 mod from_config;
 mod resolve;
 mod store;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use vaultref_core::{
-    BackendErrorKind, EntityType, Error, InMemoryBackend, LongNamePolicy, ProviderKind,
-    SchemaRegistry, SecretBackend, SecretName, SecretsManager,
+    BackendErrorKind, EntityType, Error, InMemoryBackend, LongNamePolicy, OWNER_TAG, ProviderKind,
+    Release, ReleaseOutcome, SchemaRegistry, SecretBackend, SecretName, SecretsManager,
 };
 use vaultref_fernet::KeyRing;
 
@@ -59,6 +59,15 @@ async fn vault_value(vault: &InMemoryBackend, name: &str) -> String {
         .await
         .unwrap();
     secret.expose_secret().to_owned()
+}
+
+/// The secrets a release deleted.
+fn deleted(releases: &[Release]) -> Vec<SecretName> {
+    releases
+        .iter()
+        .filter(|r| matches!(r.outcome, ReleaseOutcome::Deleted))
+        .map(|r| r.name.clone())
+        .collect()
 }
 
 /// Stores `file` in managed mode and checks the vault name and the stored forms.
@@ -231,7 +240,7 @@ async fn an_emptied_password_deletes_its_secret_and_a_new_one_recovers_the_name(
         } else {
             Vec::new() // already deleted: tolerated
         };
-        assert_eq!(outcome.deleted, expected);
+        assert_eq!(deleted(&outcome.released), expected);
     }
     // Key Vault keeps the deleted name: it is recovered, then written.
     *doc.pointer_mut(pointer).unwrap() = json!("n3w");
@@ -296,7 +305,7 @@ async fn long_names_can_be_shortened_on_request() {
         .delete_entity_secrets(EntityType::IngestionPipeline, &doc)
         .await
         .unwrap();
-    assert_eq!(deleted, outcome.written);
+    assert_eq!(self::deleted(&deleted), outcome.written);
 }
 
 #[tokio::test]
@@ -491,7 +500,7 @@ async fn delete_removes_computed_names_only() {
         .await
         .unwrap();
     assert_eq!(
-        deleted,
+        self::deleted(&deleted),
         [SecretName::new("openmetadata-database-mysql-test-authtype-password").unwrap()]
     );
     // The bot's user reference is not a computed name: its secret stays.
@@ -500,7 +509,7 @@ async fn delete_removes_computed_names_only() {
         .delete_entity_secrets(EntityType::User, &own)
         .await
         .unwrap();
-    assert!(deleted.is_empty());
+    assert!(self::deleted(&deleted).is_empty());
     assert_eq!(f.vault.names(), [SecretName::new("shared-token").unwrap()]);
     // Once deleted, the name is free for another entity.
     let mut other = entity("mysql-service.json");
@@ -522,6 +531,7 @@ async fn tags_and_expiry_go_with_every_write() {
     let tags = vaultref_core::parse_tags(&["team:data", "env:prod"]);
     let f = managed_with(|b| {
         b.tags(tags.clone())
+            .deployment("postgres://db.example:5432/om")
             .expires_after_days(Some(30))
             .clock(Arc::new(FixedClock(1_700_000_000.into())))
     });
@@ -534,7 +544,13 @@ async fn tags_and_expiry_go_with_every_write() {
         .vault
         .attributes(&SecretName::new("openmetadata-database-mysql-test-authtype-password").unwrap())
         .unwrap();
-    assert_eq!(attributes.tags, tags);
+    // The configured tags, and the ownership tag naming the deployment's database.
+    let mut expected = tags;
+    expected.insert(
+        OWNER_TAG.to_owned(),
+        "postgres://db.example:5432/om".to_owned(),
+    );
+    assert_eq!(attributes.tags, expected);
     assert_eq!(attributes.expires_on, Some(1_700_000_000 + 30 * 86_400));
 }
 
@@ -657,7 +673,7 @@ async fn names_owned_by_stored_entities_are_protected_in_a_fresh_process() {
         .unwrap();
     assert_eq!(
         second_run
-            .claim_existing(EntityType::DatabaseService, &owner)
+            .register_stored(EntityType::DatabaseService, &owner)
             .unwrap(),
         1
     );
@@ -695,13 +711,13 @@ async fn names_owned_by_stored_entities_are_protected_in_a_fresh_process() {
         .build()
         .unwrap();
     fourth_run
-        .claim_existing(EntityType::DatabaseService, &owner)
+        .register_stored(EntityType::DatabaseService, &owner)
         .unwrap();
     let mut twin = owner.clone();
     twin["name"] = json!("my.svc");
     assert!(
         fourth_run
-            .claim_existing(EntityType::DatabaseService, &twin)
+            .register_stored(EntityType::DatabaseService, &twin)
             .is_err()
     );
 }

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use vaultref_core::{
-    AuditAction, BackendErrorKind, EntityType, Error, Resolver, ResolverOptions, SECRET_PREFIX,
+    AuditAction, BackendErrorKind, EntityType, Error, OWNER_TAG, Resolver, ResolverOptions,
+    SECRET_PREFIX,
 };
 use vaultref_emulator::{Identity, Permissions, Target};
 
@@ -72,15 +73,20 @@ async fn managed_store_puts_tagged_expiring_secrets_in_the_vault_and_references_
     assert_eq!(names, expected);
 
     // Every write carried the configured tags (OpenMetadata's parsing: `env:test:extra` is
-    // env → test) and an expiry `expiresAfterDays` after the write: one PUT per secret (after
-    // the client's first, unauthenticated challenge probe).
-    let mut puts = vault_calls(&emu, "PUT");
-    assert_eq!(puts.remove(0).1, 401);
+    // env → test), the deployment's ownership tag, and an expiry `expiresAfterDays` after the
+    // write: per secret, one read of the live and one of the deleted secret (the very first
+    // one after the client's unauthenticated challenge probe), then one PUT.
+    let mut gets = vault_calls(&emu, "GET");
+    assert_eq!(gets.remove(0).1, 401);
+    assert_eq!(gets.len(), 6, "{gets:?}");
+    assert!(gets.iter().all(|(_, status)| *status == 404), "{gets:?}");
+    let puts = vault_calls(&emu, "PUT");
     assert_eq!(puts.len(), 3, "{puts:?}");
     assert!(puts.iter().all(|(_, status)| *status == 200));
     let tags = BTreeMap::from([
         ("team".to_owned(), "data".to_owned()),
         ("env".to_owned(), "test".to_owned()),
+        (OWNER_TAG.to_owned(), "openmetadata".to_owned()),
     ]);
     let expires = i64::try_from(NOW + EXPIRES_AFTER_DAYS * 86_400).unwrap();
     for name in [MYSQL_NAME, BOT_NAME, DBT_NAME] {
@@ -186,7 +192,8 @@ async fn a_soft_deleted_name_is_recovered_and_set_again() {
     assert_eq!(emu.secret_value(MYSQL_NAME).as_deref(), Some("n3w"));
     assert!(emu.deleted_secret_names().is_empty());
 
-    // PUT refused (409), recover, polls until visible, PUT again.
+    // Not found, found deleted (its owner checked), recovered (polled until visible), read,
+    // then written.
     let calls: Vec<(String, String, u16)> = emu
         .requests_to(Target::Vault)
         .into_iter()
@@ -194,9 +201,16 @@ async fn a_soft_deleted_name_is_recovered_and_set_again() {
         .map(|r| (r.method, r.path, r.status))
         .collect();
     let path = format!("/secrets/{MYSQL_NAME}");
-    assert_eq!(calls.first(), Some(&("PUT".into(), path.clone(), 409)));
+    assert_eq!(
+        calls.first(),
+        Some(&("GET".into(), format!("{path}/"), 404))
+    );
     assert_eq!(
         calls.get(1),
+        Some(&("GET".into(), format!("/deletedsecrets/{MYSQL_NAME}"), 200))
+    );
+    assert_eq!(
+        calls.get(2),
         Some(&(
             "POST".into(),
             format!("/deletedsecrets/{MYSQL_NAME}/recover"),
@@ -223,7 +237,6 @@ async fn a_reader_identity_gets_the_typed_forbidden_error_and_a_wrong_secret_una
         Identity::app("reader-id", "reader-secret"),
         Permissions::read_only(),
     );
-    emu.set_secret(MYSQL_NAME, "seeded");
     let d = deployment(&environment(&emu, "reader-id", "reader-secret"));
     let mut doc = entity("mysql-service.json");
     let before = doc.clone();
@@ -241,7 +254,8 @@ async fn a_reader_identity_gets_the_typed_forbidden_error_and_a_wrong_secret_una
     assert!(text.contains("Key Vault Secrets Officer"), "{text}");
     assert!(!text.contains("s3cret"), "{text}");
     assert_eq!(doc, before);
-    assert_eq!(emu.secret_value(MYSQL_NAME).as_deref(), Some("seeded"));
+    assert_eq!(emu.secret_value(MYSQL_NAME), None);
+    emu.set_secret(MYSQL_NAME, "seeded");
 
     // The same identity may read: consumers resolve with it.
     let resolver = Resolver::new(d.backend.clone(), ResolverOptions::default());

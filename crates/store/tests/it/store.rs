@@ -65,8 +65,12 @@ async fn upsert_get_update_and_list_round_trip() {
             .unwrap();
         assert_eq!(read.entity["connection"]["config"]["hostPort"], "db2:3306");
 
-        // Update writes the document; updating with the same document still finds the row.
-        assert!(store.update(&read).await.unwrap(), "{label}");
+        // Storing the same document again still finds the row (MySQL counts no change).
+        let (_, how) = store
+            .upsert(EntityType::DatabaseService, read.entity.clone())
+            .await
+            .unwrap();
+        assert_eq!(how, Upserted::Updated, "{label}");
         assert_eq!(store.count(EntityType::DatabaseService).await.unwrap(), 1);
 
         // A given id is kept; other tables are separate.

@@ -1,17 +1,22 @@
 //! The SQL entity store: OpenMetadata's tables, one per entity type, over one sqlx `Any` pool.
+//! Connecting and reading are here; a row as read is in `row`, writing rows in `cas`.
+
+mod cas;
+mod row;
 
 use std::fmt;
 
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use secrecy::ExposeSecret;
-use serde_json::Value;
 use sqlx::Row;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Connection};
-use vaultref_core::{Config, DatabaseConfig, EntityType};
+use vaultref_core::{Config, DatabaseConfig, Document, EntityKey, EntityType};
 
+pub(crate) use self::cas::{RowChange, RowFailure, RowWritten};
+pub use self::row::{StoredEntity, Upserted};
 use crate::error::{Error, Result};
-use crate::url::{Flavour, database_url, redact_url};
+use crate::url::{Flavour, database_identity, database_url, redact_url};
 
 /// How many rows a page of [`Store::stream`] reads when the caller does not say.
 pub const DEFAULT_PAGE_SIZE: u32 = 500;
@@ -41,54 +46,21 @@ pub fn table_name(entity_type: EntityType) -> &'static str {
     }
 }
 
-/// One row of an entity table: the entity's id, name and JSON document as stored (secret
-/// fields in their database form: `fernet:` tokens).
-///
-/// `Debug` shows the type, id and name only: the document may hold secrets.
-#[derive(Clone, PartialEq)]
-#[non_exhaustive]
-pub struct StoredEntity {
-    /// The entity type (which table the row is in).
-    pub entity_type: EntityType,
-    /// The `id` column (the document's `id`).
-    pub id: String,
-    /// The `name` column (the document's `name`).
-    pub name: String,
-    /// The `json` column.
-    pub entity: Value,
-}
-
-impl fmt::Debug for StoredEntity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoredEntity")
-            .field("entity_type", &self.entity_type)
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Whether [`Store::upsert`] inserted a row or replaced one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Upserted {
-    /// A new row.
-    Inserted,
-    /// The row with the same name was replaced (its id kept).
-    Updated,
-}
-
 /// The SQL entity store on PostgreSQL, MySQL/MariaDB or SQLite.
 ///
-/// Reads select `id`, `name` and `json`; updates set `json` alone (by id), so that they also
-/// work on an OpenMetadata database, whose `id` and `name` columns are generated from the
-/// document. Inserts set all three and need the store's own tables ([`Store::migrate`]).
+/// Reads select `id`, `name` and `json` (as text); updates set `json` alone (by id, compared
+/// with the text read), so that they also work on an OpenMetadata database, whose `id` and
+/// `name` columns are generated from the document. Inserts set the columns too and need the
+/// store's own tables ([`Store::migrate`]). Names are compared exactly, whatever the
+/// collation (MariaDB's default one would take `cafe` for `café`).
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     flavour: Flavour,
     /// Redacted, for messages.
     url: String,
+    /// The database's identity, for vaultref's ownership tag.
+    identity: String,
 }
 
 impl fmt::Debug for Store {
@@ -109,6 +81,7 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let flavour = Flavour::of_url(url)?;
+        let identity = database_identity(url);
         let mut url = url.to_owned();
         if flavour == Flavour::Sqlite && !url.contains("mode=") && !url.contains(":memory:") {
             url.push(if url.contains('?') { '&' } else { '?' });
@@ -130,6 +103,7 @@ impl Store {
             pool,
             flavour,
             url: redacted,
+            identity,
         })
     }
 
@@ -164,10 +138,21 @@ impl Store {
         &self.url
     }
 
-    /// Creates the entity tables (sqlx migrations for the flavour; applied ones are skipped).
+    /// The database's identity ([`database_identity`]): the deployment a
+    /// [`SecretsManager`](vaultref_core::SecretsManager) writing for this store names in its
+    /// ownership tag.
+    #[must_use]
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// Creates the entity tables (sqlx migrations for the flavour; applied ones are skipped),
+    /// then fits vaultref's own tables to the identities OpenMetadata's have: names compared
+    /// exactly on MySQL/MariaDB, ingestion pipelines unique by fully qualified name. Tables
+    /// OpenMetadata created (their `name` is generated from the document) are left alone.
     ///
     /// # Errors
-    /// [`Error::Migrate`].
+    /// [`Error::Migrate`], [`Error::Query`].
     pub async fn migrate(&self) -> Result<()> {
         let migrator = match self.flavour {
             Flavour::Postgres => sqlx::migrate!("migrations/postgres"),
@@ -177,7 +162,8 @@ impl Store {
         migrator
             .run(&self.pool)
             .await
-            .map_err(|source| Error::Migrate { source })
+            .map_err(|source| Error::Migrate { source })?;
+        crate::layout::fit_standalone_tables(&self.pool, self.flavour).await
     }
 
     /// Closes the pool's connections.
@@ -185,22 +171,46 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// The entity of `entity_type` named `name`.
+    /// The entity of `entity_type` whose name is exactly `name` (for ingestion pipelines,
+    /// which may share a name, the first by id: use [`find`](Self::find)).
     ///
     /// # Errors
     /// [`Error::Query`], [`Error::InvalidDocument`].
     pub async fn get(&self, entity_type: EntityType, name: &str) -> Result<Option<StoredEntity>> {
+        Ok(self
+            .named(entity_type, name)
+            .await?
+            .into_iter()
+            .find(|row| row.name == name))
+    }
+
+    /// The entity with identity `key` (its name, or an ingestion pipeline's fully qualified
+    /// name), compared exactly.
+    ///
+    /// # Errors
+    /// [`Error::Query`], [`Error::InvalidDocument`].
+    pub async fn find(&self, key: &EntityKey) -> Result<Option<StoredEntity>> {
+        Ok(self
+            .named(key.entity_type(), key.name())
+            .await?
+            .into_iter()
+            .find(|row| row.name == key.name() && row.key().as_ref() == Some(key)))
+    }
+
+    /// The rows whose name the database's collation takes for `name` (a superset of the exact
+    /// matches on MySQL/MariaDB), in id order.
+    async fn named(&self, entity_type: EntityType, name: &str) -> Result<Vec<StoredEntity>> {
         let sql = format!(
-            "{} WHERE name = {}",
+            "{} WHERE name = {} ORDER BY id",
             self.select(entity_type),
             self.param(1)
         );
-        let row = sqlx::query(&sql)
+        let rows = sqlx::query(&sql)
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_all(&self.pool)
             .await
             .map_err(|source| query_error("read an entity", entity_type, source))?;
-        row.map(|row| decode(entity_type, &row)).transpose()
+        rows.iter().map(|row| decode(entity_type, row).1).collect()
     }
 
     /// The entity of `entity_type` with id `id`.
@@ -218,7 +228,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await
             .map_err(|source| query_error("read an entity", entity_type, source))?;
-        row.map(|row| decode(entity_type, &row)).transpose()
+        row.map(|row| decode(entity_type, &row).1).transpose()
     }
 
     /// How many rows the table of `entity_type` has.
@@ -239,13 +249,28 @@ impl Store {
     /// next one.
     ///
     /// # Errors
-    /// [`Error::Query`], [`Error::InvalidDocument`].
+    /// [`Error::Query`], and [`Error::InvalidDocument`] for the first row whose document does
+    /// not parse ([`stream`](Self::stream) reports such rows one by one instead).
     pub async fn list_page(
         &self,
         entity_type: EntityType,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<StoredEntity>> {
+        self.page(entity_type, after.unwrap_or_default(), limit)
+            .await?
+            .into_iter()
+            .map(|(_, row)| row)
+            .collect()
+    }
+
+    /// Each row of a page with its id, decoded one by one.
+    async fn page(
+        &self,
+        entity_type: EntityType,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, Result<StoredEntity>)>> {
         let sql = format!(
             "{} WHERE id > {} ORDER BY id LIMIT {}",
             self.select(entity_type),
@@ -253,15 +278,16 @@ impl Store {
             limit.max(1)
         );
         let rows = sqlx::query(&sql)
-            .bind(after.unwrap_or_default())
+            .bind(after)
             .fetch_all(&self.pool)
             .await
             .map_err(|source| query_error("list entities", entity_type, source))?;
-        rows.iter().map(|row| decode(entity_type, row)).collect()
+        Ok(rows.iter().map(|row| decode(entity_type, row)).collect())
     }
 
     /// Every row of the table of `entity_type`, read `page_size` rows at a time (keyset paging
-    /// by id, so memory stays bounded on large tables).
+    /// by id, so memory stays bounded on large tables). A row whose document does not parse is
+    /// an [`Error::InvalidDocument`] item and the stream goes on; a failed query ends it.
     pub fn stream(
         &self,
         entity_type: EntityType,
@@ -271,15 +297,16 @@ impl Store {
             let Some(after) = after else {
                 return Ok::<_, Error>(None);
             };
-            let page = self.list_page(entity_type, Some(&after), page_size).await?;
+            let page = self.page(entity_type, &after, page_size).await?;
             let next = if page.len() < page_size.max(1) as usize {
                 None
             } else {
-                page.last().map(|e| e.id.clone())
+                page.last().map(|(id, _)| id.clone())
             };
             Ok(Some((page, next)))
         })
-        .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
+        // Each row is its own item: an undecodable one does not end the stream.
+        .map_ok(|page| stream::iter(page.into_iter().map(|(_, row)| row)))
         .try_flatten()
         .boxed()
     }
@@ -294,106 +321,21 @@ impl Store {
             .await
     }
 
-    /// Inserts `entity`, or replaces the row with the same `name` (keeping that row's id).
-    /// An entity without an `id` gets the existing row's id or a new random UUID, written into
-    /// the document as OpenMetadata does. Returns the stored row.
-    ///
-    /// # Errors
-    /// [`Error::NotAnObject`], [`Error::MissingName`], [`Error::InvalidId`], [`Error::Query`].
-    pub async fn upsert(
-        &self,
-        entity_type: EntityType,
-        mut entity: Value,
-    ) -> Result<(StoredEntity, Upserted)> {
-        let Some(object) = entity.as_object() else {
-            return Err(Error::NotAnObject {
-                entity_type: entity_type.to_string(),
-            });
-        };
-        let name = match object.get("name") {
-            Some(Value::String(name)) if !name.is_empty() => name.clone(),
-            _ => {
-                return Err(Error::MissingName {
-                    entity_type: entity_type.to_string(),
-                });
-            }
-        };
-        let existing = self.get(entity_type, &name).await?;
-        let id = match (&existing, object.get("id")) {
-            (Some(row), _) => row.id.clone(),
-            (None, Some(Value::String(id))) if !id.is_empty() && id.len() <= MAX_ID_LEN => {
-                id.clone()
-            }
-            (None, None) => new_id()?,
-            (None, Some(_)) => {
-                return Err(Error::InvalidId {
-                    entity_type: entity_type.to_string(),
-                    name,
-                });
-            }
-        };
-        if let Some(object) = entity.as_object_mut() {
-            object.insert("id".to_owned(), Value::String(id.clone()));
-        }
-        let row = StoredEntity {
-            entity_type,
-            id,
-            name,
-            entity,
-        };
-        if existing.is_some() {
-            self.update(&row).await?;
-            return Ok((row, Upserted::Updated));
-        }
-        let sql = format!(
-            "INSERT INTO {} (id, name, json) VALUES ({}, {}, {})",
-            table_name(entity_type),
-            self.param(1),
-            self.param(2),
-            self.json_param(3)
-        );
-        sqlx::query(&sql)
-            .bind(&row.id)
-            .bind(&row.name)
-            .bind(row.entity.to_string())
-            .execute(&self.pool)
-            .await
-            .map_err(|source| query_error("insert an entity", entity_type, source))?;
-        Ok((row, Upserted::Inserted))
-    }
-
-    /// Writes `row.entity` into the `json` column of the row with `row.id`. Returns whether a
-    /// row had that id.
-    ///
-    /// # Errors
-    /// [`Error::Query`].
-    pub async fn update(&self, row: &StoredEntity) -> Result<bool> {
-        let sql = format!(
-            "UPDATE {} SET json = {} WHERE id = {}",
-            table_name(row.entity_type),
-            self.json_param(1),
-            self.param(2)
-        );
-        let done = sqlx::query(&sql)
-            .bind(row.entity.to_string())
-            .bind(&row.id)
-            .execute(&self.pool)
-            .await
-            .map_err(|source| query_error("update an entity", row.entity_type, source))?;
-        // MySQL counts changed rows: an identical document counts 0, so check existence.
-        if done.rows_affected() > 0 {
-            return Ok(true);
-        }
-        Ok(self.get_by_id(row.entity_type, &row.id).await?.is_some())
-    }
-
     fn select(&self, entity_type: EntityType) -> String {
-        let json = match self.flavour {
+        format!(
+            "SELECT id, name, {} FROM {}",
+            self.json_text(),
+            table_name(entity_type)
+        )
+    }
+
+    /// The `json` column as text, compared byte for byte.
+    fn json_text(&self) -> &'static str {
+        match self.flavour {
             Flavour::Postgres => "json::text",
-            Flavour::MySql => "CAST(json AS CHAR CHARACTER SET utf8mb4)",
+            Flavour::MySql => "CAST(json AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_bin",
             Flavour::Sqlite => "json",
-        };
-        format!("SELECT id, name, {json} FROM {}", table_name(entity_type))
+        }
     }
 
     fn param(&self, n: usize) -> String {
@@ -419,7 +361,8 @@ fn query_error(action: &'static str, entity_type: EntityType, source: sqlx::Erro
     }
 }
 
-fn decode(entity_type: EntityType, row: &AnyRow) -> Result<StoredEntity> {
+/// A row's id, and the row (or why its document cannot be read).
+fn decode(entity_type: EntityType, row: &AnyRow) -> (String, Result<StoredEntity>) {
     let table = table_name(entity_type);
     // MySQL may type a text result as a BLOB through the `Any` driver: take bytes then.
     let column = |index: usize| {
@@ -435,28 +378,36 @@ fn decode(entity_type: EntityType, row: &AnyRow) -> Result<StoredEntity> {
                 })
         })
     };
-    let id = column(0)?;
-    let name = column(1)?;
-    let json = column(2)?;
-    let entity: Value = serde_json::from_str(&json).map_err(|e| Error::InvalidDocument {
-        table,
-        id: id.clone(),
-        // Line and column only: serde_json's messages never quote the input.
-        problem: e.to_string(),
-    })?;
-    if !entity.is_object() {
-        return Err(Error::InvalidDocument {
+    let id = match column(0) {
+        Ok(id) => id,
+        Err(e) => return (String::new(), Err(e)),
+    };
+    let row = (|| {
+        let name = column(1)?;
+        let text = column(2)?;
+        let invalid = |problem: String| Error::InvalidDocument {
             table,
-            id,
-            problem: "it is not an object".to_owned(),
-        });
-    }
-    Ok(StoredEntity {
-        entity_type,
-        id,
-        name,
-        entity,
-    })
+            id: id.clone(),
+            problem,
+        };
+        // Line and column only: the parser's messages never quote the input.
+        let document = Document::parse(text).map_err(|e| match e {
+            vaultref_core::Error::InvalidJson { problem } => invalid(problem),
+            other => invalid(other.to_string()),
+        })?;
+        if !document.value().is_object() {
+            return Err(invalid("it is not an object".to_owned()));
+        }
+        let entity = document.value().clone();
+        Ok(StoredEntity {
+            entity_type,
+            id: id.clone(),
+            name,
+            entity,
+            text: document.into_text(),
+        })
+    })();
+    (id, row)
 }
 
 /// A random (version 4) UUID.
