@@ -7,17 +7,18 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 use url::Url;
+use vaultref_transport::{EndpointRole, cause_chain, check_endpoint, redact, redact_url};
 
 use crate::{
     AccessToken, CredentialOptions, Error, Result, TokenCredential, TokenRequestOptions,
     cache::{CacheKey, TokenCache, TokenSource, later_by, refresh_on},
-    entra::{de_seconds, epoch_seconds},
-    env::{
+    client_credentials::{de_seconds, epoch_seconds},
+    http::{Reply, RetryOn},
+    options::{Context, validate_scopes},
+    variables::{
         AZURE_POD_IDENTITY_AUTHORITY_HOST, IDENTITY_ENDPOINT, IDENTITY_HEADER,
         IDENTITY_SERVER_THUMBPRINT,
     },
-    http::{Reply, RetryOn, endpoint_of},
-    options::{Context, validate_scopes},
 };
 
 const NAME: &str = "ManagedIdentityCredential";
@@ -176,8 +177,14 @@ impl ManagedIdentityCredential {
     }
 }
 
+/// The endpoint `name` names: a URL, plain http only on loopback or link-local addresses.
 fn parse_url(name: &str, raw: &str) -> Result<Url> {
-    Url::parse(raw).map_err(|e| Error::Configuration(format!("{name} '{raw}' is not a URL ({e})")))
+    let url = Url::parse(raw).map_err(|e| {
+        Error::Configuration(format!("{name} '{}' is not a URL ({e})", redact_url(raw)))
+    })?;
+    check_endpoint(&url, EndpointRole::ManagedIdentity)
+        .map_err(|e| Error::Configuration(format!("{name}: {e}")))?;
+    Ok(url)
 }
 
 /// `https://vault.azure.net/.default` → `https://vault.azure.net`.
@@ -254,9 +261,9 @@ impl Source {
                 credential: NAME,
                 reason: format!(
                     "no IMDS endpoint answered at {} within {} ms ({}): this process is not on an Azure VM, VM scale set or AKS node, or IMDS is blocked; {}",
-                    endpoint_of(self.url()),
+                    redact(self.url()),
                     timeout.as_millis(),
-                    crate::http::cause_chain(&e.without_url()),
+                    cause_chain(&e.without_url()),
                     self.imds_hint()
                 ),
             }),
@@ -303,7 +310,7 @@ impl Source {
 
     fn interpret(&self, reply: &Reply, requested_at: time::OffsetDateTime) -> Result<AccessToken> {
         let status = reply.status.as_u16();
-        let endpoint = endpoint_of(self.url());
+        let endpoint = redact(self.url());
         if reply.status.is_success() {
             let unexpected = |problem: String| Error::UnexpectedResponse {
                 credential: NAME,
@@ -416,7 +423,7 @@ impl TokenSource for Source {
                     credential: NAME,
                     reason: format!(
                         "no IMDS endpoint answered at {} after {attempts} attempt(s) ({cause}): this process is not on an Azure VM, VM scale set or AKS node; {}",
-                        endpoint_of(self.url()),
+                        redact(self.url()),
                         self.imds_hint()
                     ),
                 });

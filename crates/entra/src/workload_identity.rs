@@ -14,9 +14,9 @@ use time::OffsetDateTime;
 use crate::{
     AccessToken, CredentialOptions, Error, Result, TokenCredential, TokenRequestOptions,
     cache::{CacheKey, TokenCache, TokenSource},
-    entra::{ClientApp, ClientAuth},
-    env::{AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID, missing_names},
+    client_credentials::{ClientApp, ClientAuth},
     options::{Context, validate_tenant_id},
+    variables::{AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID, missing_names},
 };
 
 const NAME: &str = "WorkloadIdentityCredential";

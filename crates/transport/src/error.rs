@@ -50,7 +50,7 @@ pub enum Error {
     },
 
     /// A URL has a scheme other than `https` / `http`.
-    #[error("{what} '{url}' has the unsupported scheme '{scheme}': use an https:// URL")]
+    #[error("{what} '{url}' has the unsupported scheme '{scheme}': it must use https")]
     UnsupportedScheme {
         /// Which endpoint.
         what: &'static str,
