@@ -20,7 +20,8 @@ use crate::config::{Config, ProviderKind};
 use crate::entity::{EntityType, SecretScope};
 use crate::error::{BackendErrorKind, Error, FieldRef, Result};
 use crate::naming::{
-    LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName,
+    LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName, secret_name,
+    shortened_secret_name,
 };
 use crate::ratelimit::{RateLimitedBackend, TokioTimer};
 use crate::resolve::Resolver;
@@ -325,7 +326,7 @@ impl SecretsManager {
                 Arc::new(RateLimitedBackend::new(
                     backend,
                     sm.rate_limit_permits_per_second,
-                    Arc::new(TokioTimer::default()),
+                    Arc::new(TokioTimer),
                 ))
             } else {
                 backend
@@ -689,10 +690,10 @@ impl SecretsManager {
                     length: id.len(),
                     name: id,
                 }),
-                LongNamePolicy::Shorten => SecretName::shortened(&id),
+                LongNamePolicy::Shorten => shortened_secret_name(&id),
             };
         }
-        SecretName::new(&id)
+        secret_name(&id)
     }
 
     /// Computes a field's name and checks it against the entity's other names and the claims.

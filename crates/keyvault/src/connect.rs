@@ -22,7 +22,6 @@ use crate::{Error, Result, SecretClient, SecretClientOptions};
 
 /// How [`SecretClient::connect`] gets tokens for the vault.
 #[derive(Clone)]
-#[non_exhaustive]
 pub enum VaultCredential {
     /// An app registration's client secret, through [`ClientSecretCredential`].
     ClientSecret {
@@ -154,13 +153,19 @@ impl SecretClient {
             ),
         };
         let client_options = SecretClientOptions {
-            verify_challenge_resource: !(is_loopback(&vault) && is_ip_literal(&vault)),
+            verify_challenge_resource: !is_loopback_ip(&vault),
             http_client: Some(http),
             env: options.env,
             ..SecretClientOptions::default()
         };
         Self::new(vault.as_str(), credential, client_options)
     }
+}
+
+/// A vault addressed by a loopback IP (the emulator) cannot match the resource its challenge
+/// names; nothing leaves the machine, so the check is skipped there only.
+fn is_loopback_ip(vault: &Url) -> bool {
+    is_loopback(vault) && is_ip_literal(vault)
 }
 
 /// `scheme://host[:port]/` of a vault URL, checked: https (plain http only on loopback), no
@@ -228,6 +233,18 @@ mod tests {
             let shown = err.to_string();
             assert!(!shown.contains(hidden), "{shown}");
             assert!(shown.contains("myvault.vault.azure.net"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn loopback_ips_only_skip_the_challenge_check() {
+        for (url, loopback) in [
+            ("https://127.0.0.1:8443/", true),
+            ("https://[::1]:8443/", true),
+            ("https://kvtest.localhost:8443/", false),
+            ("https://myvault.vault.azure.net/", false),
+        ] {
+            assert_eq!(is_loopback_ip(&Url::parse(url).unwrap()), loopback, "{url}");
         }
     }
 
