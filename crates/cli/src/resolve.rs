@@ -7,12 +7,13 @@
 //! not resolve fails the whole command, naming the reference and where it is, and nothing is
 //! printed.
 
-use std::{io::Read as _, path::PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use vaultref_core::{Environment, Resolver, ResolverOptions, consumer_backend};
 use vaultref_fernet::Zeroizing;
 
+use crate::input::{MAX_DOCUMENT_BYTES, read_all};
 use crate::setup::{self, ConfigArg};
 
 /// Options of `vaultref resolve`.
@@ -28,7 +29,7 @@ pub(crate) struct ResolveArgs {
 pub(crate) fn run(args: &ResolveArgs) -> Result<()> {
     let env = Environment::from_process();
     let config = args.config.load(&env)?;
-    let input = read_input(&args.input)?;
+    let input = read_all(&args.input, MAX_DOCUMENT_BYTES, "a document to resolve")?;
     let text = std::str::from_utf8(&input).with_context(|| {
         format!(
             "{} is not UTF-8 text: give a JSON or YAML document",
@@ -59,18 +60,4 @@ pub(crate) fn run(args: &ResolveArgs) -> Result<()> {
         serde_yaml_ng::to_string(&doc).context("cannot print the YAML")?
     });
     setup::write_stdout(output.as_bytes())
-}
-
-fn read_input(path: &PathBuf) -> Result<Zeroizing<Vec<u8>>> {
-    if path.as_os_str() == "-" {
-        let mut input = Zeroizing::new(Vec::new());
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut input)
-            .context("cannot read stdin")?;
-        return Ok(input);
-    }
-    std::fs::read(path)
-        .map(Zeroizing::new)
-        .with_context(|| format!("cannot read {}", path.display()))
 }
