@@ -157,7 +157,7 @@ impl ManagedIdentityCredential {
                     base.set_path(&path);
                 }
                 let url = base.join(IMDS_PATH).map_err(|e| {
-                    Error::Configuration(format!("{name} '{base}' cannot be used: {e}"))
+                    Error::Configuration(format!("{name} '{}' cannot be used: {e}", redact(&base)))
                 })?;
                 Endpoint::Imds(url)
             }
@@ -467,7 +467,7 @@ impl fmt::Debug for ManagedIdentityCredential {
         };
         f.debug_struct(NAME)
             .field("endpoint", &kind)
-            .field("url", &self.source.url().as_str())
+            .field("url", &redact(self.source.url()))
             .field("user_assigned_id", &self.source.identity)
             .finish_non_exhaustive()
     }
@@ -493,6 +493,60 @@ mod tests {
                 ..CredentialOptions::default()
             },
         )
+    }
+
+    /// Issue 14: managed-identity endpoints are plain http by Azure's design, so they must stay
+    /// on the machine (loopback or link-local) unless they use TLS.
+    #[test]
+    fn plain_http_endpoints_stay_on_loopback_or_link_local() {
+        for (vars, ok) in [
+            (
+                &[
+                    (IDENTITY_ENDPOINT, "http://127.0.0.1:41566/MSI/token/"),
+                    (IDENTITY_HEADER, "h"),
+                ][..],
+                true,
+            ),
+            (
+                &[
+                    (IDENTITY_ENDPOINT, "https://identity.example/token"),
+                    (IDENTITY_HEADER, "h"),
+                ][..],
+                true,
+            ),
+            (
+                &[
+                    (IDENTITY_ENDPOINT, "http://10.1.2.3:8081/msi/token"),
+                    (IDENTITY_HEADER, "h"),
+                ][..],
+                false,
+            ),
+            (
+                &[(AZURE_POD_IDENTITY_AUTHORITY_HOST, "http://169.254.169.254")][..],
+                true,
+            ),
+            (
+                &[(AZURE_POD_IDENTITY_AUTHORITY_HOST, "http://nmi.example:2579")][..],
+                false,
+            ),
+            (
+                &[(
+                    AZURE_POD_IDENTITY_AUTHORITY_HOST,
+                    "http://u:s3cr3t@127.0.0.1:9",
+                )][..],
+                false,
+            ),
+        ] {
+            match credential(vars, None) {
+                Ok(_) => assert!(ok, "{vars:?} must be refused"),
+                Err(e) => {
+                    assert!(!ok, "{vars:?}: {e}");
+                    let shown = e.to_string();
+                    assert!(matches!(e, Error::Configuration(_)), "{shown}");
+                    assert!(!shown.contains("s3cr3t"), "{shown}");
+                }
+            }
+        }
     }
 
     #[test]
