@@ -198,7 +198,7 @@ impl fmt::Debug for DatabaseConfig {
             }
             Self::Jdbc { url, user, .. } => f
                 .debug_struct("Jdbc")
-                .field("url", url)
+                .field("url", &redact_url(url))
                 .field("user", user)
                 .field("password", &"[REDACTED]")
                 .finish(),
@@ -471,6 +471,9 @@ pub(crate) fn parse_http_url(text: &str, role: EndpointRole) -> std::result::Res
             "is `{shown}` with a query or fragment, which a vault URL never has: remove it"
         ));
     }
+    // An authority's query means nothing to Entra ID; it is dropped, as the credentials do.
+    url.set_query(None);
+    url.set_fragment(None);
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
         url.set_path(&path);
@@ -1012,6 +1015,18 @@ mod tests {
                 other => panic!("{line}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn debug_never_shows_a_jdbc_query_or_an_authority_query() {
+        let text = minimal(
+            "secretsManagerConfiguration:\n  parameters:\n    vaultName: vault1\n    authorityHost: https://login.example/?k=S1gn\ndatabase:\n  url: jdbc:mysql://db:3306/om?password=hunter2\n  user: u\n  password: pw\n",
+        );
+        let shown = format!("{:?}", parse(&text, &[]).unwrap());
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("S1gn"),
+            "{shown}"
+        );
     }
 
     #[test]
