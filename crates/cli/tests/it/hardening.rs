@@ -7,27 +7,19 @@
 use std::path::PathBuf;
 
 use crate::support::{Run, vaultref};
-use crate::vault::{KEY, Vault, write};
+use crate::vault::{Endpoints, KEY, Vault, write};
 
 const PASSWORD: &str = "P4ssw0rd-in-url";
 const SIGNATURE: &str = "S1gn4ture-in-query";
 
-/// A managed-azure-kv configuration whose parameters end with `parameters` (YAML lines, four
-/// spaces deep), the emulator's credential and CA otherwise.
-fn config_with(vault: &Vault, file: &str, parameters: &str) -> PathBuf {
-    let emu = &vault.emulator;
-    write(
-        vault.dir.path(),
-        file,
-        &format!(
-            "fernetConfiguration:\n  fernetKey: {KEY}\n\
-             secretsManagerConfiguration:\n  secretsManager: managed-azure-kv\n  parameters:\n    tenantId: {tenant}\n    clientId: {client}\n    clientSecret: {secret}\n    caCertFile: {ca}\n{parameters}",
-            tenant = emu.tenant_id(),
-            client = emu.client_id(),
-            secret = emu.client_secret(),
-            ca = emu.ca_cert_path().unwrap().display(),
-        ),
-    )
+/// A managed-azure-kv configuration naming `vault_url` and `authority`, trusting the
+/// emulator.
+fn config_with(vault: &Vault, file: &str, vault_url: &str, authority: &str) -> PathBuf {
+    let endpoints = Endpoints {
+        vault: vault_url,
+        authority,
+    };
+    vault.config_for(file, &vault.app(), &endpoints, true, "")
 }
 
 fn output(run: &Run) -> String {
@@ -52,14 +44,8 @@ fn check_never_prints_a_vault_urls_credentials_or_query() {
             format!("https://127.0.0.1:{port}/?sig={SIGNATURE}"),
         ),
     ] {
-        let config = config_with(
-            &vault,
-            file,
-            &format!(
-                "    vaultUrl: {url}\n    authorityHost: {}\n",
-                vault.emulator.authority_host()
-            ),
-        );
+        let authority = vault.emulator.authority_host();
+        let config = config_with(&vault, file, &url, authority.as_str());
         let run = check(&config, &[]);
         let shown = output(&run);
         assert_eq!(run.code, Some(1), "{shown}");
@@ -82,14 +68,8 @@ fn an_authority_with_credentials_is_refused_and_never_reaches_the_connection_poo
         authority.host_str().unwrap(),
         authority.port().unwrap()
     );
-    let config = config_with(
-        &vault,
-        "authority.yaml",
-        &format!(
-            "    vaultUrl: {}\n    authorityHost: {with_password}\n",
-            vault.emulator.vault_url()
-        ),
-    );
+    let vault_url = vault.emulator.vault_url();
+    let config = config_with(&vault, "authority.yaml", vault_url.as_str(), &with_password);
     // Every log on, hyper's connection pool (which names the hosts it pools) explicitly.
     let run = check(
         &config,
@@ -108,14 +88,8 @@ fn an_authority_with_credentials_is_refused_and_never_reaches_the_connection_poo
     );
 
     // A bad scheme is not echoed whole either.
-    let config = config_with(
-        &vault,
-        "scheme.yaml",
-        &format!(
-            "    vaultUrl: {}\n    authorityHost: ftp://admin:{PASSWORD}@login.example/\n",
-            vault.emulator.vault_url()
-        ),
-    );
+    let bad_scheme = format!("ftp://admin:{PASSWORD}@login.example/");
+    let config = config_with(&vault, "scheme.yaml", vault_url.as_str(), &bad_scheme);
     let run = check(&config, &[]);
     let shown = output(&run);
     assert!(shown.contains("authorityHost is `ftp:"), "{shown}");
@@ -128,14 +102,8 @@ fn an_authority_with_credentials_is_refused_and_never_reaches_the_connection_poo
 #[test]
 fn plain_http_to_a_remote_vault_is_refused_saying_why() {
     let vault = Vault::start();
-    let config = config_with(
-        &vault,
-        "http.yaml",
-        &format!(
-            "    vaultUrl: http://10.0.0.5/\n    authorityHost: {}\n",
-            vault.emulator.authority_host()
-        ),
-    );
+    let authority = vault.emulator.authority_host();
+    let config = config_with(&vault, "http.yaml", "http://10.0.0.5/", authority.as_str());
     let run = check(&config, &[]);
     let shown = output(&run);
     assert_eq!(run.code, Some(1), "{shown}");

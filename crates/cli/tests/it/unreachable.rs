@@ -10,31 +10,16 @@ use std::{path::PathBuf, time::Instant};
 use vaultref_emulator::{Fault, Target};
 
 use crate::support::{Run, vaultref};
-use crate::vault::{KEY, Vault, write};
+use crate::vault::{Endpoints, Vault};
 
 /// A configuration whose vault is `vault_url`, with the emulator's authority and credential.
 fn config_for(vault: &Vault, file: &str, vault_url: &str, trust_ca: bool) -> PathBuf {
-    let emu = &vault.emulator;
-    let ca = if trust_ca {
-        format!(
-            "    caCertFile: {}\n",
-            emu.ca_cert_path().unwrap().display()
-        )
-    } else {
-        String::new()
+    let authority = vault.emulator.authority_host();
+    let endpoints = Endpoints {
+        vault: vault_url,
+        authority: authority.as_str(),
     };
-    write(
-        vault.dir.path(),
-        file,
-        &format!(
-            "fernetConfiguration:\n  fernetKey: {KEY}\n\
-             secretsManagerConfiguration:\n  secretsManager: managed-azure-kv\n  parameters:\n    vaultUrl: {vault_url}\n    tenantId: {tenant}\n    clientId: {client}\n    clientSecret: {secret}\n    authorityHost: {authority}\n{ca}",
-            tenant = emu.tenant_id(),
-            client = emu.client_id(),
-            secret = emu.client_secret(),
-            authority = emu.authority_host(),
-        ),
-    )
+    vault.config_for(file, &vault.app(), &endpoints, trust_ca, "")
 }
 
 fn closed_port() -> u16 {
@@ -58,6 +43,29 @@ fn all_output(run: &Run) -> String {
     format!("{}{}", String::from_utf8_lossy(&run.stdout), run.stderr)
 }
 
+/// The one `problem:` line of a failed `check` run, which made no retry.
+fn only_problem_without_retry(check: &Run) -> String {
+    assert_eq!(check.code, Some(1), "{}", all_output(check));
+    assert!(
+        !all_output(check).contains("retrying"),
+        "{}",
+        all_output(check)
+    );
+    let out = String::from_utf8(check.stdout.clone()).unwrap();
+    let problems: Vec<&str> = out.lines().filter(|l| l.starts_with("problem:")).collect();
+    assert_eq!(problems.len(), 1, "{out}");
+    assert!(problems[0].contains("after 1 attempt(s)"), "{out}");
+    problems[0].to_owned()
+}
+
+/// The error line of a failed `secret get` run, which made no retry.
+fn error_without_retry(get: &Run) -> &str {
+    get.assert_one_line_failure();
+    assert!(get.stderr.contains("after 1 attempt(s)"), "{}", get.stderr);
+    assert!(!get.stderr.contains("retrying"), "{}", get.stderr);
+    &get.stderr
+}
+
 #[test]
 fn a_closed_loopback_port_fails_at_once_with_connection_refused() {
     let vault = Vault::start();
@@ -66,32 +74,17 @@ fn a_closed_loopback_port_fails_at_once_with_connection_refused() {
     let config = config.to_str().unwrap();
 
     let check = timed("check, closed port", &["check", "--config", config]);
-    assert_eq!(check.code, Some(1), "{}", all_output(&check));
-    let out = String::from_utf8(check.stdout.clone()).unwrap();
-    let problem = out
-        .lines()
-        .find(|l| l.starts_with("problem:"))
-        .unwrap_or_else(|| panic!("{out}"));
+    let problem = only_problem_without_retry(&check);
     assert!(problem.contains("Connection refused"), "{problem}");
     assert!(
         problem.contains("connection refused: nothing listens"),
         "{problem}"
     );
-    assert!(problem.contains("after 1 attempt(s)"), "{problem}");
-    assert!(
-        !all_output(&check).contains("retrying"),
-        "{}",
-        all_output(&check)
-    );
 
-    let get = timed(
-        "secret get, closed port",
-        &["secret", "get", "--config", config, "db-password"],
-    );
-    get.assert_one_line_failure();
-    assert!(get.stderr.contains("Connection refused"), "{}", get.stderr);
-    assert!(get.stderr.contains("after 1 attempt(s)"), "{}", get.stderr);
-    assert!(!get.stderr.contains("retrying"), "{}", get.stderr);
+    let get = ["secret", "get", "--config", config, "db-password"];
+    let get = timed("secret get, closed port", &get);
+    let error = error_without_retry(&get);
+    assert!(error.contains("Connection refused"), "{error}");
 }
 
 #[test]
@@ -105,32 +98,20 @@ fn an_untrusted_certificate_fails_at_once_with_the_ca_hint() {
         "check, untrusted certificate",
         &["check", "--config", config],
     );
-    assert_eq!(check.code, Some(1), "{}", all_output(&check));
-    let out = String::from_utf8(check.stdout.clone()).unwrap();
-    let problem = out
-        .lines()
-        .find(|l| l.starts_with("problem:"))
-        .unwrap_or_else(|| panic!("{out}"));
+    let problem = only_problem_without_retry(&check);
     assert!(problem.contains("UnknownIssuer"), "{problem}");
     assert!(
         problem.contains("not trusted") && problem.contains("caCertFile"),
         "{problem}"
     );
-    assert!(problem.contains("after 1 attempt(s)"), "{problem}");
-    assert!(
-        !all_output(&check).contains("retrying"),
-        "{}",
-        all_output(&check)
-    );
 
-    let get = timed(
-        "secret get, untrusted certificate",
-        &["secret", "get", "--config", config, "db-password"],
+    let get = ["secret", "get", "--config", config, "db-password"];
+    let get = timed("secret get, untrusted certificate", &get);
+    let error = error_without_retry(&get);
+    assert!(
+        error.contains("UnknownIssuer") && error.contains("caCertFile"),
+        "{error}"
     );
-    get.assert_one_line_failure();
-    assert!(get.stderr.contains("UnknownIssuer"), "{}", get.stderr);
-    assert!(get.stderr.contains("caCertFile"), "{}", get.stderr);
-    assert!(!get.stderr.contains("retrying"), "{}", get.stderr);
     // Nothing got through TLS, so the vault saw nothing.
     assert!(vault.emulator.requests().is_empty());
 }
