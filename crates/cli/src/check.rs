@@ -10,7 +10,9 @@
 use anyhow::{Result, anyhow};
 use futures::StreamExt as _;
 use serde_yaml_ng::{Mapping, Value};
-use vaultref_core::{Config, DatabaseConfig, Environment, ProviderKind, substitute_variables};
+use vaultref_core::{
+    Config, DatabaseConfig, Environment, ProviderKind, read_config_file, substitute_variables,
+};
 use vaultref_keyvault::ListOptions;
 
 use crate::setup::{self, ConfigArg};
@@ -79,13 +81,10 @@ pub(crate) fn run(args: &CheckArgs) -> Result<()> {
 /// Checks the file section by section; the configuration when every section is valid.
 fn check_file(args: &CheckArgs, env: &Environment, report: &mut Report) -> Result<Option<Config>> {
     let path = &args.config.path;
-    let text = match std::fs::read_to_string(path) {
+    let text = match read_config_file(path) {
         Ok(text) => text,
         Err(err) => {
-            report.problem(&format!(
-                "cannot read the configuration file {}: {err}",
-                path.display()
-            ))?;
+            report.problem(&err.to_string())?;
             return Ok(None);
         }
     };
@@ -174,10 +173,10 @@ fn unset_variables(text: &str, env: &Environment) -> Vec<(usize, String)> {
 /// One line saying what the configuration asks for (no secret values).
 fn describe(path: &std::path::Path, config: &Config) -> String {
     let sm = &config.secrets_manager;
-    let vault = sm
-        .key_vault
-        .as_ref()
-        .map_or_else(|| "no Key Vault".to_owned(), |kv| kv.vault_url.to_string());
+    let vault = sm.key_vault.as_ref().map_or_else(
+        || "no Key Vault".to_owned(),
+        |kv| vaultref_transport::redact(&kv.vault_url),
+    );
     let database = match &config.database {
         None => "no database".to_owned(),
         Some(DatabaseConfig::Url(url)) => {

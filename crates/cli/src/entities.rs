@@ -13,7 +13,7 @@
 //! revealed is reported and left out, and the command exits 1 at the end.
 
 use std::{
-    io::{BufRead as _, BufReader, Read},
+    io::{BufReader, Read},
     path::PathBuf,
     sync::Arc,
 };
@@ -31,6 +31,9 @@ use vaultref_store::{
     register_stored_rows, release_secrets, table_name,
 };
 
+use vaultref_transport::describe_size;
+
+use crate::input::{BoundedLines, Line, MAX_ENTITY_LINE_BYTES};
 use crate::setup::{self, ConfigArg};
 
 /// Options of `vaultref entities`.
@@ -146,10 +149,18 @@ async fn import(config: &Config, env: &Environment, input: Box<dyn Read>) -> Res
     }
     let (mut imported, mut failed, mut written) = (0_usize, 0_usize, 0_usize);
     let mut released = Vec::new();
-    // Split on bytes: a line that is not UTF-8 fails alone, like any other bad line.
-    for (index, line) in BufReader::new(input).split(b'\n').enumerate() {
+    // Split on bytes: a line that is not UTF-8 (or too long) fails alone, like any other bad line.
+    let lines = BoundedLines::new(BufReader::new(input), MAX_ENTITY_LINE_BYTES);
+    for (index, line) in lines.enumerate() {
         let number = index + 1;
-        let bytes = Zeroizing::new(line.with_context(|| format!("cannot read line {number}"))?);
+        let Line::Bytes(bytes) = line.with_context(|| format!("cannot read line {number}"))? else {
+            failed += 1;
+            setup::note(&format!(
+                "line {number}: failed: longer than {}, the most an entity line may hold",
+                describe_size(MAX_ENTITY_LINE_BYTES)
+            ));
+            continue;
+        };
         let Ok(text) = std::str::from_utf8(&bytes) else {
             failed += 1;
             setup::note(&format!(

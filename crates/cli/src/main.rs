@@ -10,6 +10,8 @@ mod check;
 mod emulator;
 mod entities;
 mod fernet;
+mod input;
+mod logging;
 mod migrate;
 mod resolve;
 mod secret;
@@ -52,13 +54,9 @@ enum Command {
     RotateFernetKey(migrate::MigrateArgs),
 }
 
-/// The environment variable that turns diagnostics on: a `tracing` filter such as `info` or
-/// `vaultref::audit=info` (the audit trail of vault writes, deletes and recoveries).
-const LOG_VAR: &str = "VAULTREF_LOG";
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    logging::init();
     let result = match cli.command {
         Command::Fernet(command) => fernet::run(command),
         Command::Emulator(args) => emulator::run(args),
@@ -78,30 +76,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Diagnostics go to stderr, as structured JSON lines, only when `VAULTREF_LOG` asks for them:
-/// stdout stays the command's output, and the default stderr stays the one-line error contract.
-/// No library logs a secret value, so nothing here needs filtering beyond the level.
-fn init_logging() {
-    let Ok(filter) = std::env::var(LOG_VAR) else {
-        return;
-    };
-    let filter = match tracing_subscriber::EnvFilter::try_new(&filter) {
-        Ok(filter) => filter,
-        Err(err) => {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "warning: {LOG_VAR} is not a valid filter ({err}); logging stays off (example: {LOG_VAR}=vaultref::audit=info)"
-            );
-            return;
-        }
-    };
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }
 
 /// The context chain on one line, `outer: inner: ...`, leaving out a cause whose text the line

@@ -12,7 +12,7 @@
 //! (`secretsManagerProvider`, `secretsManagerLoader`). With both, the configuration wins and a
 //! disagreement is a warning on stderr.
 
-use std::{io::Read as _, path::PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, anyhow};
 use vaultref_core::{
@@ -22,6 +22,7 @@ use vaultref_core::{
 };
 use vaultref_fernet::Zeroizing;
 
+use crate::input::{MAX_DOCUMENT_BYTES, read_all};
 use crate::setup;
 
 /// Options of `vaultref resolve`.
@@ -46,7 +47,7 @@ enum Source {
 
 pub(crate) fn run(args: &ResolveArgs) -> Result<()> {
     let env = Environment::from_process();
-    let input = read_input(&args.input)?;
+    let input = read_all(&args.input, MAX_DOCUMENT_BYTES, "a document to resolve")?;
     let text = std::str::from_utf8(&input).with_context(|| {
         format!(
             "{} is not UTF-8 text: give a JSON or YAML document",
@@ -162,18 +163,4 @@ fn loader_name(loader: LoaderKind) -> &'static str {
         LoaderKind::Airflow => "airflow",
         _ => "noop",
     }
-}
-
-fn read_input(path: &PathBuf) -> Result<Zeroizing<Vec<u8>>> {
-    if path.as_os_str() == "-" {
-        let mut input = Zeroizing::new(Vec::new());
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut input)
-            .context("cannot read stdin")?;
-        return Ok(input);
-    }
-    std::fs::read(path)
-        .map(Zeroizing::new)
-        .with_context(|| format!("cannot read {}", path.display()))
 }

@@ -6,9 +6,7 @@
 //! the value from stdin byte for byte (use `printf`, not `echo`, to avoid a trailing newline).
 //! No other command prints a value. `list` prints names, one a line.
 
-use std::io::Read as _;
-
-use anyhow::{Context as _, Result, anyhow};
+use anyhow::{Result, anyhow};
 use futures::TryStreamExt as _;
 use vaultref_core::Environment;
 use vaultref_fernet::Zeroizing;
@@ -16,6 +14,7 @@ use vaultref_keyvault::{
     ListOptions, SecretClient, SecretName, SecretValue, SetSecretOptions, WaitOptions,
 };
 
+use crate::input::{MAX_SECRET_VALUE_BYTES, read_limited};
 use crate::setup::{self, ConfigArg};
 
 /// Options of `vaultref secret`.
@@ -146,11 +145,12 @@ async fn run_async(command: SecretCommand) -> Result<()> {
 
 /// The value on stdin, byte for byte; Key Vault values are text.
 fn read_value() -> Result<SecretValue> {
-    let mut input = Zeroizing::new(Vec::new());
-    std::io::stdin()
-        .lock()
-        .read_to_end(&mut input)
-        .context("cannot read the secret value from stdin")?;
+    let mut input = read_limited(
+        std::io::stdin().lock(),
+        MAX_SECRET_VALUE_BYTES,
+        "a secret value (Key Vault takes at most 25 KiB)",
+        "stdin",
+    )?;
     let text = String::from_utf8(std::mem::take(&mut *input)).map_err(|err| {
         // The bytes are wiped before the error goes anywhere.
         drop(Zeroizing::new(err.into_bytes()));

@@ -12,11 +12,17 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 use serde_yaml_ng::Value;
 use url::Url;
+use vaultref_transport::{
+    EndpointRole, check_endpoint, describe_size, read_file_limited, redact_url,
+};
 
 use crate::custody::OWNER_TAG;
 use crate::env::{Environment, substitute_variables};
 use crate::error::{Error, Result};
 use crate::naming::LongNamePolicy;
+
+/// The largest configuration file read (OpenMetadata's `openmetadata.yaml` is about 40 KiB).
+pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Key Vault's default permits per second for writes and deletes (OpenMetadata's default).
 pub const DEFAULT_RATE_LIMIT_PERMITS_PER_SECOND: f64 = 10.0;
@@ -193,7 +199,7 @@ impl fmt::Debug for DatabaseConfig {
             }
             Self::Jdbc { url, user, .. } => f
                 .debug_struct("Jdbc")
-                .field("url", url)
+                .field("url", &redact_url(url))
                 .field("user", user)
                 .field("password", &"[REDACTED]")
                 .finish(),
@@ -207,11 +213,7 @@ impl Config {
     /// # Errors
     /// [`Error::ConfigRead`] when the file cannot be read, else as [`Config::parse`].
     pub fn load(path: &Path, env: &Environment) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&text, env)
+        Self::parse(&read_config_file(path)?, env)
     }
 
     /// Substitutes `${VAR}` references in `text` from `env`, parses YAML and checks the values.
@@ -261,6 +263,38 @@ impl Config {
             database,
         })
     }
+}
+
+/// The text of a configuration file (vaultref's, or Airflow's for the `airflow` loader), read
+/// with a cap of [`MAX_CONFIG_BYTES`] so that a wrong path (`/dev/zero`, a log file) fails
+/// fast.
+///
+/// # Errors
+/// [`Error::ConfigRead`] when the file cannot be read, is larger than the cap or is not UTF-8.
+pub fn read_config_file(path: &Path) -> Result<String> {
+    let read_error = |source: std::io::Error| Error::ConfigRead {
+        path: path.to_owned(),
+        source,
+    };
+    let bytes = read_file_limited(path, MAX_CONFIG_BYTES).map_err(|e| {
+        read_error(if e.kind() == std::io::ErrorKind::FileTooLarge {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "it is larger than {}, the most a configuration file may hold: is this the right file?",
+                    describe_size(MAX_CONFIG_BYTES)
+                ),
+            )
+        } else {
+            e
+        })
+    })?;
+    String::from_utf8(bytes).map_err(|_| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "it is not UTF-8 text",
+        ))
+    })
 }
 
 fn fernet_key(node: &Node<'_>) -> Result<SecretString> {
@@ -359,7 +393,7 @@ fn key_vault(
     let vault_name = name_node.string()?.filter(|s| !s.is_empty());
     let vault_url = url_node.string()?.filter(|s| !s.is_empty());
     let vault_url = match (vault_url, vault_name) {
-        (Some(url), _) => http_url(&url_node, &url)?,
+        (Some(url), _) => http_url(&url_node, &url, EndpointRole::Vault)?,
         (None, Some(name)) => {
             let Some(url) = public_vault_url(&name) else {
                 return Err(name_node.error(format!(
@@ -367,7 +401,7 @@ fn key_vault(
                      set OM_SM_VAULT_NAME to the vault's name, or parameters.vaultUrl"
                 )));
             };
-            http_url(&name_node, &url)?
+            http_url(&name_node, &url, EndpointRole::Vault)?
         }
         (None, None) if provider == ProviderKind::ManagedAzureKeyVault => {
             return Err(name_node.error("is empty: set OM_SM_VAULT_NAME or parameters.vaultUrl"));
@@ -396,18 +430,14 @@ fn key_vault(
     }
     let authority_node = params.child("authorityHost");
     let authority_host = match authority_node.string()?.filter(|s| !s.is_empty()) {
-        Some(text) => Some(http_url(&authority_node, &text)?),
+        Some(text) => Some(http_url(&authority_node, &text, EndpointRole::Authority)?),
         None => None,
     };
     let ca_cert_file = params
         .child("caCertFile")
         .string()?
         .filter(|s| !s.is_empty())
-        .or_else(|| {
-            env.get("SSL_CERT_FILE")
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        })
+        .or_else(|| env.var(vaultref_transport::SSL_CERT_FILE))
         .map(PathBuf::from);
     Ok(Some(KeyVaultConfig {
         vault_url,
@@ -419,21 +449,32 @@ fn key_vault(
     }))
 }
 
-/// Parses an `http(s)` URL and makes its path end with `/`.
-fn http_url(node: &Node<'_>, text: &str) -> Result<Url> {
-    parse_http_url(text).map_err(|problem| node.error(problem))
+/// Parses an endpoint URL for `role` and makes its path end with `/`.
+fn http_url(node: &Node<'_>, text: &str, role: EndpointRole) -> Result<Url> {
+    parse_http_url(text, role).map_err(|problem| node.error(problem))
 }
 
-/// Parses an `http(s)` URL with a host and makes its path end with `/`; the error says what
-/// is wrong (starting with "is `<text>`").
-pub(crate) fn parse_http_url(text: &str) -> std::result::Result<Url, String> {
+/// Parses an `http(s)` URL with a host for `role` and makes its path end with `/`: TLS unless
+/// on loopback, no user name or password, and for a vault no query. The error says what is
+/// wrong (starting with "is `<URL, redacted>`"); it never shows user info or a query.
+pub(crate) fn parse_http_url(text: &str, role: EndpointRole) -> std::result::Result<Url, String> {
+    let shown = redact_url(text);
     let mut url = Url::parse(text)
-        .map_err(|e| format!("is `{text}`, not a URL ({e}): write it as https://host[:port]/"))?;
+        .map_err(|e| format!("is `{shown}`, not a URL ({e}): write it as https://host[:port]/"))?;
     if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
         return Err(format!(
-            "is `{text}`: it must be an https:// (or http://) URL with a host"
+            "is `{shown}`: it must be an https:// (or, on loopback, http://) URL with a host"
         ));
     }
+    check_endpoint(&url, role).map_err(|e| format!("is `{shown}`, refused: {e}"))?;
+    if role == EndpointRole::Vault && (url.query().is_some() || url.fragment().is_some()) {
+        return Err(format!(
+            "is `{shown}` with a query or fragment, which a vault URL never has: remove it"
+        ));
+    }
+    // An authority's query means nothing to Entra ID; it is dropped, as the credentials do.
+    url.set_query(None);
+    url.set_fragment(None);
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
         url.set_path(&path);
@@ -925,6 +966,92 @@ mod tests {
         for (extra, key, hint) in cases {
             check_error(&minimal(extra), &[], key, hint);
         }
+    }
+
+    /// Issue 14: credentials in endpoint URLs are refused and never echoed; plain http is
+    /// refused off loopback; a bad scheme is not echoed whole.
+    #[test]
+    fn endpoint_urls_are_refused_without_echoing_what_they_carry() {
+        let params = "secretsManagerConfiguration.parameters";
+        let cases: &[(&str, &str, &str, &str)] = &[
+            (
+                "vaultUrl: https://admin:P4ssw0rd@127.0.0.1:8443/",
+                "vaultUrl",
+                "user name or password",
+                "P4ssw0rd",
+            ),
+            (
+                "vaultUrl: https://kv.example/?sig=S1gn4ture",
+                "vaultUrl",
+                "query",
+                "S1gn4ture",
+            ),
+            (
+                "vaultUrl: http://10.0.0.5/",
+                "vaultUrl",
+                "must use https",
+                "\u{0}",
+            ),
+            (
+                "vaultName: vault1\n    authorityHost: https://admin:P4ssw0rd@login.example/",
+                "authorityHost",
+                "user name or password",
+                "P4ssw0rd",
+            ),
+            (
+                "vaultName: vault1\n    authorityHost: ftp://admin:P4ssw0rd@login.example/",
+                "authorityHost",
+                "https://",
+                "P4ssw0rd",
+            ),
+            (
+                "vaultName: vault1\n    authorityHost: http://login.example/",
+                "authorityHost",
+                "must use https",
+                "\u{0}",
+            ),
+        ];
+        for (line, key, hint, hidden) in cases {
+            let text = minimal(&format!(
+                "secretsManagerConfiguration:\n  secretsManager: managed-azure-kv\n  parameters:\n    {line}\n"
+            ));
+            match parse(&text, &[]) {
+                Err(Error::Config { key: k, problem }) => {
+                    assert_eq!(k, format!("{params}.{key}"), "{problem}");
+                    assert!(problem.contains(hint), "{line}: {problem}");
+                    assert!(!problem.contains(hidden), "{line}: {problem}");
+                    assert!(!problem.contains("admin"), "{line}: {problem}");
+                }
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_a_jdbc_query_or_an_authority_query() {
+        let text = minimal(
+            "secretsManagerConfiguration:\n  parameters:\n    vaultName: vault1\n    authorityHost: https://login.example/?k=S1gn\ndatabase:\n  url: jdbc:mysql://db:3306/om?password=hunter2\n  user: u\n  password: pw\n",
+        );
+        let shown = format!("{:?}", parse(&text, &[]).unwrap());
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("S1gn"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn configuration_files_are_read_with_a_cap() {
+        let err = Config::load(Path::new("/dev/zero"), &Environment::default()).unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            shown.contains("/dev/zero") && shown.contains("larger than 4 MiB"),
+            "{shown}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let binary = dir.path().join("binary.yaml");
+        std::fs::write(&binary, [0xff, 0xfe, 0x00]).unwrap();
+        let shown = read_config_file(&binary).unwrap_err().to_string();
+        assert!(shown.contains("not UTF-8"), "{shown}");
     }
 
     #[test]

@@ -48,14 +48,15 @@ pub enum Error {
         problem: String,
     },
 
-    /// A name is not a valid Key Vault secret name.
+    /// A name is not a valid Key Vault secret name. The name itself is not shown (users
+    /// paste secrets where names belong): the problem describes it.
     #[error(
-        "`{name}` is not a valid Key Vault secret name: it must be 1 to 127 characters \
+        "invalid Key Vault secret name: {problem}; a secret name must be 1 to 127 characters \
          of 0-9, a-z, A-Z and '-'"
     )]
     InvalidSecretName {
-        /// The rejected name (names are not secret).
-        name: String,
+        /// What is wrong: the length, the first character not allowed and its position.
+        problem: String,
     },
 
     /// A computed secret name is longer than Key Vault accepts.
@@ -163,7 +164,7 @@ pub enum Error {
     /// vault URL).
     #[error("cannot set up the Key Vault client for {vault}: {detail}")]
     VaultClient {
-        /// The vault URL.
+        /// The vault URL, redacted.
         vault: String,
         /// What is wrong and what to fix (from the credential or client).
         detail: String,
@@ -172,7 +173,8 @@ pub enum Error {
     /// A `secret:` reference could not be resolved.
     #[error("cannot resolve the reference `secret:{reference}`{at}: {source}", at = location(path.as_deref(), *others))]
     Unresolved {
-        /// The secret name the reference points to.
+        /// The secret name the reference points to; `(invalid name)` when it is not a valid
+        /// name (the source describes it; the text is not shown).
         reference: String,
         /// Where the reference is in the document (a JSON pointer), when resolving a document.
         path: Option<String>,

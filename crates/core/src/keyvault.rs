@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,11 +11,10 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 use url::Url;
-use vaultref_entra::{
-    ClientSecretCredential, CredentialOptions, DefaultAzureCredential,
-    DefaultAzureCredentialOptions, HttpClientOptions, TokenCredential, http_client_builder,
+use vaultref_keyvault::{
+    ConnectOptions, SecretClient, SecretValue, SetSecretOptions, VaultCredential,
 };
-use vaultref_keyvault::{SecretClient, SecretClientOptions, SecretValue, SetSecretOptions};
+use vaultref_transport::redact;
 
 pub use vaultref_keyvault::WaitOptions;
 
@@ -24,7 +22,7 @@ use crate::backend::{SecretAttributes, SecretBackend, VaultSecret};
 use crate::config::{Config, KeyVaultConfig, ProviderKind};
 use crate::env::Environment;
 use crate::error::{BackendErrorKind, Error, Result};
-use crate::loader::{ConsumerCredential, ConsumerVault};
+use crate::loader::ConsumerVault;
 use crate::naming::SecretName;
 
 /// Azure Key Vault as a [`SecretBackend`].
@@ -51,18 +49,6 @@ impl fmt::Debug for KeyVaultBackend {
             .field("wait", &self.wait)
             .finish()
     }
-}
-
-/// How to get tokens for the vault.
-pub(crate) enum Credential<'a> {
-    ClientSecret {
-        tenant_id: &'a str,
-        client_id: &'a str,
-        client_secret: &'a SecretString,
-    },
-    DefaultChain,
-    /// The default chain with settings (a user-assigned identity, a workload tenant).
-    DefaultChainWith(DefaultAzureCredentialOptions),
 }
 
 /// How the client is built besides the vault and the credential.
@@ -115,13 +101,15 @@ impl KeyVaultBackend {
     /// invalid tenant id, an unreadable CA file, an invalid `AZURE_TOKEN_CREDENTIALS`...).
     pub fn from_config(config: &KeyVaultConfig, env: &Environment) -> Result<Self> {
         let credential = match (&config.tenant_id, &config.client_id, &config.client_secret) {
-            (Some(tenant_id), Some(client_id), Some(client_secret)) => Credential::ClientSecret {
-                tenant_id,
-                client_id,
-                client_secret,
-            },
+            (Some(tenant_id), Some(client_id), Some(client_secret)) => {
+                VaultCredential::ClientSecret {
+                    tenant_id: tenant_id.clone(),
+                    client_id: client_id.clone(),
+                    client_secret: SecretString::from(client_secret.expose_secret()),
+                }
+            }
             // The configuration refuses a tenantId without client id and secret.
-            _ => Credential::DefaultChain,
+            _ => VaultCredential::DefaultChain,
         };
         connect(
             &config.vault_url,
@@ -139,25 +127,7 @@ impl KeyVaultBackend {
     /// # Errors
     /// As [`KeyVaultBackend::from_config`].
     pub fn from_consumer(vault: &ConsumerVault, env: &Environment) -> Result<Self> {
-        let credential = match &vault.credential {
-            ConsumerCredential::ClientSecret {
-                tenant_id,
-                client_id,
-                client_secret,
-            } => Credential::ClientSecret {
-                tenant_id,
-                client_id,
-                client_secret,
-            },
-            ConsumerCredential::DefaultChain => Credential::DefaultChain,
-        };
-        connect(&vault.vault_url, &credential, None, None, env)
-    }
-
-    fn name(name: &SecretName) -> Result<vaultref_keyvault::SecretName> {
-        vaultref_keyvault::SecretName::new(name.as_str()).map_err(|_| Error::InvalidSecretName {
-            name: name.as_str().to_owned(),
-        })
+        connect(&vault.vault_url, &vault.credential, None, None, env)
     }
 }
 
@@ -196,9 +166,11 @@ pub fn consumer_backend(config: &Config, env: &Environment) -> Result<Arc<dyn Se
     Ok(Arc::new(KeyVaultBackend::from_consumer(&vault, env)?))
 }
 
+/// The client, with its credential wired to the same HTTP client (vaultref-keyvault's
+/// [`SecretClient::connect`]).
 fn connect(
     vault_url: &Url,
-    credential: &Credential<'_>,
+    credential: &VaultCredential,
     authority_host: Option<Url>,
     ca_cert_file: Option<PathBuf>,
     env: &Environment,
@@ -211,10 +183,11 @@ fn connect(
     connect_with(vault_url, credential, settings, env)
 }
 
-/// A backend for `vault_url` with `credential`, built as `settings` say.
+/// A backend for `vault_url` with `credential`, built as `settings` say (vaultref-keyvault's
+/// [`SecretClient::connect`]).
 pub(crate) fn connect_with(
     vault_url: &Url,
-    credential: &Credential<'_>,
+    credential: &VaultCredential,
     settings: ClientSettings,
     env: &Environment,
 ) -> Result<KeyVaultBackend> {
@@ -226,88 +199,22 @@ pub(crate) fn connect_with(
         connect_timeout,
         additionally_allowed_tenants,
     } = settings;
-    let setup = |detail: String| Error::VaultClient {
-        vault: vault_url.to_string(),
-        detail,
-    };
-    let entra_env = env.to_entra_env();
-    let mut http_options = HttpClientOptions {
-        ca_cert_file,
-        user_agent: concat!("vaultref-core/", env!("CARGO_PKG_VERSION")).to_owned(),
-        ..HttpClientOptions::default()
-    };
-    if let Some(timeout) = connect_timeout {
-        http_options.connect_timeout = timeout;
-    }
-    let mut builder =
-        http_client_builder(&http_options, &entra_env).map_err(|e| setup(e.to_string()))?;
-    let host = vault_url.host_str().unwrap_or_default();
-    if host.ends_with(".localhost")
-        && let Some(port) = vault_url.port_or_known_default()
-    {
-        // RFC 6761: *.localhost is the loopback host, but glibc does not resolve it; the
-        // emulator serves named vaults there.
-        builder = builder.resolve(host, SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
-    }
-    let http = builder
-        .build()
-        .map_err(|e| setup(format!("cannot build the HTTP client: {e}")))?;
-    let credential_options = CredentialOptions {
-        env: entra_env.clone(),
+    let options = ConnectOptions {
         authority_host,
-        http_client: Some(http.clone()),
+        ca_cert_file,
+        env: env.clone(),
+        user_agent: concat!("vaultref-core/", env!("CARGO_PKG_VERSION")).to_owned(),
+        verify_challenge_resource,
+        api_version,
+        connect_timeout,
         additionally_allowed_tenants,
-        ..CredentialOptions::default()
     };
-    let credential: Arc<dyn TokenCredential> = match credential {
-        Credential::ClientSecret {
-            tenant_id,
-            client_id,
-            client_secret,
-        } => Arc::new(
-            ClientSecretCredential::new(
-                *tenant_id,
-                *client_id,
-                SecretString::from(client_secret.expose_secret()),
-                credential_options,
-            )
-            .map_err(|e| setup(e.to_string()))?,
-        ),
-        Credential::DefaultChain => Arc::new(
-            DefaultAzureCredential::new(
-                DefaultAzureCredentialOptions::default(),
-                credential_options,
-            )
-            .map_err(|e| setup(e.to_string()))?,
-        ),
-        Credential::DefaultChainWith(chain) => Arc::new(
-            DefaultAzureCredential::new(chain.clone(), credential_options)
-                .map_err(|e| setup(e.to_string()))?,
-        ),
-    };
-    let mut options = SecretClientOptions {
-        // A vault addressed by a loopback IP (the emulator) cannot match the resource its
-        // challenge names; nothing leaves the machine, so the check is skipped there only.
-        verify_challenge_resource: verify_challenge_resource
-            .unwrap_or_else(|| !is_loopback_ip(vault_url)),
-        http_client: Some(http),
-        env: entra_env,
-        ..SecretClientOptions::default()
-    };
-    if let Some(version) = api_version {
-        options.api_version = version;
-    }
-    let client = SecretClient::new(vault_url.as_str(), credential, options)
-        .map_err(|e| setup(e.to_string()))?;
-    Ok(KeyVaultBackend::new(client))
-}
-
-fn is_loopback_ip(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        _ => false,
-    }
+    SecretClient::connect(vault_url, credential, options)
+        .map(KeyVaultBackend::new)
+        .map_err(|e| Error::VaultClient {
+            vault: redact(vault_url),
+            detail: e.to_string(),
+        })
 }
 
 /// Classifies a client error for the store path and the resolver.
@@ -349,11 +256,7 @@ impl SecretBackend for KeyVaultBackend {
         };
         let secret = self
             .client
-            .set_secret(
-                &Self::name(name)?,
-                &SecretValue::from(value.expose_secret()),
-                &options,
-            )
+            .set_secret(name, &SecretValue::from(value.expose_secret()), &options)
             .await
             .map_err(|e| backend_error(name, &e))?;
         Ok(secret.properties.version)
@@ -362,7 +265,7 @@ impl SecretBackend for KeyVaultBackend {
     async fn get_secret(&self, name: &SecretName) -> Result<SecretString> {
         let secret = self
             .client
-            .get_secret(&Self::name(name)?)
+            .get_secret(name)
             .await
             .map_err(|e| backend_error(name, &e))?;
         Ok(SecretString::from(secret.value.expose()))
@@ -371,7 +274,7 @@ impl SecretBackend for KeyVaultBackend {
     async fn read_secret(&self, name: &SecretName) -> Result<VaultSecret> {
         let secret = self
             .client
-            .get_secret(&Self::name(name)?)
+            .get_secret(name)
             .await
             .map_err(|e| backend_error(name, &e))?;
         Ok(VaultSecret::new(
@@ -384,7 +287,7 @@ impl SecretBackend for KeyVaultBackend {
     async fn deleted_secret_tags(&self, name: &SecretName) -> Result<BTreeMap<String, String>> {
         let deleted = self
             .client
-            .get_deleted_secret(&Self::name(name)?)
+            .get_deleted_secret(name)
             .await
             .map_err(|e| backend_error(name, &e))?;
         Ok(deleted.properties.tags)
@@ -392,7 +295,7 @@ impl SecretBackend for KeyVaultBackend {
 
     async fn delete_secret(&self, name: &SecretName) -> Result<()> {
         self.client
-            .delete_secret_and_wait(&Self::name(name)?, &self.wait)
+            .delete_secret_and_wait(name, &self.wait)
             .await
             .map(drop)
             .map_err(|e| backend_error(name, &e))
@@ -400,7 +303,7 @@ impl SecretBackend for KeyVaultBackend {
 
     async fn recover_secret(&self, name: &SecretName) -> Result<()> {
         self.client
-            .recover_deleted_secret_and_wait(&Self::name(name)?, &self.wait)
+            .recover_deleted_secret_and_wait(name, &self.wait)
             .await
             .map(drop)
             .map_err(|e| backend_error(name, &e))
@@ -410,18 +313,6 @@ impl SecretBackend for KeyVaultBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn loopback_ips_only_skip_the_challenge_check() {
-        for (url, loopback) in [
-            ("https://127.0.0.1:8443/", true),
-            ("https://[::1]:8443/", true),
-            ("https://kvtest.localhost:8443/", false),
-            ("https://myvault.vault.azure.net/", false),
-        ] {
-            assert_eq!(is_loopback_ip(&Url::parse(url).unwrap()), loopback, "{url}");
-        }
-    }
 
     #[test]
     fn expiry_is_the_unix_time_given() {

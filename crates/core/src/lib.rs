@@ -2,11 +2,15 @@
 //!
 //! - Configuration: [`Config`] reads OpenMetadata's `openmetadata.yaml` shape after
 //!   `${VAR}` / `${VAR:-default}` substitution from an injected [`Environment`]
-//!   ([`substitute_variables`]); [`ProviderKind`], [`KeyVaultConfig`], [`LoaderKind`],
+//!   ([`substitute_variables`], linear in the text), read with a cap ([`read_config_file`],
+//!   [`MAX_CONFIG_BYTES`]); endpoint URLs must be https off loopback and carry no user info;
+//!   [`ProviderKind`], [`KeyVaultConfig`], [`LoaderKind`],
 //!   [`DatabaseConfig`]; tags as OpenMetadata parses them ([`parse_tags`]).
 //! - Secret naming: [`SecretIdBuilder`] builds ids exactly as OpenMetadata's `buildSecretId`
-//!   ([`NamingScheme::Azure`], [`NamingScheme::Default`]); [`SecretName`] is a validated Key
-//!   Vault name; [`LongNamePolicy`] says whether long names are refused or shortened.
+//!   ([`NamingScheme::Azure`], [`NamingScheme::Default`]); [`SecretName`] is the validated Key
+//!   Vault name (vaultref-keyvault's, the one type of the workspace; [`secret_name`] gives
+//!   core's error, which describes a bad name without echoing it); [`LongNamePolicy`] says
+//!   whether long names are refused or shortened ([`shortened_secret_name`]).
 //! - Secret-field discovery: [`SchemaRegistry`] holds JSON Schemas (built-in ones with
 //!   OpenMetadata's property names, plus user directories) and finds the [`SecretField`]s of a
 //!   value (`format: password`).
@@ -15,7 +19,8 @@
 //!   (over vaultref-keyvault, credentials from vaultref-entra; [`connect_backend`] builds it
 //!   from a [`Config`]) and the `in-memory` provider [`InMemoryBackend`];
 //!   [`RateLimitedBackend`] spaces writes and deletes (`rateLimitPermitsPerSecond`), with time
-//!   injected through [`Timer`] ([`TokioTimer`] in production).
+//!   injected through [`Timer`] ([`TokioTimer`] in production). [`Timer`], [`Clock`] (the
+//!   resolver's cache expiry) and [`Environment`] are vaultref-transport's, re-exported.
 //! - The store, read and delete paths: [`SecretsManager`] applies a provider's rules to an
 //!   [`EntityType`]'s JSON document: [`SecretsManager::plan_store`] checks everything without
 //!   I/O and yields a [`StorePlan`], [`SecretsManager::apply`] writes the vault and sets the
@@ -113,7 +118,7 @@ pub use crate::{
     claims::References,
     config::{
         Config, DEFAULT_RATE_LIMIT_PERMITS_PER_SECOND, DatabaseConfig, KeyVaultConfig, LoaderKind,
-        ProviderKind, SecretsManagerConfig, parse_tags,
+        MAX_CONFIG_BYTES, ProviderKind, SecretsManagerConfig, parse_tags, read_config_file,
     },
     custody::{OWNER_TAG, PutBack, Release, ReleaseOutcome, VaultWrites},
     document::{Document, JsonPath, PathStep, changes, key_path},
@@ -128,8 +133,11 @@ pub use crate::{
     },
     manager::{SECRET_PREFIX, SecretsManager, SecretsManagerBuilder, StoreOutcome, StorePlan},
     migration::{FernetRotation, Rotation, holds_secrets, migration_order},
-    naming::{LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName},
-    ratelimit::{RateLimitedBackend, Timer, TokioTimer},
+    naming::{
+        LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName,
+        secret_name, shortened_secret_name,
+    },
+    ratelimit::RateLimitedBackend,
     resolve::{
         ResolveReport, Resolver, ResolverOptions, UnresolvedPolicy, reference_name,
         replace_references_by_names,
@@ -137,3 +145,4 @@ pub use crate::{
     schema::{SchemaRegistry, SecretField},
     workflow::{WorkflowProvider, WorkflowSecrets},
 };
+pub use vaultref_transport::{Clock, SystemClock, Timer, TokioTimer};

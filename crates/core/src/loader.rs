@@ -17,13 +17,14 @@
 //! the other sovereign clouds, or `localhost:PORT` for the emulator's named vaults.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 
 use secrecy::SecretString;
 use url::Url;
 
-use crate::config::{LoaderKind, parse_http_url, public_vault_url};
+use vaultref_transport::EndpointRole;
+
+use crate::config::{LoaderKind, parse_http_url, public_vault_url, read_config_file};
 use crate::env::Environment;
 use crate::error::{Error, Result};
 
@@ -44,39 +45,9 @@ pub struct ConsumerVault {
     pub credential: ConsumerCredential,
 }
 
-/// How a consumer authenticates to the vault.
-#[non_exhaustive]
-pub enum ConsumerCredential {
-    /// A service principal's client secret.
-    ClientSecret {
-        /// Directory (tenant) id.
-        tenant_id: String,
-        /// Application (client) id.
-        client_id: String,
-        /// The client secret.
-        client_secret: SecretString,
-    },
-    /// The default chain: environment, workload identity, managed identity.
-    DefaultChain,
-}
-
-impl fmt::Debug for ConsumerCredential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::ClientSecret {
-                tenant_id,
-                client_id,
-                ..
-            } => f
-                .debug_struct("ClientSecret")
-                .field("tenant_id", tenant_id)
-                .field("client_id", client_id)
-                .field("client_secret", &"[REDACTED]")
-                .finish(),
-            Self::DefaultChain => f.write_str("DefaultChain"),
-        }
-    }
-}
+/// How a consumer authenticates to the vault: a service principal's client secret, or the
+/// default chain (environment, workload identity, managed identity).
+pub use vaultref_keyvault::VaultCredential as ConsumerCredential;
 
 impl ConsumerVault {
     /// Applies `loader` to `env` and, for `airflow`, to the text of Airflow's configuration
@@ -89,8 +60,8 @@ impl ConsumerVault {
             LoaderKind::Env => {
                 let url = vault_url(
                     env,
-                    env.get("AZURE_KEY_VAULT_URL"),
-                    env.get("AZURE_KEY_VAULT_NAME"),
+                    env.get("AZURE_KEY_VAULT_URL").as_deref(),
+                    env.get("AZURE_KEY_VAULT_NAME").as_deref(),
                     "AZURE_KEY_VAULT_NAME",
                     "set AZURE_KEY_VAULT_NAME to the Key Vault name (or AZURE_KEY_VAULT_URL)",
                 )?;
@@ -108,7 +79,6 @@ impl ConsumerVault {
                         key.to_uppercase()
                     );
                     env.get(&env_key)
-                        .map(str::to_owned)
                         .or_else(|| {
                             file.get(&(AIRFLOW_SECTION.to_owned(), key.to_owned()))
                                 .cloned()
@@ -157,10 +127,7 @@ impl ConsumerVault {
     /// As [`ConsumerVault::load`], and [`Error::ConfigRead`] when the file exists but cannot be read.
     pub fn load_from(loader: LoaderKind, env: &Environment) -> Result<Self> {
         let text = match (loader, airflow_config_path(env)) {
-            (LoaderKind::Airflow, Some(path)) if path.exists() => Some(
-                std::fs::read_to_string(&path)
-                    .map_err(|source| Error::ConfigRead { path, source })?,
-            ),
+            (LoaderKind::Airflow, Some(path)) if path.exists() => Some(read_config_file(&path)?),
             _ => None,
         };
         Self::load(loader, env, text.as_deref())
@@ -203,15 +170,17 @@ fn vault_url(
         })?,
         (None, None) => return Err(Error::config(key, format!("is not set: {hint}"))),
     };
-    parse_http_url(&text).map_err(|problem| Error::config(key, format!("{problem}; {hint}")))
+    parse_http_url(&text, EndpointRole::Vault)
+        .map_err(|problem| Error::config(key, format!("{problem}; {hint}")))
 }
 
 /// The URL of the vault `name`: `https://<name>.vault.azure.net/`, or under the DNS suffix
 /// [`KEY_VAULT_DNS_SUFFIX_VAR`] gives; `None` when `name` is not a Key Vault name.
 fn named_vault_url(name: &str, env: &Environment) -> Option<String> {
     let public = public_vault_url(name)?;
-    let suffix = env
-        .get(KEY_VAULT_DNS_SUFFIX_VAR)
+    let suffix = env.get(KEY_VAULT_DNS_SUFFIX_VAR);
+    let suffix = suffix
+        .as_deref()
         .map(|s| s.trim().trim_start_matches('.').trim_end_matches('/'))
         .filter(|s| !s.is_empty());
     Some(suffix.map_or(public, |suffix| format!("https://{name}.{suffix}/")))
@@ -361,7 +330,7 @@ mod tests {
                 );
                 assert_eq!(client_secret.expose_secret(), "s3cret");
             }
-            ConsumerCredential::DefaultChain => panic!("expected a client secret"),
+            other => panic!("expected a client secret, got {other:?}"),
         }
         assert!(!format!("{vault:?}").contains("s3cret"));
 

@@ -27,7 +27,8 @@ use crate::entity::{EntityType, SecretScope};
 use crate::error::{Error, FieldRef, Result};
 use crate::identity::EntityKey;
 use crate::naming::{
-    LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName,
+    LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName, secret_name,
+    shortened_secret_name,
 };
 use crate::ratelimit::{RateLimitedBackend, TokioTimer};
 use crate::resolve::Resolver;
@@ -400,7 +401,7 @@ impl SecretsManager {
                 Arc::new(RateLimitedBackend::new(
                     backend,
                     sm.rate_limit_permits_per_second,
-                    Arc::new(TokioTimer::default()),
+                    Arc::new(TokioTimer),
                 ))
             } else {
                 backend
@@ -707,10 +708,10 @@ impl SecretsManager {
                     length: id.len(),
                     name: id,
                 }),
-                LongNamePolicy::Shorten => SecretName::shortened(&id),
+                LongNamePolicy::Shorten => shortened_secret_name(&id),
             };
         }
-        SecretName::new(&id)
+        secret_name(&id)
     }
 
     /// `fernet:` and a token of `plain`, whatever `plain` looks like.

@@ -8,8 +8,6 @@
 //! with the parent id as first value, so the leaf id is cleaned throughout. For Azure this glues
 //! the prefix to the cluster name without a `-` — reproduced on purpose, for compatibility.
 
-use std::fmt;
-
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -144,75 +142,57 @@ pub enum LongNamePolicy {
     /// Refuse to store the field (the default: names then always match OpenMetadata's).
     #[default]
     Refuse,
-    /// Shorten deterministically with [`SecretName::shortened`] (names then differ from what
+    /// Shorten deterministically with [`shortened_secret_name`] (names then differ from what
     /// OpenMetadata would compute, which would fail on them anyway).
     Shorten,
 }
 
-/// A valid Key Vault secret name: 1 to 127 characters of `0-9`, `a-z`, `A-Z` and `-`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SecretName(String);
+/// A valid Key Vault secret name: the one type of the workspace, vaultref-keyvault's
+/// (1 to 127 characters of `0-9`, `a-z`, `A-Z` and `-`).
+pub use vaultref_keyvault::SecretName;
 
-/// Characters kept from the original name by [`SecretName::shortened`].
+/// Characters kept from the original name by [`shortened_secret_name`].
 const SHORTENED_KEEP: usize = 110;
 
-impl SecretName {
-    /// Validates `name`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidSecretName`] when it is empty, too long or has other characters.
-    pub fn new(name: &str) -> Result<Self> {
-        let valid = !name.is_empty()
-            && name.len() <= MAX_SECRET_NAME_LEN
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if valid {
-            Ok(Self(name.to_owned()))
-        } else {
-            Err(Error::InvalidSecretName {
-                name: name.to_owned(),
-            })
-        }
-    }
+/// `text` as a [`SecretName`], with core's error.
+///
+/// # Errors
+/// [`Error::InvalidSecretName`] describing (never echoing) what is wrong.
+pub fn secret_name(text: &str) -> Result<SecretName> {
+    SecretName::new(text).map_err(invalid_name)
+}
 
-    /// A deterministic short form of a long id: its first 110 characters (trailing `-` removed),
-    /// `-`, and the first 16 hex digits of the SHA-256 of the whole id — 127 characters at most.
-    /// Ids that fit are returned unchanged.
-    ///
-    /// # Errors
-    /// [`Error::InvalidSecretName`] when `id` has characters Key Vault does not accept.
-    pub fn shortened(id: &str) -> Result<Self> {
-        if id.len() <= MAX_SECRET_NAME_LEN {
-            return Self::new(id);
+/// Core's error for a name vaultref-keyvault refused.
+pub(crate) fn invalid_name(error: vaultref_keyvault::Error) -> Error {
+    match error {
+        vaultref_keyvault::Error::InvalidSecretName { problem, .. } => {
+            Error::InvalidSecretName { problem }
         }
-        if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(Error::InvalidSecretName {
-                name: id.to_owned(),
-            });
-        }
-        let digest = Sha256::digest(id.as_bytes());
-        let suffix: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-        // The id is ASCII (checked above), so byte slicing is character slicing.
-        let head = id[..SHORTENED_KEEP].trim_end_matches('-');
-        Self::new(&format!("{head}-{suffix}"))
-    }
-
-    /// The name.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
+        other => Error::InvalidSecretName {
+            problem: other.to_string(),
+        },
     }
 }
 
-impl fmt::Display for SecretName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+/// A deterministic short form of a long id: its first 110 characters (trailing `-` removed),
+/// `-`, and the first 16 hex digits of the SHA-256 of the whole id — 127 characters at most.
+/// Ids that fit are returned unchanged ([`LongNamePolicy::Shorten`]).
+///
+/// # Errors
+/// [`Error::InvalidSecretName`] when `id` has characters Key Vault does not accept.
+pub fn shortened_secret_name(id: &str) -> Result<SecretName> {
+    if id.len() <= MAX_SECRET_NAME_LEN {
+        return secret_name(id);
     }
-}
-
-impl AsRef<str> for SecretName {
-    fn as_ref(&self) -> &str {
-        &self.0
+    if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        // Described by the name rule, without the length (which is the point here).
+        return secret_name(id);
     }
+    let digest = Sha256::digest(id.as_bytes());
+    let suffix: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    // The id is ASCII (checked above), so byte slicing is character slicing.
+    let head = id[..SHORTENED_KEEP].trim_end_matches('-');
+    secret_name(&format!("{head}-{suffix}"))
 }
 
 #[cfg(test)]
@@ -481,14 +461,14 @@ mod tests {
             &segments,
         );
         assert_eq!(fits.len(), 127);
-        assert!(SecretName::new(&fits).is_ok());
+        assert!(secret_name(&fits).is_ok());
         let over = builder.field_id(
             &builder.entity_id(&["pipeline", &"p".repeat(33)]),
             &segments,
         );
         assert_eq!(over.len(), 128);
         assert!(matches!(
-            SecretName::new(&over),
+            secret_name(&over),
             Err(Error::InvalidSecretName { .. })
         ));
     }
@@ -502,7 +482,7 @@ mod tests {
             let id = builder.field_id(&builder.entity_id(&["database", &name]), &[field.to_lowercase()]);
             proptest::prop_assert!(id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{}", id);
             // Any such id becomes a valid name once shortened.
-            let shortened = SecretName::shortened(&id).unwrap();
+            let shortened = shortened_secret_name(&id).unwrap();
             proptest::prop_assert!(shortened.as_str().len() <= MAX_SECRET_NAME_LEN);
         }
     }
@@ -515,27 +495,31 @@ mod tests {
         for bad in ["", "a_b", "a/b", "a.b", "é", &"x".repeat(128)] {
             assert!(SecretName::new(bad).is_err(), "{bad:?}");
         }
+        // Described, never echoed (issue 14): a value pasted as a name stays out of messages.
+        let err = secret_name("password=SuperSecret").unwrap_err().to_string();
+        assert!(err.contains("character 9 is '='"), "{err}");
+        assert!(!err.contains("SuperSecret"), "{err}");
     }
 
     #[test]
     fn shortening_is_deterministic_distinct_and_fits() {
         let long_a = format!("openmetadata-pipeline-{}-a", "p".repeat(120));
         let long_b = format!("openmetadata-pipeline-{}-b", "p".repeat(120));
-        let a1 = SecretName::shortened(&long_a).unwrap();
-        let a2 = SecretName::shortened(&long_a).unwrap();
-        let b = SecretName::shortened(&long_b).unwrap();
+        let a1 = shortened_secret_name(&long_a).unwrap();
+        let a2 = shortened_secret_name(&long_a).unwrap();
+        let b = shortened_secret_name(&long_b).unwrap();
         assert_eq!(a1, a2);
         assert_ne!(a1, b);
         assert!(a1.as_str().len() <= MAX_SECRET_NAME_LEN);
         assert!(a1.as_str().starts_with(&long_a[..100]));
         // Short names are untouched.
         assert_eq!(
-            SecretName::shortened("openmetadata-x").unwrap().as_str(),
+            shortened_secret_name("openmetadata-x").unwrap().as_str(),
             "openmetadata-x"
         );
         // A cut that ends on '-' does not leave "--".
         let dashes = format!("{}-{}", "a".repeat(109), "b".repeat(40));
-        let short = SecretName::shortened(&dashes).unwrap();
+        let short = shortened_secret_name(&dashes).unwrap();
         assert!(!short.as_str().contains("--"), "{short}");
     }
 }

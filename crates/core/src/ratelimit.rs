@@ -8,44 +8,13 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use secrecy::SecretString;
+use vaultref_transport::Timer;
+// The timer the manager's limiter runs on in production.
+pub(crate) use vaultref_transport::TokioTimer;
 
 use crate::backend::{SecretAttributes, SecretBackend, VaultSecret};
 use crate::error::Result;
 use crate::naming::SecretName;
-
-/// Monotonic time and sleeping, injected so that the limiter is testable without waiting.
-#[async_trait]
-pub trait Timer: Send + Sync + fmt::Debug {
-    /// Time elapsed since an arbitrary fixed point.
-    fn now(&self) -> Duration;
-    /// Waits for `duration`.
-    async fn sleep(&self, duration: Duration);
-}
-
-/// The real [`Timer`]: `std::time::Instant` and `tokio::time::sleep`.
-#[derive(Debug, Clone, Copy)]
-pub struct TokioTimer {
-    start: Instant,
-}
-
-impl Default for TokioTimer {
-    fn default() -> Self {
-        Self {
-            start: Instant::now(),
-        }
-    }
-}
-
-#[async_trait]
-impl Timer for TokioTimer {
-    fn now(&self) -> Duration {
-        self.start.elapsed()
-    }
-
-    async fn sleep(&self, duration: Duration) {
-        tokio::time::sleep(duration).await;
-    }
-}
 
 /// A token bucket: `rate` permits per second, bursts of up to one second's worth.
 #[derive(Debug)]
@@ -76,6 +45,8 @@ impl Bucket {
 pub struct RateLimitedBackend {
     inner: Arc<dyn SecretBackend>,
     timer: Arc<dyn Timer>,
+    /// The bucket's time is measured from here.
+    start: Instant,
     bucket: Mutex<Bucket>,
 }
 
@@ -107,15 +78,16 @@ impl RateLimitedBackend {
         } else {
             crate::config::DEFAULT_RATE_LIMIT_PERMITS_PER_SECOND
         };
-        let now = timer.now();
+        let start = timer.now();
         Self {
             inner,
             timer,
+            start,
             bucket: Mutex::new(Bucket {
                 rate,
                 capacity: rate.max(1.0),
                 available: 1.0,
-                last: now,
+                last: Duration::ZERO,
             }),
         }
     }
@@ -123,7 +95,7 @@ impl RateLimitedBackend {
     async fn acquire(&self) {
         let wait = {
             let mut bucket = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
-            bucket.reserve(self.timer.now())
+            bucket.reserve(self.timer.now().saturating_duration_since(self.start))
         };
         if !wait.is_zero() {
             self.timer.sleep(wait).await;
@@ -172,9 +144,19 @@ mod tests {
     use crate::backend::InMemoryBackend;
 
     /// A timer whose time moves only when someone sleeps; it records the sleeps.
-    #[derive(Debug, Default)]
+    #[derive(Debug)]
     struct FakeTimer {
+        start: Instant,
         state: Mutex<(Duration, Vec<Duration>)>,
+    }
+
+    impl Default for FakeTimer {
+        fn default() -> Self {
+            Self {
+                start: Instant::now(),
+                state: Mutex::default(),
+            }
+        }
     }
 
     impl FakeTimer {
@@ -192,20 +174,23 @@ mod tests {
         }
     }
 
-    #[async_trait]
     impl Timer for FakeTimer {
-        fn now(&self) -> Duration {
-            self.state.lock().unwrap().0
+        fn now(&self) -> Instant {
+            self.start + self.state.lock().unwrap().0
         }
-        async fn sleep(&self, duration: Duration) {
+        fn wall_clock(&self) -> time::OffsetDateTime {
+            time::OffsetDateTime::UNIX_EPOCH + self.state.lock().unwrap().0
+        }
+        fn sleep(&self, duration: Duration) -> futures::future::BoxFuture<'static, ()> {
             let mut state = self.state.lock().unwrap();
             state.0 += duration;
             state.1.push(duration);
+            Box::pin(async {})
         }
     }
 
     fn name(i: usize) -> SecretName {
-        SecretName::new(&format!("s{i}")).unwrap()
+        SecretName::new(format!("s{i}")).unwrap()
     }
 
     #[tokio::test]

@@ -19,13 +19,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use tokio::sync::{OnceCell, Semaphore};
-use vaultref_fernet::{Clock, SystemClock};
+use vaultref_transport::{Clock, SystemClock};
 
 use crate::backend::SecretBackend;
 use crate::custody::OWNER_TAG;
 use crate::error::{BackendErrorKind, Error, Result};
 use crate::manager::SECRET_PREFIX;
-use crate::naming::SecretName;
+use crate::naming::{SecretName, secret_name};
 
 /// The value older OpenMetadata versions stored for a cleared password (read as empty unless
 /// vaultref wrote it: then it is a password that is literally `null`).
@@ -136,6 +136,16 @@ impl fmt::Debug for Resolver {
     }
 }
 
+/// A reference's name for messages: the name, or `(invalid name)` when it is not a valid one
+/// (the error describes it; the text may be a value pasted by mistake).
+fn shown_reference(name: &str, error: &Error) -> String {
+    if matches!(error, Error::InvalidSecretName { .. }) {
+        "(invalid name)".to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
 /// The name a reference points to, as OpenMetadata's ingestion reads it; `None` when `value`
 /// is not a reference.
 #[must_use]
@@ -180,6 +190,11 @@ impl Resolver {
         self
     }
 
+    /// Whole seconds since the Unix epoch (a clock before 1970 reads as the epoch).
+    fn now(&self) -> u64 {
+        u64::try_from(self.clock.now().unix_timestamp()).unwrap_or(0)
+    }
+
     /// The options.
     #[must_use]
     pub fn options(&self) -> &ResolverOptions {
@@ -195,7 +210,7 @@ impl Resolver {
     /// [`Error::Unresolved`] naming the reference, whose source is the vault's error
     /// ([`Error::is_not_found`] and [`Error::backend_kind`] look through it).
     pub async fn secret_value(&self, name: &str) -> Result<SecretString> {
-        let name = SecretName::new(name)?;
+        let name = secret_name(name)?;
         let (outcome, _) = self.lookup(&name).await;
         outcome
             .map(|value| SecretString::from(value.expose_secret()))
@@ -248,7 +263,7 @@ impl Resolver {
             .filter(|name| seen.insert(*name))
             .collect();
         let lookups = distinct.iter().map(|text| async move {
-            match SecretName::new(text) {
+            match secret_name(text) {
                 Ok(name) => self.lookup(&name).await,
                 Err(e) => (Err(Arc::new(e)), false),
             }
@@ -275,7 +290,7 @@ impl Resolver {
             (failed.first(), self.options.on_unresolved)
         {
             return Err(Error::Unresolved {
-                reference: (*name).clone(),
+                reference: shown_reference(name, source),
                 path: Some((*path).clone()),
                 others: failed.len() - 1,
                 source: Arc::clone(source),
@@ -283,7 +298,8 @@ impl Resolver {
         }
         for name in &distinct {
             if let Some(Err(error)) = results.get(name) {
-                tracing::error!(secret = %name, %error, "secret not resolved: passing the reference text on (UnresolvedPolicy::KeepReference)");
+                let secret = shown_reference(name, error);
+                tracing::error!(%secret, %error, "secret not resolved: passing the reference text on (UnresolvedPolicy::KeepReference)");
                 report.unresolved.push((*name).to_owned());
             }
         }
@@ -300,7 +316,7 @@ impl Resolver {
 
     /// The outcome for `name`, and whether this call read the vault for it.
     async fn lookup(&self, name: &SecretName) -> (Outcome, bool) {
-        if let Some(hit) = self.fresh(name, self.clock.now_unix_seconds()) {
+        if let Some(hit) = self.fresh(name, self.now()) {
             return (hit, false);
         }
         let cell = self
@@ -325,14 +341,14 @@ impl Resolver {
     /// Reads the vault for `name` (unless a read that just finished cached it) and caches the
     /// answer.
     async fn fetch(&self, name: &SecretName, fetched: &AtomicBool) -> Outcome {
-        if let Some(hit) = self.fresh(name, self.clock.now_unix_seconds()) {
+        if let Some(hit) = self.fresh(name, self.now()) {
             return hit;
         }
         // The semaphore is never closed; were it, reading without a permit is still correct.
         let _permit = self.permits.acquire().await.ok();
         fetched.store(true, Ordering::Relaxed);
         let result = self.backend.read_secret(name).await;
-        let now = self.clock.now_unix_seconds();
+        let now = self.now();
         match result {
             Ok(secret) => {
                 let mut value = secret.value;
@@ -520,8 +536,9 @@ mod tests {
     }
 
     impl Clock for ManualClock {
-        fn now_unix_seconds(&self) -> u64 {
-            self.0.load(Ordering::SeqCst)
+        fn now(&self) -> time::OffsetDateTime {
+            let seconds = i64::try_from(self.0.load(Ordering::SeqCst)).unwrap();
+            time::OffsetDateTime::from_unix_timestamp(seconds).unwrap()
         }
     }
 
@@ -674,6 +691,29 @@ mod tests {
             serde_yaml_ng::to_string(&yaml).unwrap(),
             "conn:\n  password: s3cret\n  list:\n  - t0k\n  - plain\n"
         );
+    }
+
+    /// Issue 14: a reference whose name is invalid (a value pasted by mistake) is described,
+    /// never echoed.
+    #[tokio::test]
+    async fn invalid_reference_names_are_described_not_echoed() {
+        let vault = Counting::with(&[]).await;
+        let resolver = Resolver::new(vault, ResolverOptions::default());
+        let mut doc = json!({"p": "secret:password=SuperSecret1"});
+        let shown = resolver
+            .resolve_references(&mut doc)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(!shown.contains("SuperSecret1"), "{shown}");
+        assert!(shown.contains("`secret:(invalid name)` at /p"), "{shown}");
+        assert!(shown.contains("character 9 is '='"), "{shown}");
+        let shown = resolver
+            .secret_value("password=SuperSecret1")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(!shown.contains("SuperSecret1"), "{shown}");
     }
 
     #[tokio::test]

@@ -15,7 +15,7 @@ use crate::{
     AccessToken, CredentialAttempt, CredentialOptions, EnvironmentCredential, Error,
     ManagedIdentityCredential, ManagedIdentityOptions, Result, TokenCredential,
     TokenRequestOptions, UserAssignedId, WorkloadIdentityCredential, WorkloadIdentityOptions,
-    env::{AZURE_CLIENT_ID, AZURE_TOKEN_CREDENTIALS},
+    variables::{AZURE_CLIENT_ID, AZURE_TOKEN_CREDENTIALS},
 };
 
 const NO_WINNER: usize = usize::MAX;
@@ -194,7 +194,7 @@ impl DefaultAzureCredential {
     ///
     /// [`Error::Configuration`] for an invalid `AZURE_TOKEN_CREDENTIALS` or an invalid value in
     /// a configured credential (e.g. an `http://` `AZURE_AUTHORITY_HOST`);
-    /// [`Error::CaCertificate`] for an unusable CA file.
+    /// [`Error::Http`] for an unusable CA file or proxy setting.
     pub fn new(
         settings: DefaultAzureCredentialOptions,
         options: CredentialOptions,

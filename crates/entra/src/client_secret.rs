@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use crate::{
     AccessToken, CredentialOptions, Error, Result, TokenCredential, TokenRequestOptions,
     cache::{CacheKey, TokenCache, TokenSource},
-    entra::{ClientApp, ClientAuth},
+    client_credentials::{ClientApp, ClientAuth},
     options::{Context, validate_tenant_id},
 };
 
@@ -52,7 +52,7 @@ impl ClientSecretCredential {
     /// # Errors
     ///
     /// [`Error::Configuration`] for an invalid tenant id, an empty client id or secret, or an
-    /// invalid authority host; [`Error::CaCertificate`] for an unusable CA file.
+    /// invalid authority host; [`Error::Http`] for an unusable CA file or proxy setting.
     pub fn new(
         tenant_id: impl Into<String>,
         client_id: impl Into<String>,

@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use crate::{
     AccessToken, ClientSecretCredential, CredentialOptions, Error, Result, TokenCredential,
     TokenRequestOptions,
-    env::{
+    variables::{
         AZURE_CLIENT_CERTIFICATE_PATH, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID,
         AZURE_USERNAME, missing_names,
     },
@@ -46,7 +46,7 @@ impl EnvironmentCredential {
     ///
     /// # Errors
     ///
-    /// Only for invalid values ([`Error::Configuration`], [`Error::CaCertificate`]); missing
+    /// Only for invalid values ([`Error::Configuration`], [`Error::Http`]); missing
     /// variables make the credential unavailable instead.
     pub fn new(options: CredentialOptions) -> Result<Self> {
         let env = &options.env;

@@ -85,7 +85,7 @@ pub enum Error {
     Transport {
         /// Which credential made the request.
         credential: &'static str,
-        /// The URL without its query.
+        /// The URL, redacted.
         endpoint: String,
         /// How many requests were tried.
         attempts: u32,
@@ -93,7 +93,7 @@ pub enum Error {
         source: Arc<reqwest::Error>,
         /// The chain of causes as text, e.g. `... invalid peer certificate: UnknownIssuer`.
         cause: String,
-        /// What to check.
+        /// What to check, naming the root cause (vaultref-transport's hint).
         hint: &'static str,
     },
 
@@ -121,20 +121,10 @@ pub enum Error {
         source: Arc<std::io::Error>,
     },
 
-    /// The extra CA bundle (`SSL_CERT_FILE` or the explicit option) could not be used.
-    #[error(
-        "cannot use the CA certificate file {path}: {reason}; point SSL_CERT_FILE (or the caCertFile option) at a PEM file of CA certificates"
-    )]
-    CaCertificate {
-        /// The PEM file.
-        path: PathBuf,
-        /// What was wrong with it.
-        reason: String,
-    },
-
-    /// The HTTP client could not be built.
-    #[error("cannot build the HTTP client: {0}")]
-    HttpClient(Arc<reqwest::Error>),
+    /// The HTTP client could not be set up: an unusable CA file (`SSL_CERT_FILE` or the
+    /// explicit option), a proxy variable that cannot be used.
+    #[error(transparent)]
+    Http(#[from] vaultref_transport::Error),
 
     /// A challenge asked for a tenant this credential may not use.
     #[error(

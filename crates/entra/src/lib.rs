@@ -1,5 +1,5 @@
-//! Microsoft Entra ID access tokens for vaultref: credentials, a token cache and the shared
-//! HTTP client configuration.
+//! Microsoft Entra ID access tokens for vaultref: credentials and a token cache, over
+//! vaultref-transport's HTTP layer.
 //!
 //! - [`TokenCredential`]: the async trait every credential implements (`scopes` in,
 //!   [`AccessToken`] out); use it as `Arc<dyn TokenCredential>`. [`TokenRequestOptions`]
@@ -12,13 +12,17 @@
 //! - Every credential caches tokens per (tenant, scopes): one request in flight per key
 //!   however many callers wait, refresh five minutes before expiry (or at `refresh_in`) in
 //!   the background, the old token kept while a refresh fails, back-off after failures
-//!   ([`CacheOptions`]). Requests are retried on 408/429/5xx and transport errors, honouring
-//!   `Retry-After` ([`RetryOptions`]).
+//!   ([`CacheOptions`]). Requests are retried by vaultref-transport's policy (408/429/5xx and
+//!   transient transport failures, `Retry-After` honoured, a warning per retry); a failure no
+//!   retry can fix (an untrusted certificate, an unknown host, a refused loopback port) is
+//!   reported at once.
 //! - Configuration: [`CredentialOptions`] (environment source [`Env`], authority host,
-//!   [`HttpClientOptions`], retry and cache options, injected [`Clock`]).
-//!   [`http_client_builder`] / [`build_http_client`] give other crates the same reqwest +
-//!   rustls client with the extra CA bundle (`SSL_CERT_FILE` or an explicit PEM file), and
-//!   [`requested_retry_delay`] the one reading of `Retry-After` and its millisecond forms.
+//!   [`HttpClientOptions`], retry and cache options, injected [`Clock`], [`Timer`] and
+//!   [`Jitter`]). The authority host must be https (plain http only on loopback) and carry no
+//!   user info. [`Env`], [`Clock`], [`HttpClientOptions`], [`RetryOptions`],
+//!   [`http_client_builder`], [`build_http_client`] and [`requested_retry_delay`] are
+//!   vaultref-transport's, re-exported here for the crates and tests that take them with the
+//!   credentials.
 //! - Errors: one [`Error`] enum; [`Error::is_unavailable`] separates "can't be used here"
 //!   from "tried and failed"; [`EntraError`] carries the `AADSTS` code, description, trace and
 //!   correlation ids with a hint about what to fix. Secrets and tokens never appear in
@@ -48,31 +52,28 @@
 
 mod cache;
 mod chain;
+mod client_credentials;
 mod client_secret;
-mod clock;
-mod entra;
-mod env;
 mod environment;
 mod error;
 mod http;
 mod managed_identity;
 mod options;
 mod token;
+mod variables;
 mod workload_identity;
 
 pub use crate::{
     chain::{ChainedTokenCredential, DefaultAzureCredential, DefaultAzureCredentialOptions},
     client_secret::ClientSecretCredential,
-    clock::{Clock, SystemClock},
-    env::Env,
     environment::EnvironmentCredential,
     error::{CredentialAttempt, EntraError, Error, Result},
-    http::{
-        HttpClientOptions, RetryAfterSeconds, RetryOptions, build_http_client, http_client_builder,
-        requested_retry_delay,
-    },
     managed_identity::{ManagedIdentityCredential, ManagedIdentityOptions, UserAssignedId},
-    options::{CacheOptions, CredentialOptions},
+    options::{CacheOptions, CredentialOptions, token_request_retry},
     token::{AccessToken, TokenCredential, TokenRequestOptions},
     workload_identity::{WorkloadIdentityCredential, WorkloadIdentityOptions},
+};
+pub use vaultref_transport::{
+    Clock, Environment as Env, HttpClientOptions, Jitter, RetryAfterSeconds, RetryOptions,
+    SystemClock, Timer, build_http_client, http_client_builder, requested_retry_delay,
 };

@@ -7,17 +7,18 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 use url::Url;
+use vaultref_transport::{EndpointRole, cause_chain, check_endpoint, redact, redact_url};
 
 use crate::{
     AccessToken, CredentialOptions, Error, Result, TokenCredential, TokenRequestOptions,
     cache::{CacheKey, TokenCache, TokenSource, later_by, refresh_on},
-    entra::{de_seconds, epoch_seconds},
-    env::{
+    client_credentials::{de_seconds, epoch_seconds},
+    http::{Reply, RetryOn},
+    options::{Context, validate_scopes},
+    variables::{
         AZURE_POD_IDENTITY_AUTHORITY_HOST, IDENTITY_ENDPOINT, IDENTITY_HEADER,
         IDENTITY_SERVER_THUMBPRINT,
     },
-    http::{Reply, RetryOn, endpoint_of},
-    options::{Context, validate_scopes},
 };
 
 const NAME: &str = "ManagedIdentityCredential";
@@ -156,7 +157,7 @@ impl ManagedIdentityCredential {
                     base.set_path(&path);
                 }
                 let url = base.join(IMDS_PATH).map_err(|e| {
-                    Error::Configuration(format!("{name} '{base}' cannot be used: {e}"))
+                    Error::Configuration(format!("{name} '{}' cannot be used: {e}", redact(&base)))
                 })?;
                 Endpoint::Imds(url)
             }
@@ -176,8 +177,14 @@ impl ManagedIdentityCredential {
     }
 }
 
+/// The endpoint `name` names: a URL, plain http only on loopback or link-local addresses.
 fn parse_url(name: &str, raw: &str) -> Result<Url> {
-    Url::parse(raw).map_err(|e| Error::Configuration(format!("{name} '{raw}' is not a URL ({e})")))
+    let url = Url::parse(raw).map_err(|e| {
+        Error::Configuration(format!("{name} '{}' is not a URL ({e})", redact_url(raw)))
+    })?;
+    check_endpoint(&url, EndpointRole::ManagedIdentity)
+        .map_err(|e| Error::Configuration(format!("{name}: {e}")))?;
+    Ok(url)
 }
 
 /// `https://vault.azure.net/.default` → `https://vault.azure.net`.
@@ -254,9 +261,9 @@ impl Source {
                 credential: NAME,
                 reason: format!(
                     "no IMDS endpoint answered at {} within {} ms ({}): this process is not on an Azure VM, VM scale set or AKS node, or IMDS is blocked; {}",
-                    endpoint_of(self.url()),
+                    redact(self.url()),
                     timeout.as_millis(),
-                    crate::http::cause_chain(&e.without_url()),
+                    cause_chain(&e.without_url()),
                     self.imds_hint()
                 ),
             }),
@@ -303,7 +310,7 @@ impl Source {
 
     fn interpret(&self, reply: &Reply, requested_at: time::OffsetDateTime) -> Result<AccessToken> {
         let status = reply.status.as_u16();
-        let endpoint = endpoint_of(self.url());
+        let endpoint = redact(self.url());
         if reply.status.is_success() {
             let unexpected = |problem: String| Error::UnexpectedResponse {
                 credential: NAME,
@@ -416,7 +423,7 @@ impl TokenSource for Source {
                     credential: NAME,
                     reason: format!(
                         "no IMDS endpoint answered at {} after {attempts} attempt(s) ({cause}): this process is not on an Azure VM, VM scale set or AKS node; {}",
-                        endpoint_of(self.url()),
+                        redact(self.url()),
                         self.imds_hint()
                     ),
                 });
@@ -460,7 +467,7 @@ impl fmt::Debug for ManagedIdentityCredential {
         };
         f.debug_struct(NAME)
             .field("endpoint", &kind)
-            .field("url", &self.source.url().as_str())
+            .field("url", &redact(self.source.url()))
             .field("user_assigned_id", &self.source.identity)
             .finish_non_exhaustive()
     }
@@ -486,6 +493,60 @@ mod tests {
                 ..CredentialOptions::default()
             },
         )
+    }
+
+    /// Issue 14: managed-identity endpoints are plain http by Azure's design, so they must stay
+    /// on the machine (loopback or link-local) unless they use TLS.
+    #[test]
+    fn plain_http_endpoints_stay_on_loopback_or_link_local() {
+        for (vars, ok) in [
+            (
+                &[
+                    (IDENTITY_ENDPOINT, "http://127.0.0.1:41566/MSI/token/"),
+                    (IDENTITY_HEADER, "h"),
+                ][..],
+                true,
+            ),
+            (
+                &[
+                    (IDENTITY_ENDPOINT, "https://identity.example/token"),
+                    (IDENTITY_HEADER, "h"),
+                ][..],
+                true,
+            ),
+            (
+                &[
+                    (IDENTITY_ENDPOINT, "http://10.1.2.3:8081/msi/token"),
+                    (IDENTITY_HEADER, "h"),
+                ][..],
+                false,
+            ),
+            (
+                &[(AZURE_POD_IDENTITY_AUTHORITY_HOST, "http://169.254.169.254")][..],
+                true,
+            ),
+            (
+                &[(AZURE_POD_IDENTITY_AUTHORITY_HOST, "http://nmi.example:2579")][..],
+                false,
+            ),
+            (
+                &[(
+                    AZURE_POD_IDENTITY_AUTHORITY_HOST,
+                    "http://u:s3cr3t@127.0.0.1:9",
+                )][..],
+                false,
+            ),
+        ] {
+            match credential(vars, None) {
+                Ok(_) => assert!(ok, "{vars:?} must be refused"),
+                Err(e) => {
+                    assert!(!ok, "{vars:?}: {e}");
+                    let shown = e.to_string();
+                    assert!(matches!(e, Error::Configuration(_)), "{shown}");
+                    assert!(!shown.contains("s3cr3t"), "{shown}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! Options shared by every credential, and the runtime context built from them.
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use url::Url;
 
+use vaultref_transport::{
+    EndpointRole, RandomJitter, TokioTimer, build_http_client, check_endpoint, redact_url,
+};
+
 use crate::{
-    Clock, Env, Error, HttpClientOptions, Result, RetryOptions, SystemClock,
-    env::{AZURE_AUTHORITY_HOST, AZURE_IDENTITY_DISABLE_MULTITENANTAUTH},
-    http::{HttpPipeline, build_http_client},
+    Clock, Env, Error, HttpClientOptions, Jitter, Result, RetryOptions, SystemClock, Timer,
+    http::HttpPipeline,
+    variables::{AZURE_AUTHORITY_HOST, AZURE_IDENTITY_DISABLE_MULTITENANTAUTH},
 };
 
 /// The public cloud's Entra ID host.
@@ -44,15 +48,29 @@ impl Default for CacheOptions {
     }
 }
 
+/// How token requests are retried unless [`CredentialOptions::retry`] says otherwise: four
+/// retries, 0.8 s doubling to at most 60 s, no jitter, at most 60 s in all (a `Retry-After`
+/// that would end later returns the error instead of blocking the caller).
+#[must_use]
+pub fn token_request_retry() -> RetryOptions {
+    RetryOptions {
+        max_retries: 4,
+        initial_delay: Duration::from_millis(800),
+        max_delay: Duration::from_secs(60),
+        total_budget: Duration::from_secs(60),
+        jitter: 0.0,
+    }
+}
+
 /// Options every credential takes.
 ///
 /// ```
 /// use std::time::Duration;
-/// use vaultref_entra::{CredentialOptions, Env, RetryOptions};
+/// use vaultref_entra::{CredentialOptions, Env, RetryOptions, token_request_retry};
 ///
 /// let options = CredentialOptions {
 ///     env: Env::from_vars([("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.us")]),
-///     retry: RetryOptions { max_retries: 2, ..RetryOptions::default() },
+///     retry: RetryOptions { max_retries: 2, ..token_request_retry() },
 ///     ..CredentialOptions::default()
 /// };
 /// # drop(options);
@@ -68,14 +86,18 @@ pub struct CredentialOptions {
     pub http: HttpClientOptions,
     /// An existing client to share (e.g. one built with [`build_http_client`]).
     pub http_client: Option<reqwest::Client>,
-    /// Retries of each token request.
+    /// Retries of each token request ([`token_request_retry`] by default).
     pub retry: RetryOptions,
     /// Token cache behaviour.
     pub cache: CacheOptions,
     /// Tenants besides the configured one that a challenge may ask for; `"*"` allows any.
     pub additionally_allowed_tenants: Vec<String>,
-    /// The clock (injected in tests).
+    /// The clock of token expiry (injected in tests).
     pub clock: Arc<dyn Clock>,
+    /// Time source of retry waits.
+    pub timer: Arc<dyn Timer>,
+    /// Randomness of retry back-off.
+    pub jitter: Arc<dyn Jitter>,
 }
 
 impl Default for CredentialOptions {
@@ -85,10 +107,12 @@ impl Default for CredentialOptions {
             authority_host: None,
             http: HttpClientOptions::default(),
             http_client: None,
-            retry: RetryOptions::default(),
+            retry: token_request_retry(),
             cache: CacheOptions::default(),
             additionally_allowed_tenants: Vec::new(),
             clock: Arc::new(SystemClock),
+            timer: Arc::new(TokioTimer),
+            jitter: Arc::new(RandomJitter::default()),
         }
     }
 }
@@ -123,7 +147,7 @@ impl Context {
         };
         Ok(Self {
             env: options.env,
-            http: HttpPipeline::new(client, options.retry, options.clock.clone()),
+            http: HttpPipeline::new(client, options.retry, options.timer, options.jitter),
             clock: options.clock,
             cache: options.cache,
             allowed_tenants: options.additionally_allowed_tenants,
@@ -143,7 +167,8 @@ impl Context {
                     .unwrap_or_else(|| DEFAULT_AUTHORITY_HOST.to_owned());
                 Url::parse(&raw).map_err(|e| {
                     Error::Configuration(format!(
-                        "AZURE_AUTHORITY_HOST '{raw}' is not a URL ({e}); use e.g. https://login.microsoftonline.com"
+                        "AZURE_AUTHORITY_HOST '{}' is not a URL ({e}); use e.g. https://login.microsoftonline.com",
+                        redact_url(&raw)
                     ))
                 })?
             }
@@ -184,18 +209,16 @@ impl Context {
     }
 }
 
-/// `https` is required, except on loopback addresses where the emulator runs.
+/// `https` is required, except on loopback addresses where the emulator runs; no user info.
 pub(crate) fn validate_authority_host(mut url: Url) -> Result<Url> {
     if url.cannot_be_a_base() || url.host().is_none() {
         return Err(Error::Configuration(format!(
-            "authority host '{url}' has no host; use e.g. https://login.microsoftonline.com"
+            "authority host '{}' has no host; use e.g. https://login.microsoftonline.com",
+            redact_url(url.as_str())
         )));
     }
-    if url.scheme() != "https" && !(url.scheme() == "http" && is_loopback(&url)) {
-        return Err(Error::Configuration(format!(
-            "authority host '{url}' must use https (plain http is accepted only for loopback addresses such as the emulator's)"
-        )));
-    }
+    check_endpoint(&url, EndpointRole::Authority)
+        .map_err(|e| Error::Configuration(e.to_string()))?;
     // Keep any path prefix, drop query and fragment, and end with '/' so joins append.
     url.set_query(None);
     url.set_fragment(None);
@@ -204,15 +227,6 @@ pub(crate) fn validate_authority_host(mut url: Url) -> Result<Url> {
         url.set_path(&path);
     }
     Ok(url)
-}
-
-pub(crate) fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
 }
 
 /// Tenant ids: letters, digits, `.` and `-` (both official SDKs check this).

@@ -10,16 +10,22 @@ use std::{
 use async_trait::async_trait;
 use secrecy::SecretString;
 use time::OffsetDateTime;
+use tokio::io::AsyncReadExt as _;
+use vaultref_transport::TooLarge;
+use zeroize::Zeroize as _;
 
 use crate::{
     AccessToken, CredentialOptions, Error, Result, TokenCredential, TokenRequestOptions,
     cache::{CacheKey, TokenCache, TokenSource},
-    entra::{ClientApp, ClientAuth},
-    env::{AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID, missing_names},
+    client_credentials::{ClientApp, ClientAuth},
     options::{Context, validate_tenant_id},
+    variables::{AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID, missing_names},
 };
 
 const NAME: &str = "WorkloadIdentityCredential";
+
+/// The largest federated token file read (a Kubernetes service account token is about 1 KiB).
+const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
 
 /// Settings of a [`WorkloadIdentityCredential`]; each `None` falls back to its environment
 /// variable.
@@ -166,9 +172,23 @@ impl Source {
                 return Ok(cached.value.clone());
             }
         }
-        let mut contents = tokio::fs::read_to_string(&self.token_file)
+        let file = tokio::fs::File::open(&self.token_file)
             .await
             .map_err(file_error)?;
+        let mut contents = String::new();
+        file.take(MAX_TOKEN_FILE_BYTES + 1)
+            .read_to_string(&mut contents)
+            .await
+            .map_err(file_error)?;
+        if contents.len() as u64 > MAX_TOKEN_FILE_BYTES {
+            contents.zeroize();
+            return Err(file_error(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                TooLarge {
+                    limit: MAX_TOKEN_FILE_BYTES,
+                },
+            )));
+        }
         // Truncate in place, so no untrimmed copy of the token is left behind.
         contents.truncate(contents.trim_end().len());
         if contents.is_empty() {
@@ -279,6 +299,9 @@ mod tests {
         std::fs::write(&path, "   \n").unwrap();
         let err = credential.source.assertion().await.unwrap_err().to_string();
         assert!(err.contains("the file is empty"), "{err}");
+        std::fs::write(&path, "x".repeat(65 * 1024)).unwrap();
+        let err = credential.source.assertion().await.unwrap_err().to_string();
+        assert!(err.contains("larger than 64 KiB"), "{err}");
         std::fs::remove_file(&path).unwrap();
         let err = credential.source.assertion().await.unwrap_err().to_string();
         assert!(err.contains("AZURE_FEDERATED_TOKEN_FILE"), "{err}");

@@ -1,16 +1,18 @@
 //! `SecretClient`: every Key Vault secrets operation.
 
-use std::{collections::VecDeque, net::IpAddr, sync::Arc};
+use std::{collections::VecDeque, sync::Arc};
 
 use futures::{StreamExt, stream::BoxStream};
 use reqwest::Method;
 use url::Url;
-use vaultref_entra::{TokenCredential, http_client_builder};
+use vaultref_entra::TokenCredential;
+use vaultref_transport::build_http_client;
 use zeroize::Zeroizing;
 
 use crate::{
     DeletedSecret, Error, ListOptions, Result, Secret, SecretBackup, SecretClientOptions,
     SecretName, SecretProperties, SecretUpdate, SecretValue, SetSecretOptions, WaitOptions,
+    connect::vault_origin,
     error::Context,
     name::validate_version,
     pipeline::{Call, Pipeline, Reply},
@@ -73,8 +75,9 @@ impl SecretClient {
     /// # Errors
     ///
     /// [`Error::Configuration`] when the URL is not `https://` (plain `http://` is accepted
-    /// only for loopback hosts, i.e. a local emulator), has a query, or the api-version is
-    /// empty, or when the CA file cannot be loaded.
+    /// only for loopback hosts, i.e. a local emulator), carries a user name or password, has
+    /// a query, or the api-version is empty, or when the CA file or a proxy setting cannot be
+    /// used.
     pub fn new(
         vault_url: &str,
         credential: Arc<dyn TokenCredential>,
@@ -94,14 +97,7 @@ impl SecretClient {
         }
         let http = match options.http_client.clone() {
             Some(client) => client,
-            None => http_client_builder(&options.http, &options.env)
-                .and_then(|b| {
-                    b.build().map_err(|e| {
-                        vaultref_entra::Error::Configuration(format!(
-                            "cannot build the HTTP client: {e}"
-                        ))
-                    })
-                })
+            None => build_http_client(&options.http, &options.env)
                 .map_err(|e| Error::Configuration(e.to_string()))?,
         };
         Ok(Self {
@@ -552,58 +548,6 @@ fn json_body<T: serde::Serialize>(operation: &'static str, body: &T) -> Result<Z
     Ok(buffer)
 }
 
-/// `scheme://host[:port]/` of a vault URL, checked.
-fn vault_origin(vault_url: &str) -> Result<Url> {
-    // The URL as shown in errors: never its user info (a password) or query (a signature).
-    let shown = match Url::parse(vault_url.trim()) {
-        Ok(mut url)
-            if !url.username().is_empty() || url.password().is_some() || url.query().is_some() =>
-        {
-            url.set_username("").ok();
-            url.set_password(None).ok();
-            url.set_query(None);
-            url.to_string()
-        }
-        _ => vault_url.to_owned(),
-    };
-    let bad = |problem: String| {
-        Error::Configuration(format!(
-            "vault URL '{shown}' {problem}; use https://<vault-name>.vault.azure.net/ (or your cloud's or emulator's URL)"
-        ))
-    };
-    let url = Url::parse(vault_url.trim()).map_err(|e| bad(format!("is not a URL ({e})")))?;
-    let host = url
-        .host_str()
-        .ok_or_else(|| bad("has no host".into()))?
-        .to_owned();
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(&host) => {}
-        "http" => {
-            return Err(bad(
-                "uses http: bearer tokens are only sent over https (plain http is allowed for loopback emulators only)".into(),
-            ));
-        }
-        other => return Err(bad(format!("has the unsupported scheme '{other}'"))),
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("has a query or fragment".into()));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("contains credentials".into()));
-    }
-    let mut origin = url;
-    origin.set_path("/");
-    Ok(origin)
-}
-
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.to_ascii_lowercase().ends_with(".localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 #[cfg(test)]
 mod tests {
     use vaultref_entra::{AccessToken, TokenRequestOptions};
@@ -684,47 +628,6 @@ mod tests {
             )
             .unwrap_err();
             assert!(matches!(err, Error::Configuration(_)), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn vault_urls_are_checked() {
-        for ok in [
-            "https://myvault.vault.azure.net",
-            "https://myvault.vault.azure.net/",
-            "https://myvault.vault.azure.cn:443/",
-            "http://127.0.0.1:8080/",
-            "http://kv.localhost:8080",
-            "http://[::1]:8080/",
-        ] {
-            let url = vault_origin(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
-            assert_eq!(url.path(), "/");
-        }
-        for bad in [
-            "myvault.vault.azure.net",
-            "http://myvault.vault.azure.net/",
-            "https://myvault.vault.azure.net/?x=1",
-            "ftp://myvault/",
-            "https://user:pw@myvault.vault.azure.net/",
-        ] {
-            assert!(
-                matches!(vault_origin(bad), Err(Error::Configuration(_))),
-                "{bad}"
-            );
-        }
-        for (bad, hidden) in [
-            ("https://user:s3cr3t@myvault.vault.azure.net/", "s3cr3t"),
-            (
-                "https://myvault.vault.azure.net/?sig=s1gn4ture",
-                "s1gn4ture",
-            ),
-        ] {
-            let Err(err) = vault_origin(bad) else {
-                panic!("{bad} must be rejected");
-            };
-            let shown = err.to_string();
-            assert!(!shown.contains(hidden), "{shown}");
-            assert!(shown.contains("myvault.vault.azure.net"), "{shown}");
         }
     }
 }

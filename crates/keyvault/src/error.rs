@@ -5,6 +5,8 @@ use std::{fmt, sync::Arc, time::Duration};
 use reqwest::StatusCode;
 use serde::Deserialize;
 
+use crate::name::RejectedName;
+
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -73,11 +75,13 @@ impl fmt::Display for ForbiddenReason {
 #[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A secret name breaks the Key Vault naming rule; no request was sent.
-    #[error("invalid secret name '{name}': {problem}; a secret name must be {rule}")]
+    /// A secret name breaks the Key Vault naming rule; no request was sent. The message
+    /// describes the name (length, first character not allowed and its position) without
+    /// echoing it.
+    #[error("invalid secret name: {problem}; a secret name must be {rule}")]
     InvalidSecretName {
-        /// The rejected name (shortened when very long).
-        name: String,
+        /// The rejected name; shown nowhere, not even by `Debug`.
+        name: RejectedName,
         /// What is wrong with it.
         problem: String,
         /// The rule.
@@ -206,6 +210,11 @@ pub enum Error {
     #[error("could not get a token for Key Vault: {0}")]
     Credential(#[source] vaultref_entra::Error),
 
+    /// [`SecretClient::connect`](crate::SecretClient::connect) could not build the credential
+    /// (an invalid tenant id, authority host or `AZURE_TOKEN_CREDENTIALS`).
+    #[error("cannot set up the credential: {0}")]
+    CredentialSetup(#[source] vaultref_entra::Error),
+
     /// Key Vault kept answering 429 Too Many Requests until the retry policy gave up.
     #[error(
         "{operation}: Key Vault throttled the request (HTTP 429) after {attempts} attempt(s){}; slow down (a vault allows about 4,000 reads and 300 creates per 10 s) or raise RetryOptions::max_retries / total_budget",
@@ -249,10 +258,10 @@ pub enum Error {
         attempts: u32,
     },
 
-    /// No HTTP answer (DNS, connection, TLS, timeout) after every retry.
-    #[error(
-        "{operation}: could not reach {vault} after {attempts} attempt(s): {source}; check the vault URL, network and proxy, and for TLS errors that the server's CA is trusted (SSL_CERT_FILE or HttpClientOptions::ca_cert_file)"
-    )]
+    /// No HTTP answer (DNS, connection, TLS, timeout). Transient failures were retried per
+    /// the retry policy; one that no retry can fix (an untrusted certificate, an unknown host,
+    /// a refused connection to a loopback or literal address) ends at the first attempt.
+    #[error("{operation}: could not reach {vault} after {attempts} attempt(s): {cause}; {hint}")]
     Transport {
         /// What was attempted.
         operation: &'static str,
@@ -260,7 +269,11 @@ pub enum Error {
         vault: String,
         /// How many requests were tried.
         attempts: u32,
-        /// The underlying error (without the URL's query).
+        /// The chain of causes, down to the root one (`Connection refused`, `UnknownIssuer`).
+        cause: String,
+        /// What to check about that root cause.
+        hint: &'static str,
+        /// The underlying error (without the URL).
         source: Arc<reqwest::Error>,
     },
 

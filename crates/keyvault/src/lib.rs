@@ -10,10 +10,18 @@
 //!   without credentials or body; the vault's `WWW-Authenticate` names the token scope and
 //!   tenant; the resource is checked against the vault host (on by default); the token comes
 //!   from any [`vaultref_entra::TokenCredential`]; the challenge is cached per client.
-//! - Resilience: [`RetryOptions`] (408/429/5xx and connection failures, exponential back-off
-//!   with jitter, `Retry-After` / `retry-after-ms` / `x-ms-retry-after-ms` honoured exactly, a
-//!   total time budget); time and randomness are injected ([`Timer`], [`Jitter`]).
-//! - Types: [`SecretName`] (validated before any request), [`SecretValue`] and
+//! - Resilience: vaultref-transport's one retry policy ([`RetryOptions`]: 408/429/5xx and
+//!   transient connection failures, exponential back-off with jitter, `Retry-After` /
+//!   `retry-after-ms` / `x-ms-retry-after-ms` honoured exactly, a total time budget, a
+//!   warning per retry); failures no retry can fix (an untrusted certificate, an unknown
+//!   host, a refused loopback port) end at once with their root cause. Time and randomness
+//!   are injected ([`Timer`], [`Jitter`]). Response bodies are capped.
+//! - Setup: [`SecretClient::new`] over any credential, or [`SecretClient::connect`] with a
+//!   [`VaultCredential`] and [`ConnectOptions`] (the credential and the vault share one HTTP
+//!   client). Vault URLs must be https (plain http only on loopback) without user info or
+//!   query.
+//! - Types: [`SecretName`] (validated before any request; a rejected name is described, never
+//!   echoed: [`RejectedName`]), [`SecretValue`] and
 //!   [`SecretBackup`] (zeroized, redacted in `Debug`), [`Secret`], [`SecretProperties`],
 //!   [`DeletedSecret`], [`SetSecretOptions`], [`SecretUpdate`].
 //! - Configuration: [`SecretClientOptions`], [`ListOptions`], [`WaitOptions`].
@@ -50,21 +58,22 @@
 
 mod challenge;
 mod client;
+mod connect;
 mod error;
 mod model;
 mod name;
 mod options;
 mod pipeline;
-mod retry;
 mod value;
 mod wire;
 
 pub use crate::{
     client::{SecretClient, SecretStream},
+    connect::{ConnectOptions, VaultCredential},
     error::{Error, ForbiddenReason, Result},
     model::{DeletedSecret, Secret, SecretProperties, SecretUpdate, SetSecretOptions},
-    name::SecretName,
+    name::{RejectedName, SecretName},
     options::{DEFAULT_API_VERSION, ListOptions, SecretClientOptions, WaitOptions},
-    retry::{Jitter, RandomJitter, RetryOptions, Timer, TokioTimer},
     value::{SecretBackup, SecretValue},
 };
+pub use vaultref_transport::{Jitter, RandomJitter, RetryOptions, Timer, TokioTimer};

@@ -38,22 +38,10 @@ impl SecretName {
     /// [`Error::InvalidSecretName`] naming the rule the name breaks.
     pub fn new(name: impl Into<String>) -> Result<Self> {
         let name = name.into();
-        let problem = if name.is_empty() {
-            Some("it is empty".to_owned())
-        } else if name.chars().count() > MAX_NAME_CHARS {
-            Some(format!(
-                "it is {} characters long, the limit is {MAX_NAME_CHARS}",
-                name.chars().count()
-            ))
-        } else {
-            name.chars()
-                .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
-                .map(|c| format!("it contains {c:?}"))
-        };
-        match problem {
+        match describe_problem(&name) {
             None => Ok(Self(name)),
             Some(problem) => Err(Error::InvalidSecretName {
-                name: shorten(&name),
+                name: RejectedName(name),
                 problem,
                 rule: NAME_RULE,
             }),
@@ -73,15 +61,62 @@ impl SecretName {
     }
 }
 
-/// A name for an error message: at most 140 characters, so that a value pasted by mistake as a
-/// name is not echoed whole.
-fn shorten(name: &str) -> String {
-    const SHOWN: usize = 140;
-    if name.chars().count() <= SHOWN {
-        name.to_owned()
-    } else {
-        let head: String = name.chars().take(SHOWN).collect();
-        format!("{head}…")
+/// What is wrong with `name` as a Key Vault secret name, described without echoing it (a
+/// value pasted where a name belongs must not reach logs): its length, and the first
+/// character that is not allowed with its position. `None` when the name is valid.
+fn describe_problem(name: &str) -> Option<String> {
+    let length = name.chars().count();
+    let bad = name
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '-'));
+    let long = length > MAX_NAME_CHARS;
+    match (length, long, bad) {
+        (0, _, _) => Some("it is empty".to_owned()),
+        (_, false, None) => None,
+        (_, true, None) => Some(format!(
+            "it is {length} characters long, the limit is {MAX_NAME_CHARS}"
+        )),
+        (_, long, Some((index, c))) => Some(format!(
+            "it is {length} characters long{} and character {} is {c:?}, which is not allowed",
+            if long {
+                format!(" (the limit is {MAX_NAME_CHARS})")
+            } else {
+                String::new()
+            },
+            index + 1
+        )),
+    }
+}
+
+/// A name that was refused. The caller may read it ([`RejectedName::expose`]), but `Debug` and
+/// `Display` show only its length: users paste secrets where names belong.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RejectedName(String);
+
+impl RejectedName {
+    /// The name as given. Never log it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for RejectedName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl fmt::Debug for RejectedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RejectedName(<{} characters>)", self.0.chars().count())
+    }
+}
+
+impl fmt::Display for RejectedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} characters>", self.0.chars().count())
     }
 }
 
@@ -95,8 +130,8 @@ pub(crate) fn validate_version(version: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::InvalidArgument(format!(
-            "secret version '{}' is invalid: a version id is the 32 hexadecimal characters at the end of a secret id",
-            shorten(version)
+            "a secret version of {} characters is invalid: a version id is the 32 hexadecimal characters at the end of a secret id",
+            version.chars().count()
         )))
     }
 }
@@ -180,6 +215,38 @@ mod tests {
     fn long_bad_names_are_shortened_in_errors() {
         let err = SecretName::new("v".repeat(5000)).unwrap_err();
         assert!(err.to_string().len() < 600, "{err}");
+    }
+
+    #[test]
+    fn bad_names_are_described_not_echoed() {
+        for (name, described) in [
+            (
+                "password=SuperSecret1",
+                "it is 21 characters long and character 9 is '=', which is not allowed",
+            ),
+            (
+                "db_password",
+                "it is 11 characters long and character 3 is '_', which is not allowed",
+            ),
+            ("line\nbreak", "character 5 is '\\n'"),
+        ] {
+            let err = SecretName::new(name).unwrap_err();
+            let shown = err.to_string();
+            assert!(shown.contains(described), "{shown}");
+            assert!(!shown.contains(name), "{shown}");
+            assert!(!format!("{err:?}").contains(name), "{err:?}");
+            assert!(matches!(&err, Error::InvalidSecretName { name: n, .. } if n == name));
+        }
+        let long_and_bad = format!("{}_", "x".repeat(200));
+        let shown = SecretName::new(long_and_bad).unwrap_err().to_string();
+        assert!(
+            shown.contains("201 characters long (the limit is 127) and character 201 is '_'"),
+            "{shown}"
+        );
+        let shown = validate_version("SuperSecretVersion!")
+            .unwrap_err()
+            .to_string();
+        assert!(!shown.contains("SuperSecret"), "{shown}");
     }
 
     #[test]

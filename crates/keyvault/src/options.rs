@@ -33,9 +33,10 @@ pub struct SecretClientOptions {
     /// Retries of each request.
     pub retry: RetryOptions,
     /// How to build the HTTP client when `http_client` is `None` (extra CA file, timeouts,
-    /// user agent), with vaultref-entra's shared builder.
+    /// user agent), with vaultref-transport's builder.
     pub http: HttpClientOptions,
-    /// Where `SSL_CERT_FILE` is read from when `http.ca_cert_file` is not set.
+    /// Where `SSL_CERT_FILE` (when `http.ca_cert_file` is not set) and the proxy variables are
+    /// read from.
     pub env: Env,
     /// An existing client to use, e.g. the one the credential uses, so that the process keeps
     /// one connection pool.

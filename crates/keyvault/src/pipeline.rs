@@ -9,14 +9,21 @@ use reqwest::{
 use time::OffsetDateTime;
 use url::Url;
 use vaultref_entra::{TokenCredential, TokenRequestOptions};
-use zeroize::{Zeroize, Zeroizing};
+use vaultref_transport::{
+    BodyError, RetryAfterSeconds, RetryState, TransportFailure, describe_size, is_retryable_status,
+    read_body_limited, requested_retry_delay,
+};
+use zeroize::Zeroizing;
 
 use crate::{
     Error, Jitter, Result, RetryOptions, SecretClientOptions, Timer,
     challenge::Challenge,
     error::{Context, from_response},
-    retry::{RetryState, is_retryable, is_transient, request_id, retry_after},
 };
+
+/// The largest response body read. Key Vault's own are small (a secret value is at most
+/// 25 KiB, a list page 25 items); a backup blob is the largest.
+pub(crate) const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// What the vault's challenge asked for, ready to use for token requests, and the last
 /// `Authorization` header made from the credential's token.
@@ -138,6 +145,7 @@ impl Pipeline {
     /// [`RetryOptions`].
     pub(crate) async fn send(&self, call: &Call<'_>) -> Result<Reply> {
         let client_request_id = request_id(self.jitter.as_ref());
+        let what = format!("{} on {}", call.ctx.operation, self.vault);
         let mut retry = RetryState::new(&self.retry, self.timer.as_ref(), self.jitter.as_ref());
         let mut attempts: u32 = 0;
         let mut replayed_after_challenge = false;
@@ -168,15 +176,16 @@ impl Pipeline {
             attempts += 1;
             let response = match self.http.execute(request).await {
                 Ok(response) => response,
-                Err(e) if is_transient(&e) => {
-                    if let Some(delay) = retry.next_delay(None) {
-                        tracing::debug!(operation = call.ctx.operation, attempts, error = %e, "retrying after a transport error");
+                Err(e) => {
+                    let failure = TransportFailure::new(e, &call.url);
+                    if failure.is_transient()
+                        && let Some(delay) = retry.next_retry(&what, &failure.cause(), None)
+                    {
                         retry.wait(delay).await;
                         continue;
                     }
-                    return Err(self.transport_error(call, attempts, e));
+                    return Err(self.transport_error(call, attempts, &failure));
                 }
-                Err(e) => return Err(self.transport_error(call, attempts, e)),
             };
             let status = response.status();
             // Only what the decisions below need is copied out of the headers.
@@ -186,18 +195,36 @@ impl Pipeline {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
             let requested = (!status.is_success())
-                .then(|| retry_after(response.headers(), self.timer.wall_clock()))
+                .then(|| {
+                    requested_retry_delay(
+                        response.headers(),
+                        self.timer.wall_clock(),
+                        RetryAfterSeconds::Decimal,
+                    )
+                })
                 .flatten();
-            let body = match read_body(response).await {
+            let body = match read_body_limited(response, MAX_RESPONSE_BYTES).await {
                 Ok(body) => body,
-                Err(e) if is_transient(&e) => {
-                    if let Some(delay) = retry.next_delay(None) {
+                Err(BodyError::TooLarge(_)) => {
+                    return Err(Error::UnexpectedResponse {
+                        operation: call.ctx.operation,
+                        status: status.as_u16(),
+                        problem: format!(
+                            "the response body is larger than {}, more than Key Vault sends",
+                            describe_size(MAX_RESPONSE_BYTES)
+                        ),
+                    });
+                }
+                Err(BodyError::Transport(e)) => {
+                    let failure = TransportFailure::new(e, &call.url);
+                    if failure.is_transient()
+                        && let Some(delay) = retry.next_retry(&what, &failure.cause(), None)
+                    {
                         retry.wait(delay).await;
                         continue;
                     }
-                    return Err(self.transport_error(call, attempts, e));
+                    return Err(self.transport_error(call, attempts, &failure));
                 }
-                Err(e) => return Err(self.transport_error(call, attempts, e)),
             };
             if status == StatusCode::UNAUTHORIZED {
                 match challenge.as_deref() {
@@ -237,18 +264,12 @@ impl Pipeline {
                 }
                 return Ok(Reply { body });
             }
-            if is_retryable(status)
-                && let Some(delay) = retry.next_delay(requested)
-            {
-                tracing::debug!(
-                    operation = call.ctx.operation,
-                    status = status.as_u16(),
-                    attempts,
-                    delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                    "retrying"
-                );
-                retry.wait(delay).await;
-                continue;
+            if is_retryable_status(status) {
+                let reason = format!("Key Vault answered HTTP {}", status.as_u16());
+                if let Some(delay) = retry.next_retry(&what, &reason, requested) {
+                    retry.wait(delay).await;
+                    continue;
+                }
             }
             return Err(from_response(&call.ctx, status, &body, requested, attempts));
         }
@@ -339,22 +360,42 @@ impl Pipeline {
         Ok(value)
     }
 
-    fn transport_error(&self, call: &Call<'_>, attempts: u32, e: reqwest::Error) -> Error {
+    fn transport_error(&self, call: &Call<'_>, attempts: u32, failure: &TransportFailure) -> Error {
         Error::Transport {
             operation: call.ctx.operation,
             vault: self.vault.to_string(),
             attempts,
-            source: Arc::new(e.without_url()),
+            cause: failure.cause().to_owned(),
+            hint: failure.hint(),
+            source: failure.source().clone(),
         }
     }
 }
 
-/// Reads the whole body into zeroizing memory, wiping reqwest's buffer when it is ours alone.
-async fn read_body(response: reqwest::Response) -> reqwest::Result<Zeroizing<Vec<u8>>> {
-    let bytes = response.bytes().await?;
-    let body = Zeroizing::new(bytes.to_vec());
-    if let Ok(mut buffer) = bytes.try_into_mut() {
-        buffer.as_mut().zeroize();
+/// A random GUID-shaped id for `x-ms-client-request-id` (diagnostics only).
+pub(crate) fn request_id(jitter: &dyn Jitter) -> String {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let part = || (jitter.sample() * (1_u64 << 32) as f64) as u32;
+    let (a, b, c, d) = (part(), part(), part(), part());
+    format!(
+        "{a:08x}-{:04x}-4{:03x}-{:04x}-{:04x}{d:08x}",
+        b >> 16,
+        b & 0xfff,
+        0x8000 | (c >> 16) & 0x3fff,
+        c & 0xffff
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use vaultref_transport::RandomJitter;
+
+    use super::*;
+
+    #[test]
+    fn request_ids_look_like_guids() {
+        let id = request_id(&RandomJitter::default());
+        assert_eq!(id.len(), 36, "{id}");
+        assert_eq!(id.matches('-').count(), 4, "{id}");
     }
-    Ok(body)
 }

@@ -38,36 +38,9 @@ impl Flavour {
     }
 }
 
-/// `url` without its password and query (which may hold one): for messages and logs.
-#[must_use]
-pub fn redact_url(url: &str) -> String {
-    // `jdbc:mysql://user:password@host/db` parses as an opaque `jdbc:` URL whose path holds
-    // the credentials: redact the URL inside instead.
-    if let Some(inner) = url.strip_prefix("jdbc:") {
-        return format!("jdbc:{}", redact_url(inner));
-    }
-    let Ok(mut parsed) = Url::parse(url) else {
-        // Unparsable: show the scheme only, the rest may hold anything.
-        return match url.split_once(':') {
-            Some((scheme, _))
-                if !scheme.is_empty()
-                    && scheme
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
-            {
-                format!("{scheme}:[REDACTED]")
-            }
-            _ => "[REDACTED]".to_owned(),
-        };
-    };
-    if parsed.password().is_some() {
-        // Cannot fail on a URL that has a password (it has a host).
-        let _ = parsed.set_password(Some("REDACTED"));
-    }
-    parsed.set_query(None);
-    parsed.set_fragment(None);
-    parsed.to_string()
-}
+/// `url` without its user info and query (which may hold a password): for messages and
+/// logs. The one redaction of the workspace, vaultref-transport's.
+pub use vaultref_transport::redact_url;
 
 /// The longest database identity written as it is: well within Key Vault's 512 characters for
 /// a tag value (docs/facts-checked.md, 4.2), and readable in the portal.
@@ -257,11 +230,11 @@ mod tests {
     fn redaction_hides_passwords_and_queries() {
         assert_eq!(
             redact_url("postgres://u:hunter2@db:5432/x?password=hunter2"),
-            "postgres://u:REDACTED@db:5432/x"
+            "postgres://db:5432/x"
         );
         assert_eq!(
             redact_url("jdbc:mysql://u:hunter2@db:3306/x?password=hunter2"),
-            "jdbc:mysql://u:REDACTED@db:3306/x"
+            "jdbc:mysql://db:3306/x"
         );
         assert_eq!(redact_url("not a url hunter2"), "[REDACTED]");
         assert_eq!(

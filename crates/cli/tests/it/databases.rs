@@ -43,10 +43,17 @@ impl Database {
 
     /// Runs several statements through one connection, as fast as the database takes them.
     pub(crate) fn connection(&self) -> Session<'_> {
-        let conn = self
+        let mut conn = self
             .runtime
             .block_on(sqlx::AnyConnection::connect(&self.url))
             .unwrap();
+        if self.label == "sqlite" {
+            // SQLite has one writer at a time, and a vaultref run holds it across its vault
+            // calls: wait for it as long as a test may run, not sqlx's default 5 s.
+            self.runtime
+                .block_on(sqlx::query("PRAGMA busy_timeout = 60000").execute(&mut conn))
+                .unwrap();
+        }
         Session { db: self, conn }
     }
 

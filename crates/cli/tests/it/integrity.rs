@@ -159,10 +159,12 @@ fn a_row_changed_by_another_writer_during_migrate_secrets_keeps_the_change() {
         d.import(&DB_MODE, &lines).assert_ok();
         let stored = d.export(&DB_MODE, false);
         let keys = KeyRing::parse(KEY).unwrap();
-        // Slow vault answers keep the migration running while the other writer works.
+        // Slow vault answers keep the migration running while the other writer works: at
+        // least 30 x 50 ms whatever the machine's load (10 ms let a loaded machine finish the
+        // migration before ten edits got in).
         vault
             .emulator
-            .inject(Fault::latency(Target::Vault, Duration::from_millis(10)));
+            .inject(Fault::latency(Target::Vault, Duration::from_millis(50)));
         let mut migration = d.spawn(&["migrate-secrets"]);
         let mut last: Vec<String> = (0..SERVICES).map(|i| format!("pw-{i}-0")).collect();
         let mut session = d.db.connection();

@@ -90,7 +90,14 @@ fn failures_are_one_line_and_never_show_values() {
     emu.clear_requests();
     let bad = secret(&config, &["set", "no_underscores"], b"value-123");
     bad.assert_one_line_failure();
-    assert!(bad.stderr.contains("no_underscores"), "{}", bad.stderr);
+    // Described, not echoed (issue 14: a value pasted as a name must not reach the output).
+    assert!(
+        bad.stderr
+            .contains("14 characters long and character 3 is '_'"),
+        "{}",
+        bad.stderr
+    );
+    assert!(!bad.stderr.contains("no_underscores"), "{}", bad.stderr);
     assert!(!bad.stderr.contains("value-123"));
     assert!(emu.requests().is_empty());
 

@@ -75,6 +75,24 @@ impl Vault {
         trust_ca: bool,
         extra: &str,
     ) -> PathBuf {
+        let (vault, authority) = (self.emulator.vault_url(), self.emulator.authority_host());
+        let endpoints = Endpoints {
+            vault: vault.as_str(),
+            authority: authority.as_str(),
+        };
+        self.config_for(file, identity, &endpoints, trust_ca, extra)
+    }
+
+    /// The same, for other vault and authority URLs (an unreachable port, URLs that must be
+    /// refused).
+    pub(crate) fn config_for(
+        &self,
+        file: &str,
+        identity: &Identity<'_>,
+        endpoints: &Endpoints<'_>,
+        trust_ca: bool,
+        extra: &str,
+    ) -> PathBuf {
         let emu = &self.emulator;
         let ca = if trust_ca {
             format!(
@@ -89,14 +107,20 @@ impl Vault {
              fernetConfiguration:\n  fernetKey: ${{FERNET_KEY:-{KEY}}}\n\
              secretsManagerConfiguration:\n  secretsManager: ${{SECRET_MANAGER:-managed-azure-kv}}\n  prefix: \"\"\n  tags: [team:data]\n\
              \x20 parameters:\n    vaultUrl: {vault}\n    tenantId: {tenant}\n    clientId: {client}\n    clientSecret: {secret}\n    authorityHost: {authority}\n{ca}{extra}",
-            vault = emu.vault_url(),
+            vault = endpoints.vault,
             tenant = emu.tenant_id(),
             client = identity.client_id,
             secret = identity.client_secret,
-            authority = emu.authority_host(),
+            authority = endpoints.authority,
         );
         write(self.dir.path(), file, &text)
     }
+}
+
+/// The vault and authority URLs a configuration names.
+pub(crate) struct Endpoints<'a> {
+    pub(crate) vault: &'a str,
+    pub(crate) authority: &'a str,
 }
 
 /// Writes `text` to `dir/file`.

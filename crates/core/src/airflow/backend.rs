@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures::TryStreamExt as _;
 use secrecy::{ExposeSecret, SecretString};
-use vaultref_keyvault::{ListOptions, SecretValue, SetSecretOptions};
+use vaultref_keyvault::{ListOptions, SecretValue, SetSecretOptions, VaultCredential};
 
 use crate::backend::SecretBackend;
 
@@ -14,8 +14,8 @@ use super::connection::{AirflowConnection, ConnectionForm};
 use super::naming::{AirflowKind, AirflowNaming, NameCandidate, NamePlan};
 use super::settings::AirflowSettings;
 use crate::env::Environment;
-use crate::error::{Error, Result};
-use crate::keyvault::{ClientSettings, Credential, KeyVaultBackend, connect_with};
+use crate::error::Result;
+use crate::keyvault::{ClientSettings, KeyVaultBackend, connect_with};
 use crate::naming::SecretName;
 use crate::resolve::{Resolver, ResolverOptions};
 
@@ -95,15 +95,15 @@ impl AirflowBackend {
                 },
                 _,
             ) => (
-                Credential::ClientSecret {
-                    tenant_id,
-                    client_id,
-                    client_secret,
+                VaultCredential::ClientSecret {
+                    tenant_id: tenant_id.clone(),
+                    client_id: client_id.clone(),
+                    client_secret: client_secret.clone(),
                 },
                 Vec::new(),
             ),
-            (_, Some((chain, tenants))) => (Credential::DefaultChainWith(chain), tenants),
-            (_, None) => (Credential::DefaultChain, Vec::new()),
+            (_, Some((chain, tenants))) => (VaultCredential::DefaultChainWith(chain), tenants),
+            (_, None) => (VaultCredential::DefaultChain, Vec::new()),
         };
         let client = ClientSettings {
             ca_cert_file: settings.ca_cert_file.clone(),
@@ -250,11 +250,7 @@ impl AirflowBackend {
                     },
                 },
             })?;
-        let kv_name = vaultref_keyvault::SecretName::new(name.as_str()).map_err(|_| {
-            Error::InvalidSecretName {
-                name: name.as_str().to_owned(),
-            }
-        })?;
+        let kv_name = name.clone();
         let mut tags = BTreeMap::from([
             (TAG_KIND.to_owned(), kind.as_str().to_owned()),
             (TAG_ID.to_owned(), id.to_owned()),
@@ -360,7 +356,7 @@ impl AirflowBackend {
     /// The vault's failures.
     pub async fn list(&self) -> Result<Vec<ListedSecret>> {
         // Errors name a secret; a listing has none, so they name the operation.
-        let listing = SecretName::new("list")?;
+        let listing = crate::naming::secret_name("list")?;
         let properties: Vec<_> = self
             .vault
             .client()

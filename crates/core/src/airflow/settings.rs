@@ -10,6 +10,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 use vaultref_entra::{DefaultAzureCredentialOptions, UserAssignedId};
+use vaultref_transport::EndpointRole;
 
 use super::naming::{AirflowKind, AirflowNaming};
 use super::pyjson::{self, PyJson};
@@ -139,7 +140,6 @@ impl AirflowSettings {
                 key.to_uppercase()
             );
             env.get(&var)
-                .map(str::to_owned)
                 .or_else(|| file.get(&(section.to_owned(), key.to_owned())).cloned())
         };
         let mut notes = Vec::new();
@@ -244,7 +244,7 @@ impl AirflowSettings {
             false,
         );
         let vault_url = match text("vault_url")?.filter(|u| !u.is_empty()) {
-            Some(url) => parse_http_url(&url).map_err(|problem| {
+            Some(url) => parse_http_url(&url, EndpointRole::Vault).map_err(|problem| {
                 Error::config(
                     key_of("vault_url"),
                     format!(

@@ -51,6 +51,15 @@ impl Clock for FixedClock {
     }
 }
 
+/// The same time for the resolver's cache, which reads vaultref-transport's wall clock.
+impl vaultref_core::Clock for FixedClock {
+    fn now(&self) -> time::OffsetDateTime {
+        let seconds = i64::try_from(self.0.load(Ordering::SeqCst)).unwrap_or(i64::MAX);
+        time::OffsetDateTime::from_unix_timestamp(seconds)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    }
+}
+
 pub(crate) async fn emulator() -> Emulator {
     Emulator::start(EmulatorConfig {
         tls: true,

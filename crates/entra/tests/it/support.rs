@@ -57,6 +57,7 @@ pub(crate) fn fast_retry(max_retries: u32) -> RetryOptions {
         max_retries,
         initial_delay: Duration::from_millis(10),
         max_delay: Duration::from_secs(5),
+        ..RetryOptions::default()
     }
 }
 

@@ -291,6 +291,34 @@ async fn server_errors_after_retries_and_unreachable_vaults() {
     )
     .unwrap();
     let err = client.get_secret(&name("s")).await.unwrap_err();
+    // Nothing starts listening on a loopback port because we wait: the first refusal is final
+    // (issue 11), and the root cause is in the message.
+    assert!(matches!(err, Error::Transport { attempts: 1, .. }), "{err}");
+    assert!(err.to_string().contains("Connection refused"), "{err}");
+
+    // The same refusal from a named host (a load balancer may come back) is retried.
+    let http = reqwest::Client::builder()
+        .resolve(
+            "vault.test",
+            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        )
+        .build()
+        .unwrap();
+    let client = SecretClient::new(
+        &format!("https://vault.test:{port}/"),
+        kv.credential(),
+        SecretClientOptions {
+            http_client: Some(http),
+            timer: kv.timer.clone(),
+            retry: RetryOptions {
+                max_retries: 1,
+                ..Default::default()
+            },
+            ..SecretClientOptions::default()
+        },
+    )
+    .unwrap();
+    let err = client.get_secret(&name("s")).await.unwrap_err();
     assert!(matches!(err, Error::Transport { attempts: 2, .. }), "{err}");
 }
 
@@ -351,5 +379,48 @@ async fn forbidden_by_rbac_and_by_policy() {
             .value
             .expose(),
         "value"
+    );
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_fails_at_once_with_its_root_cause() {
+    let kv = start().await;
+    let vault = kv.emu.vault_url_for(VAULT);
+    let credential = vaultref_keyvault::VaultCredential::ClientSecret {
+        tenant_id: kv.emu.tenant_id().to_owned(),
+        client_id: kv.emu.client_id().to_owned(),
+        client_secret: kv.emu.client_secret().to_owned().into(),
+    };
+    let connect = |ca_cert_file| {
+        SecretClient::connect(
+            &vault,
+            &credential,
+            vaultref_keyvault::ConnectOptions {
+                authority_host: Some(kv.emu.authority_host()),
+                ca_cert_file,
+                env: vaultref_entra::Env::default(),
+                ..vaultref_keyvault::ConnectOptions::default()
+            },
+        )
+        .unwrap()
+    };
+    let err = connect(None).get_secret(&name("s")).await.unwrap_err();
+    assert!(matches!(err, Error::Transport { attempts: 1, .. }), "{err}");
+    let shown = err.to_string();
+    assert!(
+        shown.contains("UnknownIssuer") && shown.contains("caCertFile"),
+        "{shown}"
+    );
+    assert!(
+        kv.emu.requests().is_empty(),
+        "no TLS session, so no request"
+    );
+
+    // Trusting the emulator's CA, the same settings work (a named vault under *.localhost).
+    kv.emu.vault(VAULT).set_secret("s", "v");
+    let trusted = connect(kv.emu.ca_cert_path().map(ToOwned::to_owned));
+    assert_eq!(
+        trusted.get_secret(&name("s")).await.unwrap().value.expose(),
+        "v"
     );
 }

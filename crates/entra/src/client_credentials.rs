@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use crate::{
     AccessToken, EntraError, Error, Result, TokenRequestOptions,
     cache::{CacheKey, later_by, refresh_on},
-    http::{HttpPipeline, RetryOn, endpoint_of},
+    http::{HttpPipeline, RetryOn},
     options::{Context, validate_scopes},
 };
 
@@ -107,7 +107,7 @@ async fn request_token(ctx: &Context, request: EntraRequest<'_>) -> Result<Acces
                 request.tenant
             ))
         })?;
-    let endpoint = endpoint_of(&token_url);
+    let endpoint = vaultref_transport::redact(&token_url);
 
     let client = EntraClient::new(ClientId::new(request.client_id.to_owned()))
         .set_token_uri(TokenUrl::from_url(token_url))
