@@ -61,10 +61,22 @@ pub(crate) fn image(engine: Engine) -> String {
 /// Starts a container of `image` for `engine` and returns the admin URL of its server once
 /// it accepts connections. The error is the reason, for [`crate::Error::NoServer`].
 pub(crate) async fn start(engine: Engine, image: String) -> Result<String, String> {
+    on_runtime(start_on_runtime(engine, image)).await?
+}
+
+/// Runs `task` on the container runtime and waits for it from any runtime.
+pub(crate) async fn on_runtime<T: Send + 'static>(
+    task: impl Future<Output = T> + Send + 'static,
+) -> Result<T, String> {
     runtime()
-        .spawn(start_on_runtime(engine, image))
+        .spawn(task)
         .await
-        .map_err(|e| format!("the container task failed: {e}"))?
+        .map_err(|e| format!("the container task failed: {e}"))
+}
+
+/// Starts `task` on the container runtime without waiting.
+pub(crate) fn spawn_on_runtime(task: impl Future<Output = ()> + Send + 'static) {
+    drop(runtime().spawn(task));
 }
 
 async fn start_on_runtime(engine: Engine, image: String) -> Result<String, String> {
@@ -82,7 +94,7 @@ async fn start_on_runtime(engine: Engine, image: String) -> Result<String, Strin
     }
     let container = request.start().await.map_err(|e| e.to_string())?;
     let id = container.id().to_owned();
-    remove_at_exit(&id, engine);
+    remove_at_exit(&id, engine.label());
 
     let host = container.get_host().await.map_err(|e| e.to_string())?;
     let host_port = container
@@ -157,15 +169,18 @@ fn short(id: &str) -> &str {
 /// process holds open, then runs `docker rm`. (A test binary has no hook that runs at exit,
 /// and statics are never dropped.) Without a `docker` command the container stays, and this
 /// says how to remove it.
-fn remove_at_exit(id: &str, engine: Engine) {
+pub(crate) fn remove_at_exit(id: &str, what: &str) {
     static WATCHERS: Mutex<Vec<ChildStdin>> = Mutex::new(Vec::new());
+    // `docker rm --force` succeeds on a missing container too: ask first, so the line says
+    // what happened (a per-test container is usually gone already).
     const SCRIPT: &str = "read -r _ignored; \
+        docker container inspect \"$1\" >/dev/null 2>&1 && \
         docker rm --force --volumes \"$1\" >/dev/null 2>&1 && \
         printf 'vaultref-testkit: removed the %s container %.12s\\n' \"$2\" \"$1\" >&2";
     let stdin = docker_command_exists()
         .then(|| {
             Command::new("sh")
-                .args(["-c", SCRIPT, "vaultref-testkit-watcher", id, engine.label()])
+                .args(["-c", SCRIPT, "vaultref-testkit-watcher", id, what])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::null())
                 // Not in the test's process group: a Ctrl-C must not stop the watcher first.
@@ -181,7 +196,7 @@ fn remove_at_exit(id: &str, engine: Engine) {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(stdin),
         None => announce(&format!(
-            "WARNING: no `docker` command to remove the {engine} container {} at exit; remove \
+            "WARNING: no `docker` command to remove the {what} container {} at exit; remove \
              it with `docker rm -f {id}`",
             short(id)
         )),

@@ -67,6 +67,20 @@ pub enum Error {
         /// The SQL error.
         reason: String,
     },
+    /// The emulator image could not be started.
+    #[error(
+        "the vaultref emulator container could not be started from the image {image} ({reason}); \
+         build it with `cargo xtask images vaultref` in a reachable container engine \
+         (DOCKER_HOST; `cargo xtask engine start`), or name another image in {image_var}"
+    )]
+    NoEmulator {
+        /// The variable naming the image.
+        image_var: &'static str,
+        /// The image that was tried.
+        image: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A temporary folder for SQLite could not be made.
     #[error("creating a temporary folder for the SQLite test database failed: {0}")]
     TempDir(String),
@@ -76,15 +90,16 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// The engine whose database could not be had (`Sqlite` for a temporary folder failure).
+    /// The engine whose database could not be had; `None` for the emulator.
     #[must_use]
-    pub fn engine(&self) -> Engine {
+    pub fn engine(&self) -> Option<Engine> {
         match self {
             Self::NoServer { engine, .. }
             | Self::Unreachable { engine, .. }
             | Self::InvalidUrl { engine, .. }
-            | Self::CreateDatabase { engine, .. } => *engine,
-            Self::TempDir(_) => Engine::Sqlite,
+            | Self::CreateDatabase { engine, .. } => Some(*engine),
+            Self::TempDir(_) => Some(Engine::Sqlite),
+            Self::NoEmulator { .. } => None,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The one way tests get databases: every engine that can be had, the CI rule applied.
 
-use crate::{Engine, Error, TestDatabase, container::announce};
+use crate::{EmulatorContainer, Engine, Error, TestDatabase, container::announce};
 
 /// Runs `test` once on a fresh database of every engine (SQLite, PostgreSQL, MariaDB/MySQL),
 /// dropping each database afterwards, so one test body covers every engine instead of a loop
@@ -54,14 +54,31 @@ pub async fn database_or_skip(engine: Engine) -> Option<TestDatabase> {
     }
 }
 
-fn skip_or_fail(missing: &[Error]) {
+/// The `vaultref` emulator image in a container of its own, serving `vaults` beside the
+/// default vault, or `None` when it cannot be started: the CI rule of [`database_or_skip`]
+/// applies.
+///
+/// # Panics
+/// With `CI` set, when the container cannot be started.
+pub async fn emulator_container_or_skip(vaults: &[&str]) -> Option<EmulatorContainer> {
+    match EmulatorContainer::start(vaults).await {
+        Ok(emulator) => Some(emulator),
+        Err(e) => {
+            skip_or_fail(&[e]);
+            None
+        }
+    }
+}
+
+/// Fails (with `CI` set) or notes loudly that the test goes on without what is `missing`.
+pub(crate) fn skip_or_fail(missing: &[Error]) {
     if missing.is_empty() {
         return;
     }
     if std::env::var_os("CI").is_some() {
         let reasons: Vec<String> = missing.iter().map(ToString::to_string).collect();
         panic!(
-            "{} (CI is set, so a database that cannot be had fails the test)",
+            "{} (CI is set, so what a test needs and cannot have fails it)",
             reasons.join("\n")
         );
     }
@@ -70,7 +87,7 @@ fn skip_or_fail(missing: &[Error]) {
     for e in missing {
         announce(&format!(
             "SKIPPED {} in {test}: {e}. (With CI set, this fails the test.)",
-            e.engine()
+            e.engine().map_or("emulator", Engine::label)
         ));
     }
 }

@@ -14,11 +14,15 @@
 //! 3. else, with `CI` set, the test fails with what to set; without it, the engine is skipped
 //!    with a loud note.
 //!
+//! [`EmulatorContainer`] runs the `vaultref` image (`vaultref emulator --tls`) the way other
+//! projects run it in their CI.
+//!
 //! Each test's database has a random name and is dropped afterwards: the servers are shared.
 //! See docs/testing.md.
 
 mod container;
 mod database;
+mod emulator;
 mod engine;
 mod error;
 mod harness;
@@ -26,6 +30,7 @@ mod server;
 
 pub use container::CONTAINER_LABEL;
 pub use database::TestDatabase;
+pub use emulator::{EMULATOR_IMAGE_VAR, EmulatorContainer};
 pub use engine::Engine;
 pub use error::{Error, Result};
-pub use harness::{database_or_skip, databases, for_each_database};
+pub use harness::{database_or_skip, databases, emulator_container_or_skip, for_each_database};

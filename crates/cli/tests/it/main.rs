@@ -1,6 +1,7 @@
 //! Integration tests of the `vaultref` binary: each test runs the built executable.
 
 mod check;
+mod container;
 mod emulator;
 mod entities;
 mod fernet;
