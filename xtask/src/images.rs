@@ -24,7 +24,6 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, bail, ensure};
-use sha2::{Digest as _, Sha256};
 
 use crate::{cargo, run, workspace_root};
 
@@ -215,11 +214,18 @@ fn build_vaultref_image(profile: &str) -> Result<()> {
     )?;
     let folder = if profile == "dev" { "debug" } else { profile };
     let bin = crate::target_dir(&root_dir).join(folder).join("vaultref");
-    let binary = fs::read(&bin).with_context(|| format!("reading {}", bin.display()))?;
-    let hash: String = Sha256::digest(&binary)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    // sha256sum, not the sha2 crate: xtask is an unoptimised build, and the debug binary is
+    // 200 MB.
+    let out = Command::new("sha256sum")
+        .arg(&bin)
+        .output()
+        .context("running sha256sum")?;
+    ensure!(out.status.success(), "sha256sum {} failed", bin.display());
+    let hash = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     let comment = format!("vaultref binary ({profile}) sha256:{hash}");
     if image_comment(VAULTREF_IMAGE).is_some_and(|c| c.trim() == comment) {
         println!(
