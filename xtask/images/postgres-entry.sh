@@ -1,7 +1,7 @@
 #!/bin/sh
 # Entry of the PostgreSQL test image that `cargo xtask images` builds from Debian packages:
 # a server that trusts every connection, with a database `test`, like the project's machines.
-# Test data only: fsync is off.
+# Test data only: fsync is off. JIT is off: the image leaves LLVM out.
 set -eu
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 data=/var/lib/postgresql/data
@@ -15,4 +15,4 @@ if [ ! -s "$data/PG_VERSION" ]; then
   echo "CREATE DATABASE test" | as_postgres "$bin/postgres" --single -D "$data" postgres >/dev/null
 fi
 exec setpriv --reuid=postgres --regid=postgres --init-groups "$bin/postgres" -D "$data" \
-  -c listen_addresses='*' -c fsync=off -c synchronous_commit=off -c full_page_writes=off
+  -c listen_addresses='*' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c jit=off

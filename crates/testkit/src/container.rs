@@ -96,16 +96,11 @@ async fn start_on_runtime(engine: Engine, image: String) -> Result<String, Strin
     let id = container.id().to_owned();
     remove_at_exit(&id, engine.label());
 
-    let host = container.get_host().await.map_err(|e| e.to_string())?;
     let host_port = container
         .get_host_port_ipv4(port)
         .await
         .map_err(|e| e.to_string())?;
-    // The port is published on IPv4; "localhost" may resolve to ::1 first.
-    let host = match host {
-        url::Host::Domain(domain) if domain == "localhost" => "127.0.0.1".to_owned(),
-        other => other.to_string(),
-    };
+    let host = published_host();
     let url = engine.container_url(&host, host_port);
 
     let started = Instant::now();
@@ -148,6 +143,24 @@ async fn start_on_runtime(engine: Engine, image: String) -> Result<String, Strin
     // Shared by every test of the process: not removed on drop, but by the watcher.
     std::mem::forget(container);
     Ok(url)
+}
+
+/// Where a published port is reached: the engine's host for a TCP engine, else 127.0.0.1 (or
+/// `TESTCONTAINERS_HOST_OVERRIDE`). Not testcontainers' own guess: inside a container (this
+/// project's machines are) it answers the bridge's gateway, a private address tests must not
+/// send to; the port is published on every address of this machine, loopback included.
+fn published_host() -> String {
+    if let Ok(host) = std::env::var("TESTCONTAINERS_HOST_OVERRIDE")
+        && !host.trim().is_empty()
+    {
+        return host;
+    }
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|docker_host| url::Url::parse(&docker_host).ok())
+        .filter(|url| matches!(url.scheme(), "tcp" | "http" | "https"))
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "127.0.0.1".to_owned())
 }
 
 /// `NAME[:TAG]` split as Docker does: a `:` after the last `/` starts the tag (a registry
