@@ -1,5 +1,6 @@
 //! How to start an emulator.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +19,11 @@ pub struct EmulatorConfig {
     /// Serve TLS as well as plain HTTP on the port (the SDKs require https for the vault and
     /// for Entra). Plain HTTP stays available on the same port either way.
     pub tls: bool,
-    /// Port on 127.0.0.1; 0 picks a free one.
+    /// Port to listen on; 0 picks a free one.
     pub port: u16,
+    /// Address to listen on: 127.0.0.1 by default; `0.0.0.0` in a container, whose published
+    /// port arrives on its network interface. The URLs handed out still name 127.0.0.1.
+    pub listen: IpAddr,
     /// Keep secrets (and the CA key, and the default credentials) here across restarts.
     pub state_dir: Option<PathBuf>,
     /// Name of the vault served at `127.0.0.1:PORT` / `localhost:PORT`.
@@ -81,6 +85,7 @@ impl std::fmt::Debug for EmulatorConfig {
         f.debug_struct("EmulatorConfig")
             .field("tls", &self.tls)
             .field("port", &self.port)
+            .field("listen", &self.listen)
             .field("state_dir", &self.state_dir)
             .field("default_vault", &self.default_vault)
             .field("vaults", &self.vaults)
@@ -111,6 +116,7 @@ impl Default for EmulatorConfig {
         Self {
             tls: false,
             port: 0,
+            listen: IpAddr::V4(Ipv4Addr::LOCALHOST),
             state_dir: None,
             default_vault: "default".to_owned(),
             vaults: Vec::new(),

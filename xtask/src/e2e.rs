@@ -1,5 +1,6 @@
-//! `cargo xtask e2e`: the main job end to end, through the `vaultref` binary only, on embedded
-//! defaults (the TLS emulator, SQLite in a temporary directory).
+//! `cargo xtask e2e`: the main job end to end, through the `vaultref` binary only, against the
+//! TLS emulator and a fresh database: SQLite in a temporary directory by default, or PostgreSQL
+//! and MariaDB/MySQL from vaultref-testkit (`VAULTREF_TEST_*_URL`, else a container).
 //!
 //! 1. build `vaultref`, start `vaultref emulator --tls`, read its ready line;
 //! 2. write a configuration pointing at it (`managed-azure-kv`, `${SECRET_MANAGER}` and
@@ -220,15 +221,16 @@ fn check_rows(
     Ok(())
 }
 
-fn config_text(ready: &Emulator, database: &Path) -> Result<String> {
+fn config_text(ready: &Emulator, database_url: &str) -> Result<String> {
     Ok(format!(
         "clusterName: ${{OPENMETADATA_CLUSTER_NAME:-openmetadata}}\n\
-         database:\n  url: sqlite://{db}\n\
+         database:\n  url: {db}\n\
          fernetConfiguration:\n  fernetKey: ${{FERNET_KEY:-{DEFAULT_KEY}}}\n\
          secretsManagerConfiguration:\n  secretsManager: ${{SECRET_MANAGER:-managed-azure-kv}}\n  prefix: \"\"\n  tags: [owner:e2e]\n\
          \x20 parameters:\n    vaultUrl: {vault}\n    tenantId: {tenant}\n    clientId: {client}\n    clientSecret: {secret}\n    authorityHost: {authority}\n    caCertFile: {ca}\n\
          pipelineServiceClientConfiguration:\n  secretsManagerLoader: noop\n",
-        db = database.display(),
+        // A JSON string is a YAML string too: the URL needs no escaping rules of its own.
+        db = serde_json::Value::from(database_url),
         vault = ready.get("vault_url")?,
         tenant = ready.get("tenant_id")?,
         client = ready.get("client_id")?,
@@ -238,16 +240,14 @@ fn config_text(ready: &Emulator, database: &Path) -> Result<String> {
     ))
 }
 
-/// Runs the whole job; `bin` is the built `vaultref`, `data` the sample entities.
-pub(crate) fn run(bin: &Path, data: &Path) -> Result<()> {
+/// Runs the whole job; `bin` is the built `vaultref`, `data` the sample entities,
+/// `database_url` a fresh, empty database.
+pub(crate) fn run(bin: &Path, data: &Path, database_url: &str) -> Result<()> {
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let emulator = Emulator::start(bin)?;
     let config = dir.path().join("openmetadata.yaml");
-    std::fs::write(
-        &config,
-        config_text(&emulator, &dir.path().join("vaultref.db"))?,
-    )
-    .context("writing the configuration")?;
+    std::fs::write(&config, config_text(&emulator, database_url)?)
+        .context("writing the configuration")?;
     let vaultref = Vaultref {
         bin: bin.to_owned(),
         config,

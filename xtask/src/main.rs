@@ -25,8 +25,12 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
+use vaultref_testkit::{Engine, TestDatabase};
 
+mod containers;
 mod e2e;
+mod engine;
+mod images;
 
 /// Python packages the interop tests import: the reference Fernet implementation and the official
 /// Azure SDKs that must accept the emulator.
@@ -46,11 +50,13 @@ fn main() -> Result<()> {
         Some("ci") => ci(),
         Some("venv") => venv().map(|python| println!("{}", python.display())),
         Some("venv-airflow") => venv_airflow().map(|python| println!("{}", python.display())),
-        Some("e2e") => e2e(),
+        Some("e2e") => e2e(&env::args().skip(2).collect::<Vec<_>>()),
         Some("bench") => bench(env::args().skip(2).collect()),
+        Some("engine") => engine::main(&env::args().skip(2).collect::<Vec<_>>()),
+        Some("images") => images::main(&env::args().skip(2).collect::<Vec<_>>()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, all tests (what CI runs)\n  venv   create the Python virtualenv the interop tests use\n  venv-airflow  create the virtualenv with Airflow and its Azure provider\n  e2e    build vaultref and run the main job end to end (emulator, SQLite)\n  bench  criterion benchmarks (vaultref-benches); extra arguments go to cargo bench"
+                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, all tests (what CI runs)\n  venv   create the Python virtualenv the interop tests use\n  venv-airflow  create the virtualenv with Airflow and its Azure provider\n  e2e [--database sqlite|postgres|mysql|all]...  build vaultref and run the main job end to end (emulator; SQLite by default)\n  bench  criterion benchmarks (vaultref-benches); extra arguments go to cargo bench\n  engine start|stop  a container engine for the container tests (prints DOCKER_HOST=...)\n  images [postgres] [mariadb] [vaultref]  build the container images from Debian packages"
             );
             bail!("unknown task {task:?}")
         }
@@ -112,8 +118,11 @@ fn ci() -> Result<()> {
     )?;
     // Doc tests are not part of --all-targets.
     cargo(&root, ["test", "--workspace", "--doc"], &test_env)?;
-    // The end-to-end job takes seconds once the binary is built.
-    e2e()?;
+    // The end-to-end job takes seconds once the binary is built; a child process, so that it
+    // reads the database URLs above.
+    cargo(&root, ["xtask", "e2e", "--database", "all"], &test_env)?;
+    // The same database tests and end-to-end job again, through containers.
+    containers::ci_pass(&root, &test_env[..1])?;
     println!("xtask ci: all checks passed");
     Ok(())
 }
@@ -131,17 +140,64 @@ fn bench(extra: Vec<String>) -> Result<()> {
     cargo(&root, args, &[])
 }
 
-/// Builds the `vaultref` binary and runs the end-to-end job with it.
-fn e2e() -> Result<()> {
+/// Builds the `vaultref` binary and runs the end-to-end job with it, once per database asked
+/// for with `--database` (SQLite when none is): each run gets a fresh database from
+/// vaultref-testkit, so PostgreSQL and MariaDB come from `VAULTREF_TEST_*_URL` or containers.
+fn e2e(args: &[String]) -> Result<()> {
+    let engines = e2e_engines(args)?;
     let root = workspace_root();
     cargo(
         &root,
         ["build", "-p", "vaultref-cli", "--bin", "vaultref"],
         &[],
     )?;
-    let target = env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let bin = target.join("debug").join("vaultref");
-    e2e::run(&bin, &root.join("crates/cli/tests/data/entities.jsonl"))
+    let bin = target_dir(&root).join("debug").join("vaultref");
+    let data = root.join("crates/cli/tests/data/entities.jsonl");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting an async runtime")?;
+    for engine in engines {
+        let database = runtime.block_on(TestDatabase::create(engine))?;
+        println!("xtask e2e: on {engine}");
+        e2e::run(&bin, &data, database.url())?;
+        runtime.block_on(database.drop_database());
+    }
+    Ok(())
+}
+
+fn e2e_engines(args: &[String]) -> Result<Vec<Engine>> {
+    let mut engines = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let value = match arg.strip_prefix("--database=") {
+            Some(value) => value,
+            None if arg == "--database" => args.next().map_or("", String::as_str),
+            None => bail!(
+                "usage: cargo xtask e2e [--database sqlite|postgres|mysql|all]... (got {arg:?})"
+            ),
+        };
+        match value {
+            "all" => engines.extend(Engine::ALL),
+            other => engines.push(
+                Engine::ALL
+                    .into_iter()
+                    .find(|engine| engine.label() == other)
+                    .with_context(|| {
+                        format!("--database {other:?}: sqlite, postgres, mysql or all")
+                    })?,
+            ),
+        }
+    }
+    if engines.is_empty() {
+        engines.push(Engine::Sqlite);
+    }
+    Ok(engines)
+}
+
+/// Cargo's target folder: `CARGO_TARGET_DIR`, else `target/` in the workspace.
+fn target_dir(root: &Path) -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
 /// Creates `.venv` at the workspace root (once) and installs the interop packages into it.
@@ -207,9 +263,21 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
+    cargo_without(root, args, envs, &[])
+}
+
+/// Like `cargo`, with the variables `removed` taken out of its environment.
+fn cargo_without<I, S>(root: &Path, args: I, envs: &[(&str, &str)], removed: &[&str]) -> Result<()>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command.current_dir(root).args(args);
+    for key in removed {
+        command.env_remove(key);
+    }
     for (key, value) in envs {
         command.env(key, value);
     }

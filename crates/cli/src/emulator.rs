@@ -14,9 +14,18 @@ use vaultref_emulator::{Emulator, EmulatorConfig, FaultSpec};
 /// Options of `vaultref emulator`.
 #[derive(clap::Args)]
 pub(crate) struct EmulatorArgs {
-    /// Port on 127.0.0.1 (0 picks a free one; the ready line says which).
+    /// Port to listen on (0 picks a free one; the ready line says which).
     #[arg(long, default_value_t = 0)]
     port: u16,
+    /// Address to listen on; `0.0.0.0` in a container (the image sets it). The URLs of the
+    /// ready line still name 127.0.0.1: publish the port on the same number.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "VAULTREF_EMULATOR_LISTEN",
+        default_value = "127.0.0.1"
+    )]
+    listen: std::net::IpAddr,
     /// Also serve HTTPS on the same port, with a self-signed CA written as PEM (`ca_cert`).
     #[arg(long)]
     tls: bool,
@@ -50,6 +59,7 @@ pub(crate) fn run(args: EmulatorArgs) -> anyhow::Result<()> {
 async fn serve(args: EmulatorArgs) -> anyhow::Result<()> {
     let mut config = EmulatorConfig {
         port: args.port,
+        listen: args.listen,
         tls: args.tls,
         state_dir: args.state_dir,
         vaults: args.vaults,
@@ -68,12 +78,20 @@ async fn serve(args: EmulatorArgs) -> anyhow::Result<()> {
         stdout.flush().context("writing the ready line")?;
     }
     // stdin is read on a plain thread: it blocks, and closing it is the usual way for a
-    // parent process (a test harness) to stop the emulator.
+    // parent process (a test harness) to stop the emulator. Only a pipe, socket or terminal
+    // can close later: /dev/null (a container without -i, a job in the background) or a file
+    // is at its end from the start and must not stop the emulator.
     let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
-        let _ = closed_tx.send(());
-    });
+    // Held until the end when stdin is not watched, so the receiver never completes.
+    let _unwatched = if stdin_can_close() {
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+            let _ = closed_tx.send(());
+        });
+        None
+    } else {
+        Some(closed_tx)
+    };
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("listening for SIGTERM")?;
     tokio::select! {
@@ -83,4 +101,22 @@ async fn serve(args: EmulatorArgs) -> anyhow::Result<()> {
     }
     emulator.shutdown().await;
     Ok(())
+}
+
+/// Whether stdin is a pipe, a socket or a terminal: something that can be closed later.
+fn stdin_can_close() -> bool {
+    use std::io::IsTerminal as _;
+    use std::os::fd::AsFd as _;
+    use std::os::unix::fs::FileTypeExt as _;
+
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return true;
+    }
+    let Ok(fd) = stdin.as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    std::fs::File::from(fd)
+        .metadata()
+        .is_ok_and(|meta| meta.file_type().is_fifo() || meta.file_type().is_socket())
 }

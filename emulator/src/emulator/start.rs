@@ -67,7 +67,7 @@ fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 }
 
 impl Emulator {
-    /// Starts an emulator on `127.0.0.1:{config.port}`.
+    /// Starts an emulator on `{config.listen}:{config.port}` (`127.0.0.1` by default).
     ///
     /// # Errors
     /// When the port cannot be bound, a file cannot be written, or the state directory holds
@@ -84,7 +84,7 @@ impl Emulator {
         }
         let (ids, key) = credentials(&config, &mut random)?;
 
-        let addr = SocketAddr::from(([127, 0, 0, 1], config.port));
+        let addr = SocketAddr::new(config.listen, config.port);
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| Error::Bind { addr, source })?;

@@ -174,6 +174,33 @@ fn emulator_prints_the_ready_line_serves_and_keeps_state_across_restarts() {
     stop(child);
 }
 
+/// With stdin at its end from the start (/dev/null: a container without `-i`, a job in the
+/// background) the emulator keeps serving until SIGTERM.
+#[test]
+fn emulator_with_stdin_from_dev_null_serves_until_sigterm() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vaultref"))
+        .args(["emulator"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ready: Value = serde_json::from_str(&line).unwrap();
+    token(&ready);
+    assert!(child.try_wait().unwrap().is_none(), "the emulator stopped");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
 /// The emulator's Python SDK script, run against `vaultref emulator --tls` with nothing but
 /// the ready line's values, for every credential kind.
 #[test]
@@ -181,60 +208,64 @@ fn python_sdks_accept_the_cli_emulator_configured_from_its_ready_line() {
     let Some(python) = crate::support::python(&["azure.identity", "azure.keyvault.secrets"]) else {
         return;
     };
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../emulator/tests/data/python_sdk.py");
     let dir = tempfile::tempdir().unwrap();
     let (child, ready) = start(dir.path());
+    assert_python_sdk_passes(
+        &python,
+        &ready,
+        &["client-secret", "workload", "mi-appservice", "mi-imds"],
+        "`vaultref emulator --tls`",
+    );
+    stop(child);
+}
+
+/// Runs `emulator/tests/data/python_sdk.py` in each of `modes` against the emulator whose
+/// ready line is `ready`, configured from that line alone as a user would.
+pub(crate) fn assert_python_sdk_passes(
+    python: &Path,
+    ready: &Value,
+    modes: &[&str],
+    emulator: &str,
+) {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../emulator/tests/data/python_sdk.py");
     let text = |key: &str| ready[key].as_str().unwrap().to_owned();
+    // A named vault when the emulator serves one (its `*.localhost` name and SNI path).
+    let named_vault = ready["vaults"]["team-a"]
+        .as_str()
+        .map_or_else(|| text("vault_url"), str::to_owned);
     let common = [
         ("REQUESTS_CA_BUNDLE", text("ca_cert")),
         ("NO_PROXY", "*".to_owned()),
     ];
-    let modes: [(&str, Vec<(&str, String)>); 4] = [
-        (
-            "client-secret",
-            vec![
-                (
-                    "VAULT_URL",
-                    ready["vaults"]["team-a"].as_str().unwrap().to_owned(),
-                ),
+    for &mode in modes {
+        let vars: Vec<(&str, String)> = match mode {
+            "client-secret" => vec![
+                ("VAULT_URL", named_vault.clone()),
                 ("AZURE_TENANT_ID", text("tenant_id")),
                 ("AZURE_CLIENT_ID", text("client_id")),
                 ("AZURE_CLIENT_SECRET", text("client_secret")),
                 ("AZURE_AUTHORITY_HOST", text("authority_host")),
             ],
-        ),
-        (
-            "workload",
-            vec![
+            "workload" => vec![
                 ("VAULT_URL", text("vault_url")),
                 ("AZURE_TENANT_ID", text("tenant_id")),
                 ("AZURE_CLIENT_ID", text("workload_client_id")),
                 ("AZURE_FEDERATED_TOKEN_FILE", text("federated_token_file")),
                 ("AZURE_AUTHORITY_HOST", text("authority_host")),
             ],
-        ),
-        (
-            "mi-appservice",
-            vec![
-                (
-                    "VAULT_URL",
-                    ready["vaults"]["team-a"].as_str().unwrap().to_owned(),
-                ),
+            "mi-appservice" => vec![
+                ("VAULT_URL", named_vault.clone()),
                 ("IDENTITY_ENDPOINT", text("identity_endpoint")),
                 ("IDENTITY_HEADER", text("identity_header")),
             ],
-        ),
-        (
-            "mi-imds",
-            vec![
+            "mi-imds" => vec![
                 ("VAULT_URL", text("vault_url")),
                 ("AZURE_POD_IDENTITY_AUTHORITY_HOST", text("imds_endpoint")),
             ],
-        ),
-    ];
-    for (mode, vars) in modes {
-        let mut command = Command::new(&python);
+            other => panic!("no Python SDK mode {other}"),
+        };
+        let mut command = Command::new(python);
         command.arg(&script).arg(mode);
         for (name, _) in std::env::vars() {
             if name.starts_with("AZURE_")
@@ -249,11 +280,10 @@ fn python_sdks_accept_the_cli_emulator_configured_from_its_ready_line() {
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
             output.status.success() && stdout.contains("ALL PASSED"),
-            "python {mode} against `vaultref emulator --tls`:\n{stdout}\n{}",
+            "python {mode} against {emulator}:\n{stdout}\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    stop(child);
 }
 
 /// The admin endpoint's port and token, from the ready line.

@@ -3,6 +3,7 @@
 mod airflow;
 mod airflow_interop;
 mod check;
+mod container;
 mod databases;
 mod deploy_manifests;
 mod emulator;
