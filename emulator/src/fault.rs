@@ -43,6 +43,40 @@ impl Target {
     }
 }
 
+/// Which requests a rate limit counts. Key Vault's service limits count "CREATE secret" (a
+/// set: `PUT /secrets/{name}`) apart from "all other transactions"
+/// (learn.microsoft.com/azure/key-vault/general/service-limits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RateClass {
+    /// Every request of the target.
+    All,
+    /// Sets only: `PUT /secrets/{name}`.
+    SetSecret,
+    /// Every request but sets.
+    Other,
+}
+
+impl RateClass {
+    /// The class of one request: [`RateClass::SetSecret`] or [`RateClass::Other`].
+    #[must_use]
+    pub fn of_request(method: &str, path: &str) -> Self {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        if method.eq_ignore_ascii_case("PUT")
+            && segments.len() == 2
+            && segments[0].eq_ignore_ascii_case("secrets")
+        {
+            Self::SetSecret
+        } else {
+            Self::Other
+        }
+    }
+
+    /// Whether a limit of class `self` counts a request of class `request`.
+    fn counts(self, request: Self) -> bool {
+        self == Self::All || self == request
+    }
+}
+
 /// A fault to inject, built with the constructors below and given to
 /// `Emulator::inject` or `EmulatorConfig::faults`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +104,9 @@ enum FaultKind {
         requests: u32,
     },
     RateLimit {
-        per_10s: u32,
+        per_window: u32,
+        window: Duration,
+        class: RateClass,
     },
     ForbiddenByPolicy {
         requests: u32,
@@ -131,9 +167,29 @@ impl Fault {
     /// `Retry-After` (seconds to the end of the window). Throttled requests do not count.
     #[must_use]
     pub fn rate_limit(target: Target, per_10s: u32) -> Self {
+        Self::rate_limit_for(target, RateClass::All, per_10s, RATE_WINDOW)
+    }
+
+    /// Like [`Fault::rate_limit`], counting only the requests of `class`, with `per_window`
+    /// requests in windows of `window`: Key Vault's counts in compressed time when `window` is
+    /// shorter than 10 s (300 sets per second instead of per 10 s), so that a test runs fast at
+    /// the real counts. Then the 429s also carry `retry-after-ms` with the exact wait
+    /// (`Retry-After` has whole seconds only). Limits of different classes on one target apply
+    /// together; a new one replaces the one of the same target and class.
+    #[must_use]
+    pub fn rate_limit_for(
+        target: Target,
+        class: RateClass,
+        per_window: u32,
+        window: Duration,
+    ) -> Self {
         Self {
             target,
-            kind: FaultKind::RateLimit { per_10s },
+            kind: FaultKind::RateLimit {
+                per_window,
+                window: window.max(Duration::from_millis(1)),
+                class,
+            },
         }
     }
 
@@ -161,19 +217,39 @@ impl Fault {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
     Proceed,
-    Throttle { retry_after_secs: u64 },
+    /// 429; `retry_after` is whole seconds except for rate limits in compressed time.
+    Throttle {
+        retry_after: Duration,
+    },
     Status(u16),
 }
 
 #[derive(Debug)]
 enum Active {
-    Throttle { left: u32, retry_after_secs: u64 },
-    Status { left: u32, status: u16 },
-    StatusUntil { until: SystemTime, status: u16 },
+    Throttle {
+        left: u32,
+        retry_after_secs: u64,
+    },
+    Status {
+        left: u32,
+        status: u16,
+    },
+    StatusUntil {
+        until: SystemTime,
+        status: u16,
+    },
     Latency(Duration),
-    Drop { left: u32 },
-    RateLimit { per_10s: u32 },
-    PolicyDenial { left: u32 },
+    Drop {
+        left: u32,
+    },
+    RateLimit {
+        per_window: u32,
+        window: Duration,
+        class: RateClass,
+    },
+    PolicyDenial {
+        left: u32,
+    },
 }
 
 #[derive(Debug)]
@@ -188,7 +264,7 @@ const RATE_WINDOW: Duration = Duration::from_secs(10);
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
     active: Vec<(Target, Active)>,
-    windows: HashMap<Target, Window>,
+    windows: HashMap<(Target, RateClass), Window>,
 }
 
 impl Faults {
@@ -212,12 +288,21 @@ impl Faults {
             FaultKind::Latency(latency) => Active::Latency(latency),
             FaultKind::Drop { requests } => Active::Drop { left: requests },
             FaultKind::ForbiddenByPolicy { requests } => Active::PolicyDenial { left: requests },
-            FaultKind::RateLimit { per_10s } => {
+            FaultKind::RateLimit {
+                per_window,
+                window,
+                class,
+            } => {
                 self.active.retain(|(t, a)| {
-                    !(*t == fault.target && matches!(a, Active::RateLimit { .. }))
+                    !(*t == fault.target
+                        && matches!(a, Active::RateLimit { class: c, .. } if *c == class))
                 });
-                self.windows.remove(&fault.target);
-                Active::RateLimit { per_10s }
+                self.windows.remove(&(fault.target, class));
+                Active::RateLimit {
+                    per_window,
+                    window,
+                    class,
+                }
             }
         };
         self.active.push((fault.target, active));
@@ -281,8 +366,13 @@ impl Faults {
             .sum()
     }
 
-    /// Decides the fate of one request to `target`, consuming counted faults.
-    pub(crate) fn on_request(&mut self, target: Target, now: SystemTime) -> Verdict {
+    /// Decides the fate of one request of class `class` to `target`, consuming counted faults.
+    pub(crate) fn on_request(
+        &mut self,
+        target: Target,
+        class: RateClass,
+        now: SystemTime,
+    ) -> Verdict {
         let mut verdict = Verdict::Proceed;
         for (t, active) in &mut self.active {
             if !t.covers(target) {
@@ -295,7 +385,7 @@ impl Faults {
                 } if *left > 0 => {
                     *left -= 1;
                     verdict = Verdict::Throttle {
-                        retry_after_secs: *retry_after_secs,
+                        retry_after: Duration::from_secs(*retry_after_secs),
                     };
                 }
                 Active::Status { left, status } if *left > 0 => {
@@ -305,21 +395,25 @@ impl Faults {
                 Active::StatusUntil { until, status } if now < *until => {
                     verdict = Verdict::Status(*status);
                 }
-                Active::RateLimit { per_10s } => {
-                    let window = self.windows.entry(*t).or_insert(Window {
+                Active::RateLimit {
+                    per_window,
+                    window: length,
+                    class: limited,
+                } if limited.counts(class) => {
+                    let window = self.windows.entry((*t, *limited)).or_insert(Window {
                         start: now,
                         count: 0,
                     });
                     let elapsed = now.duration_since(window.start).unwrap_or_default();
-                    if elapsed >= RATE_WINDOW {
+                    if elapsed >= *length {
                         window.start = now;
                         window.count = 0;
                     }
-                    if window.count >= *per_10s {
-                        let left = RATE_WINDOW
+                    if window.count >= *per_window {
+                        let left = length
                             .saturating_sub(now.duration_since(window.start).unwrap_or_default());
                         verdict = Verdict::Throttle {
-                            retry_after_secs: left.as_secs().max(1),
+                            retry_after: wait_to_window_end(left, *length),
                         };
                     } else {
                         window.count += 1;
@@ -339,10 +433,22 @@ impl Faults {
     }
 }
 
+/// What a 429 asks a client to wait: to the window's end, rounded up (never 0) so that the
+/// retry lands in the next window; whole seconds for Key Vault's 10-s windows (Retry-After has
+/// no fractions), milliseconds in compressed time.
+fn wait_to_window_end(left: Duration, window: Duration) -> Duration {
+    let unit: u128 = if window >= RATE_WINDOW { 1_000 } else { 1 };
+    let millis = left.as_nanos().div_ceil(1_000_000);
+    let rounded = millis.div_ceil(unit).max(1) * unit;
+    Duration::from_millis(u64::try_from(rounded).unwrap_or(u64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::UNIX_EPOCH;
+
+    const ANY: RateClass = RateClass::Other;
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)
@@ -368,16 +474,22 @@ mod tests {
     fn throttle_applies_to_exactly_n_requests_of_its_target() {
         let mut faults = Faults::default();
         faults.inject(Fault::throttle(Target::Vault, 2, 3), at(0));
-        assert_eq!(faults.on_request(Target::Entra, at(0)), Verdict::Proceed);
+        assert_eq!(
+            faults.on_request(Target::Entra, ANY, at(0)),
+            Verdict::Proceed
+        );
         for _ in 0..2 {
             assert_eq!(
-                faults.on_request(Target::Vault, at(0)),
+                faults.on_request(Target::Vault, ANY, at(0)),
                 Verdict::Throttle {
-                    retry_after_secs: 3
+                    retry_after: Duration::from_secs(3)
                 }
             );
         }
-        assert_eq!(faults.on_request(Target::Vault, at(0)), Verdict::Proceed);
+        assert_eq!(
+            faults.on_request(Target::Vault, ANY, at(0)),
+            Verdict::Proceed
+        );
     }
 
     #[test]
@@ -389,20 +501,23 @@ mod tests {
         faults.inject(Fault::status(Target::Vault, 1, 500), at(0));
         faults.inject(Fault::throttle(Target::Vault, 1, 2), at(0));
         assert_eq!(
-            faults.on_request(Target::Vault, at(0)),
+            faults.on_request(Target::Vault, ANY, at(0)),
             Verdict::Status(503)
         );
         assert_eq!(
-            faults.on_request(Target::Vault, at(0)),
+            faults.on_request(Target::Vault, ANY, at(0)),
             Verdict::Status(500)
         );
         assert_eq!(
-            faults.on_request(Target::Vault, at(0)),
+            faults.on_request(Target::Vault, ANY, at(0)),
             Verdict::Throttle {
-                retry_after_secs: 2
+                retry_after: Duration::from_secs(2)
             }
         );
-        assert_eq!(faults.on_request(Target::Vault, at(0)), Verdict::Proceed);
+        assert_eq!(
+            faults.on_request(Target::Vault, ANY, at(0)),
+            Verdict::Proceed
+        );
     }
 
     #[test]
@@ -413,25 +528,140 @@ mod tests {
             at(100),
         );
         assert_eq!(
-            faults.on_request(Target::Entra, at(129)),
+            faults.on_request(Target::Entra, ANY, at(129)),
             Verdict::Status(503)
         );
-        assert_eq!(faults.on_request(Target::Entra, at(130)), Verdict::Proceed);
+        assert_eq!(
+            faults.on_request(Target::Entra, ANY, at(130)),
+            Verdict::Proceed
+        );
     }
 
     #[test]
     fn rate_limit_counts_per_ten_second_window() {
         let mut faults = Faults::default();
         faults.inject(Fault::rate_limit(Target::Vault, 2), at(0));
-        assert_eq!(faults.on_request(Target::Vault, at(0)), Verdict::Proceed);
-        assert_eq!(faults.on_request(Target::Vault, at(1)), Verdict::Proceed);
         assert_eq!(
-            faults.on_request(Target::Vault, at(4)),
+            faults.on_request(Target::Vault, ANY, at(0)),
+            Verdict::Proceed
+        );
+        assert_eq!(
+            faults.on_request(Target::Vault, ANY, at(1)),
+            Verdict::Proceed
+        );
+        assert_eq!(
+            faults.on_request(Target::Vault, ANY, at(4)),
             Verdict::Throttle {
-                retry_after_secs: 6
+                retry_after: Duration::from_secs(6)
             }
         );
-        assert_eq!(faults.on_request(Target::Vault, at(10)), Verdict::Proceed);
+        assert_eq!(
+            faults.on_request(Target::Vault, ANY, at(10)),
+            Verdict::Proceed
+        );
+    }
+
+    #[test]
+    fn retry_after_reaches_the_end_of_the_window() {
+        // Whole seconds, rounded up, for Key Vault's windows: 9.2 s left is 10.
+        let mut faults = Faults::default();
+        faults.inject(Fault::rate_limit(Target::Vault, 1), at(0));
+        assert_eq!(
+            faults.on_request(Target::Vault, ANY, at(0)),
+            Verdict::Proceed
+        );
+        let later = at(0) + Duration::from_millis(800);
+        assert_eq!(
+            faults.on_request(Target::Vault, ANY, later),
+            Verdict::Throttle {
+                retry_after: Duration::from_secs(10)
+            }
+        );
+    }
+
+    #[test]
+    fn rate_limits_per_class_in_compressed_time() {
+        // Key Vault's limits (300 sets, 4000 others per 10 s) compressed into 100-ms windows.
+        let window = Duration::from_millis(100);
+        let ms = |n| at(0) + Duration::from_millis(n);
+        let mut faults = Faults::default();
+        faults.inject(
+            Fault::rate_limit_for(Target::Vault, RateClass::SetSecret, 2, window),
+            at(0),
+        );
+        faults.inject(
+            Fault::rate_limit_for(Target::Vault, RateClass::Other, 3, window),
+            at(0),
+        );
+        let set = RateClass::SetSecret;
+        assert_eq!(
+            faults.on_request(Target::Vault, set, ms(0)),
+            Verdict::Proceed
+        );
+        assert_eq!(
+            faults.on_request(Target::Vault, set, ms(10)),
+            Verdict::Proceed
+        );
+        assert_eq!(
+            faults.on_request(Target::Vault, set, ms(30)),
+            Verdict::Throttle {
+                retry_after: Duration::from_millis(70)
+            }
+        );
+        // Reads have their own budget, untouched by the sets.
+        for n in 0..3 {
+            assert_eq!(
+                faults.on_request(Target::Vault, ANY, ms(40 + n)),
+                Verdict::Proceed
+            );
+        }
+        assert!(matches!(
+            faults.on_request(Target::Vault, ANY, ms(50)),
+            Verdict::Throttle { .. }
+        ));
+        // Entra is another target.
+        assert_eq!(
+            faults.on_request(Target::Entra, set, ms(50)),
+            Verdict::Proceed
+        );
+        // The next window.
+        assert_eq!(
+            faults.on_request(Target::Vault, set, ms(100)),
+            Verdict::Proceed
+        );
+        // A new limit of the same class replaces the old one; the other class keeps its own.
+        faults.inject(
+            Fault::rate_limit_for(Target::Vault, RateClass::SetSecret, 1, window),
+            ms(100),
+        );
+        assert_eq!(
+            faults.on_request(Target::Vault, set, ms(101)),
+            Verdict::Proceed
+        );
+        assert!(matches!(
+            faults.on_request(Target::Vault, set, ms(102)),
+            Verdict::Throttle { .. }
+        ));
+    }
+
+    #[test]
+    fn requests_are_classed_as_sets_or_others() {
+        for (method, path, class) in [
+            ("PUT", "/secrets/db-pass", RateClass::SetSecret),
+            ("PUT", "/secrets/db-pass/", RateClass::SetSecret),
+            ("put", "/Secrets/db-pass", RateClass::SetSecret),
+            ("GET", "/secrets/db-pass", RateClass::Other),
+            ("PATCH", "/secrets/db-pass/v1", RateClass::Other),
+            ("PUT", "/secrets/db-pass/v1", RateClass::Other),
+            ("POST", "/secrets/restore", RateClass::Other),
+            ("PUT", "/deletedsecrets/db-pass", RateClass::Other),
+        ] {
+            assert_eq!(
+                RateClass::of_request(method, path),
+                class,
+                "{method} {path}"
+            );
+        }
     }
 
     #[test]
@@ -439,7 +669,10 @@ mod tests {
         let mut faults = Faults::default();
         faults.inject(Fault::forbidden_by_policy(Target::Vault, 2), at(0));
         // The request-level verdict ignores it: denial happens after authentication.
-        assert_eq!(faults.on_request(Target::Vault, at(0)), Verdict::Proceed);
+        assert_eq!(
+            faults.on_request(Target::Vault, ANY, at(0)),
+            Verdict::Proceed
+        );
         assert!(!faults.take_policy_denial(Target::Entra));
         assert!(faults.take_policy_denial(Target::Vault));
         assert!(faults.take_policy_denial(Target::Vault));

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::fault::{Fault, Target};
+use crate::fault::{Fault, RateClass, Target};
 
 /// A fault, or a change of the timing of tokens and long-running operations, as the admin
 /// endpoint and `vaultref emulator --fault` take it. Parse with [`FaultSpec::parse`] (or
@@ -34,7 +34,7 @@ const KINDS: [(&str, &[&str]); 10] = [
     ("status_for", &["target", "duration", "status"]),
     ("latency", &["target", "duration"]),
     ("drop", &["target", "requests"]),
-    ("rate_limit", &["target", "per_10s"]),
+    ("rate_limit", &["target", "per_10s", "operation", "window"]),
     ("forbidden_by_policy", &["target", "requests"]),
     ("recover_delay", &["duration"]),
     ("delete_delay", &["duration"]),
@@ -123,7 +123,14 @@ impl FaultSpec {
             )),
             "latency" => Self::Fault(Fault::latency(target, fields.duration()?)),
             "drop" => Self::Fault(Fault::drop_connections(target, fields.requests()?)),
-            "rate_limit" => Self::Fault(Fault::rate_limit(target, fields.count("per_10s", None)?)),
+            "rate_limit" => Self::Fault(Fault::rate_limit_for(
+                target,
+                fields.rate_class()?,
+                fields.count("per_10s", None)?,
+                fields
+                    .optional_duration("window")?
+                    .unwrap_or(Duration::from_secs(10)),
+            )),
             "forbidden_by_policy" => {
                 if !matches!(target, Target::Vault | Target::Any) {
                     return Err(invalid(
@@ -227,6 +234,32 @@ impl Fields<'_> {
         }
     }
 
+    /// `operation`: which requests a rate limit counts.
+    fn rate_class(&self) -> Result<RateClass> {
+        match self.0.get("operation") {
+            None => Ok(RateClass::All),
+            Some(Value::String(op)) if op == "all" => Ok(RateClass::All),
+            Some(Value::String(op)) if op == "set_secret" => Ok(RateClass::SetSecret),
+            Some(Value::String(op)) if op == "other" => Ok(RateClass::Other),
+            Some(other) => Err(invalid(format!(
+                "\"operation\" is all (the default), set_secret (PUT /secrets/NAME) or other (every other request), not {other}"
+            ))),
+        }
+    }
+
+    fn optional_duration(&self, key: &str) -> Result<Option<Duration>> {
+        match self.0.get(key) {
+            None => Ok(None),
+            Some(value) => {
+                let duration = parse_duration(key, value)?;
+                if duration.is_zero() {
+                    return Err(invalid(format!("\"{key}\" must be longer than 0")));
+                }
+                Ok(Some(duration))
+            }
+        }
+    }
+
     fn requests(&self) -> Result<u32> {
         self.count("requests", Some(1))
     }
@@ -317,7 +350,7 @@ mod tests {
 
     #[test]
     fn every_kind_parses_in_both_forms_to_the_same_fault() {
-        let cases: [(&str, &str, FaultSpec); 10] = [
+        let cases: [(&str, &str, FaultSpec); 11] = [
             (
                 r#"{"kind": "throttle", "requests": 2, "retry_after": 3}"#,
                 "throttle:requests=2,retry_after=3s",
@@ -350,6 +383,16 @@ mod tests {
                 r#"{"kind": "rate_limit", "per_10s": 100}"#,
                 "rate_limit:per_10s=100",
                 FaultSpec::Fault(Fault::rate_limit(Target::Vault, 100)),
+            ),
+            (
+                r#"{"kind": "rate_limit", "per_10s": 300, "operation": "set_secret", "window": "1s"}"#,
+                "rate_limit:per_10s=300,operation=set_secret,window=1000ms",
+                FaultSpec::Fault(Fault::rate_limit_for(
+                    Target::Vault,
+                    RateClass::SetSecret,
+                    300,
+                    Duration::from_secs(1),
+                )),
             ),
             (
                 r#"{"kind": "forbidden_by_policy", "requests": 2}"#,
@@ -404,6 +447,14 @@ mod tests {
             ("latency:duration=-1", "must be a duration such as"),
             ("throttle:retry_after=1.5", "must be whole seconds"),
             ("rate_limit", "\"per_10s\" is required"),
+            (
+                "rate_limit:per_10s=1,operation=get",
+                "\"operation\" is all (the default), set_secret",
+            ),
+            (
+                "rate_limit:per_10s=1,window=0",
+                "\"window\" must be longer than 0",
+            ),
             ("drop:target=keyvault", "unknown target \"keyvault\""),
             (
                 "forbidden_by_policy:target=entra",

@@ -11,7 +11,8 @@
 //! - [`AccessModel`]: whether a vault answers a missing permission like an access-policy vault
 //!   (`AccessDenied`) or an RBAC one (`ForbiddenByRbac`).
 //! - [`Fault`] and [`Target`]: throttling, 5xx bursts, latency, dropped connections, rate
-//!   limits, policy denials (`ForbiddenByPolicy`).
+//!   limits (per [`RateClass`], in Key Vault's 10-s windows or compressed time), policy
+//!   denials (`ForbiddenByPolicy`).
 //! - [`FaultSpec`]: a fault (or a delay, or the token lifetime) written as data, as
 //!   `vaultref emulator --fault` and the admin endpoint take it. The admin endpoint
 //!   (`EmulatorConfig::admin_port`) injects and clears faults and serves the request log over
@@ -58,7 +59,7 @@ pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::EmulatorConfig;
 pub use crate::emulator::{Emulator, TokenClaims, VaultHandle};
 pub use crate::error::{Error, Result};
-pub use crate::fault::{Fault, Target};
+pub use crate::fault::{Fault, RateClass, Target};
 pub use crate::fault_spec::FaultSpec;
 pub use crate::identity::{Identity, Permissions, SecretPermission};
 pub use crate::log::RecordedRequest;

@@ -33,6 +33,9 @@ pub struct RecordedRequest {
     pub status: u16,
     /// Whether it came over TLS.
     pub tls: bool,
+    /// The wait the answer asked for (`retry-after-ms`, else `Retry-After`), if any: what a
+    /// client that honours it waits before its next attempt.
+    pub retry_after: Option<Duration>,
     /// When the request reached the emulator (its whole head had been read).
     ///
     /// Real time, whatever `EmulatorConfig::clock` says: the system time when the emulator
@@ -66,6 +69,7 @@ impl RecordedRequest {
             target: Target::classify(path),
             status,
             tls: false,
+            retry_after: None,
             received_at: SystemTime::UNIX_EPOCH,
             responded_at: SystemTime::UNIX_EPOCH,
         }
@@ -150,6 +154,7 @@ impl fmt::Debug for RecordedRequest {
             .field("target", &self.target)
             .field("status", &self.status)
             .field("tls", &self.tls)
+            .field("retry_after", &self.retry_after)
             .field("received_at", &self.received_at)
             .field("responded_at", &self.responded_at)
             .finish()
@@ -230,6 +235,7 @@ mod tests {
             target: Target::classify(path),
             status: 200,
             tls: false,
+            retry_after: None,
             received_at: UNIX_EPOCH,
             responded_at: UNIX_EPOCH,
         }

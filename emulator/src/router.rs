@@ -6,7 +6,9 @@ use std::sync::Arc;
 use serde_json::json;
 use wiremock::{Respond, ResponseTemplate};
 
-use crate::fault::{Target, Verdict};
+use std::time::Duration;
+
+use crate::fault::{RateClass, Target, Verdict};
 use crate::headers::{FORWARDED_PROTO, REQUEST_SEQ, host_of};
 use crate::log::RecordedRequest;
 use crate::service::Service;
@@ -45,10 +47,11 @@ fn route(service: &Service, request: &wiremock::Request) -> ResponseTemplate {
     let (reply, delay, snapshot) = {
         let mut state = service.state();
         let delay = state.faults.latency(target);
-        let verdict = state.faults.on_request(target, call.now);
+        let class = RateClass::of_request(request.method.as_str(), path);
+        let verdict = state.faults.on_request(target, class, call.now);
         let mut changed = false;
         let reply = match verdict {
-            Verdict::Throttle { retry_after_secs } => throttled(target, retry_after_secs),
+            Verdict::Throttle { retry_after } => throttled(target, retry_after),
             Verdict::Status(status) => failing(target, status),
             Verdict::Proceed => {
                 let state = &mut *state;
@@ -95,14 +98,17 @@ fn route(service: &Service, request: &wiremock::Request) -> ResponseTemplate {
     );
     // Provisional times; the front stamps the ones it measures once the response leaves.
     entry.tls = tls;
+    entry.retry_after = reply.retry_after();
     entry.received_at = handled_at;
     entry.responded_at = handled_at + delay;
     service.record(seq, entry);
     reply.into_template(delay)
 }
 
-/// The 429 of an injected throttle or rate limit, in the body shape of the target.
-fn throttled(target: Target, retry_after_secs: u64) -> Reply {
+/// The 429 of an injected throttle or rate limit, in the body shape of the target:
+/// `Retry-After` in whole seconds (rounded up), plus `retry-after-ms` when the wait has a
+/// fraction (rate limits in compressed time), which clients read first.
+fn throttled(target: Target, retry_after: Duration) -> Reply {
     let reply = match target {
         Target::Vault | Target::Any => vault::throttled(),
         Target::Entra | Target::ManagedIdentity => Reply::json(
@@ -113,7 +119,13 @@ fn throttled(target: Target, retry_after_secs: u64) -> Reply {
             }),
         ),
     };
-    reply.with_header("retry-after", retry_after_secs.to_string())
+    let millis = retry_after.as_millis();
+    let reply = reply.with_header("retry-after", millis.div_ceil(1000).max(1).to_string());
+    if millis.is_multiple_of(1000) {
+        reply
+    } else {
+        reply.with_header("retry-after-ms", millis.to_string())
+    }
 }
 
 /// The status of an injected status fault, in the body shape of the target.

@@ -113,6 +113,19 @@ impl Reply {
         self
     }
 
+    /// The wait this reply asks for: `retry-after-ms`, else `Retry-After` (whole seconds).
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        let header = |wanted: &str| {
+            self.headers
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(wanted))
+                .and_then(|(_, value)| value.parse::<u64>().ok())
+        };
+        header("retry-after-ms")
+            .map(Duration::from_millis)
+            .or_else(|| header("retry-after").map(Duration::from_secs))
+    }
+
     pub(crate) fn into_template(self, delay: Duration) -> wiremock::ResponseTemplate {
         let mut template = wiremock::ResponseTemplate::new(self.status);
         for (name, value) in self.headers {

@@ -177,17 +177,13 @@ fn private_engine_pid() -> Option<u32> {
     (comm.trim() == "dockerd").then_some(pid)
 }
 
+/// Removes the test kit's containers left on the engine at `host`.
+///
+/// A test process's own reaper may be removing the same containers at this moment (it runs
+/// when the process exits, and the CI job stops the engine right after): a container already
+/// gone or already being removed is not an error; the function waits until none is listed.
 fn remove_testkit_containers(host: &str) -> Result<()> {
-    let out = Command::new("docker")
-        .args(["ps", "--all", "--quiet", "--filter"])
-        .arg(format!("label={TESTKIT_LABEL}"))
-        .env("DOCKER_HOST", host)
-        .output()
-        .context("listing the test kit's containers")?;
-    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
+    let ids = testkit_containers(host)?;
     if ids.is_empty() {
         return Ok(());
     }
@@ -195,11 +191,53 @@ fn remove_testkit_containers(host: &str) -> Result<()> {
         "xtask engine: removing {} leftover test container(s)",
         ids.len()
     );
-    run(Command::new("docker")
-        .args(["rm", "--force", "--volumes"])
-        .args(&ids)
+    for id in &ids {
+        let out = Command::new("docker")
+            .args(["rm", "--force", "--volumes", id])
+            .env("DOCKER_HOST", host)
+            .output()
+            .context("removing a test kit container")?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let raced = stderr.contains("already in progress") || stderr.contains("No such container");
+        if !out.status.success() && !raced {
+            bail!("docker rm {id} failed: {}", stderr.trim());
+        }
+    }
+    let asked = Instant::now();
+    loop {
+        let left = testkit_containers(host)?;
+        if left.is_empty() {
+            return Ok(());
+        }
+        if asked.elapsed() > STOP_TIMEOUT {
+            bail!(
+                "test kit container(s) {} still listed {}s after their removal was asked",
+                left.join(", "),
+                STOP_TIMEOUT.as_secs()
+            );
+        }
+        std::thread::sleep(POLL_INTERVAL);
+    }
+}
+
+/// The ids of every container (running or not) that carries the test kit's label.
+fn testkit_containers(host: &str) -> Result<Vec<String>> {
+    let out = Command::new("docker")
+        .args(["ps", "--all", "--quiet", "--filter"])
+        .arg(format!("label={TESTKIT_LABEL}"))
         .env("DOCKER_HOST", host)
-        .stdout(Stdio::null()))
+        .output()
+        .context("listing the test kit's containers")?;
+    if !out.status.success() {
+        bail!(
+            "listing the test kit's containers failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect())
 }
 
 fn log_tail() -> String {

@@ -1,14 +1,18 @@
 //! Project automation, run as `cargo xtask <task>` (alias in `.cargo/config.toml`).
 //!
 //! - `cargo xtask ci`: everything CI checks, in the order a reader would: formatting, clippy with
-//!   warnings denied, then every test of the workspace, with the Python virtualenv the interop
-//!   tests need and the database URLs of the local servers, then `e2e`.
+//!   warnings denied, `cargo deny` (licenses, bans, duplicates, sources; installed once if
+//!   missing), then every test of the workspace, with the Python virtualenv the interop tests
+//!   need and the database URLs of the local servers, then `e2e` and `load` for 15 s.
 //! - `cargo xtask venv`: only create or update that virtualenv.
 //! - `cargo xtask venv-airflow`: create or update `.venv-airflow`, a separate virtualenv with
 //!   Apache Airflow and its Microsoft Azure provider (pinned), for the side-by-side test of the
 //!   Airflow backend (`VAULTREF_AIRFLOW_PYTHON`); about 80 s and 460 MB the first time.
 //! - `cargo xtask e2e`: builds `vaultref` and runs the main job end to end through it against
 //!   `vaultref emulator --tls` and SQLite in a temporary directory (see `e2e.rs`).
+//! - `cargo xtask load [--seconds N] [--tasks N] [--budget N]`: the load test, 100 tasks
+//!   resolving overlapping documents through one resolver against the emulator with faults on
+//!   (60 s by hand, 15 s in `ci`; see `load.rs`).
 //! - `cargo xtask bench [ARGS]`: the criterion benchmarks, `cargo bench -p vaultref-benches
 //!   [ARGS]` (see docs/benchmarks.md).
 //!
@@ -31,6 +35,7 @@ mod containers;
 mod e2e;
 mod engine;
 mod images;
+mod load;
 
 /// Python packages the interop tests import: the reference Fernet implementation and the official
 /// Azure SDKs that must accept the emulator.
@@ -51,12 +56,16 @@ fn main() -> Result<()> {
         Some("venv") => venv().map(|python| println!("{}", python.display())),
         Some("venv-airflow") => venv_airflow().map(|python| println!("{}", python.display())),
         Some("e2e") => e2e(&env::args().skip(2).collect::<Vec<_>>()),
+        Some("load") => {
+            let options = load::LoadOptions::parse(&env::args().skip(2).collect::<Vec<_>>(), 60)?;
+            load::run(&build_vaultref()?, &options)
+        }
         Some("bench") => bench(env::args().skip(2).collect()),
         Some("engine") => engine::main(&env::args().skip(2).collect::<Vec<_>>()),
         Some("images") => images::main(&env::args().skip(2).collect::<Vec<_>>()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, all tests (what CI runs)\n  venv   create the Python virtualenv the interop tests use\n  venv-airflow  create the virtualenv with Airflow and its Azure provider\n  e2e [--database sqlite|postgres|mysql|all]...  build vaultref and run the main job end to end (emulator; SQLite by default)\n  bench  criterion benchmarks (vaultref-benches); extra arguments go to cargo bench\n  engine start|stop  a container engine for the container tests (prints DOCKER_HOST=...)\n  images [postgres] [mariadb] [vaultref]  build the container images from Debian packages"
+                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, cargo deny, all tests, e2e, load, the container pass (what CI runs)\n  venv   create the Python virtualenv the interop tests use\n  venv-airflow  create the virtualenv with Airflow and its Azure provider\n  e2e [--database sqlite|postgres|mysql|all]...  build vaultref and run the main job end to end (emulator; SQLite by default)\n  load   the load test: 100 tasks resolving through one resolver, faults on (--seconds 60)\n  bench  criterion benchmarks (vaultref-benches); extra arguments go to cargo bench\n  engine start|stop  a container engine for the container tests (prints DOCKER_HOST=...)\n  images [postgres] [mariadb] [vaultref]  build the container images from Debian packages"
             );
             bail!("unknown task {task:?}")
         }
@@ -86,6 +95,22 @@ fn ci() -> Result<()> {
             "--",
             "-D",
             "warnings",
+        ],
+        &[],
+    )?;
+
+    // Licenses, bans (duplicates included) and sources of every dependency (deny.toml).
+    // Advisories are left out: their database is fetched from GitHub, not a package registry.
+    ensure_cargo_deny(&root)?;
+    cargo(
+        &root,
+        [
+            "deny",
+            "--workspace",
+            "check",
+            "licenses",
+            "bans",
+            "sources",
         ],
         &[],
     )?;
@@ -121,10 +146,28 @@ fn ci() -> Result<()> {
     // The end-to-end job takes seconds once the binary is built; a child process, so that it
     // reads the database URLs above.
     cargo(&root, ["xtask", "e2e", "--database", "all"], &test_env)?;
+    // The load test's claims (budget, memory) hold from the first seconds; 15 s shows them
+    // over several cache lifetimes and fault cycles. The full 60 s: `cargo xtask load`.
+    load::run(&build_vaultref()?, &load::LoadOptions::parse(&[], 15)?)?;
     // The same database tests and end-to-end job again, through containers.
     containers::ci_pass(&root, &test_env[..1])?;
     println!("xtask ci: all checks passed");
     Ok(())
+}
+
+/// Installs cargo-deny from crates.io unless it is there (cargo keeps it in `~/.cargo/bin`, so
+/// later runs find it).
+fn ensure_cargo_deny(root: &Path) -> Result<()> {
+    let cargo_bin = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let installed = Command::new(&cargo_bin)
+        .args(["deny", "--version"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if installed {
+        return Ok(());
+    }
+    cargo(root, ["install", "cargo-deny", "--locked"], &[])
+        .context("installing cargo-deny (cargo install cargo-deny --locked)")
 }
 
 /// Runs the criterion benchmarks of `benches/` (see docs/benchmarks.md), passing `extra` on
@@ -145,14 +188,8 @@ fn bench(extra: Vec<String>) -> Result<()> {
 /// vaultref-testkit, so PostgreSQL and MariaDB come from `VAULTREF_TEST_*_URL` or containers.
 fn e2e(args: &[String]) -> Result<()> {
     let engines = e2e_engines(args)?;
-    let root = workspace_root();
-    cargo(
-        &root,
-        ["build", "-p", "vaultref-cli", "--bin", "vaultref"],
-        &[],
-    )?;
-    let bin = target_dir(&root).join("debug").join("vaultref");
-    let data = root.join("crates/cli/tests/data/entities.jsonl");
+    let bin = build_vaultref()?;
+    let data = workspace_root().join("crates/cli/tests/data/entities.jsonl");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -164,6 +201,17 @@ fn e2e(args: &[String]) -> Result<()> {
         runtime.block_on(database.drop_database());
     }
     Ok(())
+}
+
+/// Builds the `vaultref` binary (debug); returns its path.
+fn build_vaultref() -> Result<PathBuf> {
+    let root = workspace_root();
+    cargo(
+        &root,
+        ["build", "-p", "vaultref-cli", "--bin", "vaultref"],
+        &[],
+    )?;
+    Ok(target_dir(&root).join("debug").join("vaultref"))
 }
 
 fn e2e_engines(args: &[String]) -> Result<Vec<Engine>> {

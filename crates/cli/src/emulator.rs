@@ -46,6 +46,10 @@ pub(crate) struct EmulatorArgs {
     /// request log (0 picks a free one; the ready line's `admin_url` says which).
     #[arg(long, value_name = "PORT", default_value_t = 0)]
     admin_port: u16,
+    /// How many requests the request log keeps, oldest dropped first (a long fault or load
+    /// run reads more than the default).
+    #[arg(long, value_name = "N", default_value_t = EmulatorConfig::default().request_log_capacity)]
+    request_log_capacity: usize,
 }
 
 pub(crate) fn run(args: EmulatorArgs) -> anyhow::Result<()> {
@@ -64,6 +68,7 @@ async fn serve(args: EmulatorArgs) -> anyhow::Result<()> {
         state_dir: args.state_dir,
         vaults: args.vaults,
         admin_port: Some(args.admin_port),
+        request_log_capacity: args.request_log_capacity,
         ..EmulatorConfig::default()
     };
     for fault in args.faults {

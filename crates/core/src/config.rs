@@ -456,16 +456,28 @@ fn http_url(node: &Node<'_>, text: &str, role: EndpointRole) -> Result<Url> {
 
 /// Parses an `http(s)` URL with a host for `role` and makes its path end with `/`: TLS unless
 /// on loopback, no user name or password, and for a vault no query. The error says what is
-/// wrong (starting with "is `<URL, redacted>`"); it never shows user info or a query.
+/// wrong; it never shows user info or a query, and text that is not a URL is described, not
+/// repeated: a mistyped URL holds whatever was pasted or substituted into it
+/// (`${OM_SM_CLIENT_SECRET}` in the wrong place).
 pub(crate) fn parse_http_url(text: &str, role: EndpointRole) -> std::result::Result<Url, String> {
-    let shown = redact_url(text);
-    let mut url = Url::parse(text)
-        .map_err(|e| format!("is `{shown}`, not a URL ({e}): write it as https://host[:port]/"))?;
+    let mut url = Url::parse(text).map_err(|e| {
+        format!(
+            "is not a URL ({e}; {} characters): write it as https://host[:port]/",
+            text.chars().count()
+        )
+    })?;
     if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
         return Err(format!(
-            "is `{shown}`: it must be an https:// (or, on loopback, http://) URL with a host"
+            "is a `{}:` URL{}: it must be an https:// (or, on loopback, http://) URL with a host",
+            url.scheme(),
+            if url.host().is_none() {
+                " without a host"
+            } else {
+                ""
+            }
         ));
     }
+    let shown = redact_url(text);
     check_endpoint(&url, role).map_err(|e| format!("is `{shown}`, refused: {e}"))?;
     if role == EndpointRole::Vault && (url.query().is_some() || url.fragment().is_some()) {
         return Err(format!(
@@ -1080,6 +1092,28 @@ mod tests {
         // The rejected key never appears in the message.
         let err = parse("fernetConfiguration:\n  fernetKey: c2VjcmV0LWtleQ==\n", &[]).unwrap_err();
         assert!(!err.to_string().contains("c2VjcmV0LWtleQ"), "{err}");
+    }
+
+    /// Found by the `config` fuzz target (docs/bad-input.md): a secret substituted into a URL
+    /// that does not parse was printed with it.
+    #[test]
+    fn a_url_that_does_not_parse_is_described_not_echoed() {
+        let env =
+            Environment::from_pairs([("OM_SM_CLIENT_SECRET", "fuzz-client-secret-Qx7Vb2Lm9")]);
+        for url in [
+            "https://508.0.0.1:8d of vaultName, for the em${OM_SM_CLIENT_SECRET}",
+            "ftp://user:${OM_SM_CLIENT_SECRET}@vault.example/",
+            "${OM_SM_CLIENT_SECRET}",
+        ] {
+            for key in ["vaultUrl", "authorityHost"] {
+                let text = format!(
+                    "fernetConfiguration:\n  fernetKey: jJ/9sz0g0OHxsfxOoSfdFdmk3ysNmPRnH3TUAbz3IHA=\nsecretsManagerConfiguration:\n  parameters:\n    vaultName: vault1\n    {key}: {url}\n"
+                );
+                let message = Config::parse(&text, &env).unwrap_err().to_string();
+                assert!(message.contains(key), "{message}");
+                assert!(!message.contains("Qx7Vb2Lm9"), "{message}");
+            }
+        }
     }
 
     #[test]

@@ -172,6 +172,21 @@ async fn request_token(ctx: &Context, request: EntraRequest<'_>) -> Result<Acces
     }
 }
 
+/// A token endpoint's answer as `request_token` reads it past oauth2 (the success body into an
+/// [`AccessToken`], an error body into an [`EntraError`]'s text), for the fuzz targets of
+/// `crates/entra/fuzz`.
+#[cfg(fuzzing)]
+pub(crate) fn read_answer(status: u16, body: &[u8]) -> std::result::Result<AccessToken, String> {
+    if (200..300).contains(&status) {
+        let body: EntraTokenBody = serde_json::from_slice(body)
+            .map_err(|_| "the body is not a token response".to_owned())?;
+        return body.into_access_token(OffsetDateTime::UNIX_EPOCH);
+    }
+    let body: EntraErrorBody =
+        serde_json::from_slice(body).map_err(|_| "the body is not an Entra error".to_owned())?;
+    Err(body.into_entra_error(status).to_string())
+}
+
 /// Maps a response that is neither a token nor an Entra error.
 fn failure(
     credential: &'static str,

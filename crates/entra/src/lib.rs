@@ -56,6 +56,9 @@ mod client_credentials;
 mod client_secret;
 mod environment;
 mod error;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod managed_identity;
 mod options;

@@ -401,6 +401,44 @@ impl Source {
     }
 }
 
+/// A managed-identity endpoint's answer as the credential reads it, for the fuzz targets of
+/// `crates/entra/fuzz` (`app_service` picks App Service over IMDS).
+#[cfg(fuzzing)]
+pub(crate) fn read_answer(app_service: bool, status: u16, body: Vec<u8>) -> Result<AccessToken> {
+    use std::sync::LazyLock;
+
+    use crate::Env;
+
+    static CREDENTIALS: LazyLock<[ManagedIdentityCredential; 2]> = LazyLock::new(|| {
+        let credential = |vars: &[(&str, &str)]| {
+            let options = CredentialOptions {
+                env: Env::from_vars(vars.iter().copied()),
+                ..CredentialOptions::default()
+            };
+            ManagedIdentityCredential::new(ManagedIdentityOptions::default(), options)
+                .expect("a loopback endpoint is valid")
+        };
+        [
+            credential(&[(AZURE_POD_IDENTITY_AUTHORITY_HOST, "http://127.0.0.1:9")]),
+            credential(&[
+                (IDENTITY_ENDPOINT, "http://127.0.0.1:9/msi/token"),
+                (IDENTITY_HEADER, "fuzz"),
+            ]),
+        ]
+    });
+    let reply = Reply {
+        status: reqwest::StatusCode::from_u16(status)
+            .map_err(|_| Error::Configuration("not an HTTP status".into()))?,
+        headers: reqwest::header::HeaderMap::new(),
+        body,
+        attempts: 1,
+        retry_after: None,
+    };
+    CREDENTIALS[usize::from(app_service)]
+        .source
+        .interpret(&reply, time::OffsetDateTime::UNIX_EPOCH)
+}
+
 #[async_trait]
 impl TokenSource for Source {
     async fn fetch(&self, key: &CacheKey) -> Result<AccessToken> {

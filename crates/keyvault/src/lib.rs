@@ -60,6 +60,9 @@ mod challenge;
 mod client;
 mod connect;
 mod error;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod model;
 mod name;
 mod options;

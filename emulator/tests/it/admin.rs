@@ -185,6 +185,21 @@ async fn standing_faults_last_until_delete_resets_them() {
         statuses.push(status_of_list(&emu, &token).await);
     }
     assert_eq!(statuses, [200, 200, 429]);
+    let (_, log) = admin(&emu, Method::GET, "requests?target=vault", None).await;
+    let asked: Vec<&Value> = log["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["retry_after_ms"])
+        .collect();
+    // A 10-s window: whole seconds, to its end.
+    assert_eq!(asked[..2], [&Value::Null, &Value::Null]);
+    assert!(
+        asked[2]
+            .as_u64()
+            .is_some_and(|ms| ms % 1000 == 0 && (1000..=10_000).contains(&ms)),
+        "{asked:?}"
+    );
     let (status, _) = admin(&emu, Method::DELETE, "faults", None).await;
     assert_eq!(status, 204);
     assert_eq!(status_of_list(&emu, &token).await, 200);
@@ -315,6 +330,7 @@ async fn the_request_log_is_json_without_credentials_or_bodies() {
     assert_eq!(put["has_authorization"], true);
     assert_eq!(put["headers"]["authorization"], "<redacted>");
     assert_eq!(put["body_bytes"], 28);
+    assert_eq!(put["retry_after_ms"], Value::Null);
     let received = put["received_at"].as_str().unwrap();
     assert!(
         received.ends_with('Z') && received.len() == 27,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use vaultref_emulator::{Emulator, EmulatorConfig, Fault, Target};
+use vaultref_emulator::{Emulator, EmulatorConfig, Fault, RateClass, Target};
 
 use crate::support::{client, default_token, json, plain, vault_path};
 
@@ -142,4 +142,56 @@ async fn rate_limit_throttles_past_the_window_budget() {
         statuses.push(response.status().as_u16());
     }
     assert_eq!(statuses, vec![200, 200, 200, 429, 429]);
+}
+
+#[tokio::test]
+async fn compressed_rate_limits_count_sets_apart_and_ask_for_exact_waits() {
+    let emu = plain().await;
+    let token = default_token(&emu).await;
+    let window = Duration::from_secs(5);
+    emu.inject(Fault::rate_limit_for(
+        Target::Vault,
+        RateClass::SetSecret,
+        1,
+        window,
+    ));
+    emu.inject(Fault::rate_limit_for(
+        Target::Vault,
+        RateClass::Other,
+        2,
+        window,
+    ));
+    let set = || {
+        client()
+            .put(vault_path(&emu, "secrets/db-pass"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"value": "s3cret"}))
+            .send()
+    };
+    let get = || {
+        client()
+            .get(vault_path(&emu, "secrets/db-pass"))
+            .bearer_auth(&token)
+            .send()
+    };
+    assert_eq!(set().await.unwrap().status().as_u16(), 200);
+    let throttled = set().await.unwrap();
+    assert_eq!(throttled.status().as_u16(), 429);
+    // Under 5 s left in the window: whole seconds rounded up, and the exact wait in ms.
+    let headers = throttled.headers();
+    let seconds: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    let millis: u64 = headers["retry-after-ms"].to_str().unwrap().parse().unwrap();
+    assert!((1..=5).contains(&seconds), "{seconds}");
+    assert!(millis > 4000 && millis <= 5000, "{millis}");
+    assert_eq!(seconds, millis.div_ceil(1000));
+    // Reads have their own budget.
+    assert_eq!(get().await.unwrap().status().as_u16(), 200);
+    assert_eq!(get().await.unwrap().status().as_u16(), 200);
+    assert_eq!(get().await.unwrap().status().as_u16(), 429);
+    // The log says what each 429 asked for.
+    let log = emu.requests_to(Target::Vault);
+    let asked: Vec<Option<Duration>> = log.iter().map(|r| r.retry_after).collect();
+    assert_eq!(asked[0], None);
+    assert_eq!(asked[1], Some(Duration::from_millis(millis)));
+    assert!(asked[4].is_some_and(|d| d > Duration::from_secs(4)));
 }

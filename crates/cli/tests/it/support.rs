@@ -141,3 +141,84 @@ pub(crate) fn data(name: &str) -> PathBuf {
         .join("tests/data")
         .join(name)
 }
+
+/// What must never appear in anything vaultref prints: secret values, client secrets, Fernet
+/// keys, access tokens. Each is kept with a label, which failures name instead of the value.
+#[derive(Default)]
+pub(crate) struct Secrets {
+    known: Vec<(String, String)>,
+}
+
+impl Secrets {
+    /// Adds `value` (under `label`); values under 8 characters could match by chance and are
+    /// left out.
+    pub(crate) fn add(&mut self, label: &str, value: &str) {
+        if value.len() >= 8 && !self.known.iter().any(|(_, v)| v == value) {
+            self.known.push((label.to_owned(), value.to_owned()));
+        }
+    }
+
+    /// Adds a Fernet key in every spelling a log could show (standard and URL-safe base64,
+    /// with and without padding).
+    pub(crate) fn add_fernet_key(&mut self, key: &str) {
+        let bare = key.trim_end_matches('=');
+        let url_safe = bare.replace('+', "-").replace('/', "_");
+        let standard = bare.replace('-', "+").replace('_', "/");
+        for spelling in [bare, url_safe.as_str(), standard.as_str()] {
+            self.add("a Fernet key", spelling);
+        }
+    }
+
+    /// Adds every access token `emulator` was sent (`Authorization: Bearer ...`) and the
+    /// client secrets of its token requests, each JWT also by its payload and signature, so
+    /// that part of a token shows too. Returns how many requests carried a token.
+    pub(crate) fn add_credentials_seen_by(
+        &mut self,
+        emulator: &vaultref_emulator::Emulator,
+    ) -> usize {
+        let mut with_token = 0;
+        for request in emulator.requests() {
+            if let Some(token) = request
+                .header("authorization")
+                .and_then(|h| h.strip_prefix("Bearer "))
+            {
+                with_token += 1;
+                self.add("an access token", token);
+                for segment in token.split('.').skip(1) {
+                    self.add("part of an access token", segment);
+                }
+            }
+            for field in ["client_secret", "client_assertion"] {
+                if let Some(value) = request.form_field(field) {
+                    self.add(field, &value);
+                }
+            }
+        }
+        with_token
+    }
+
+    /// The first secret in `output`, as its label and the line number (never the value).
+    pub(crate) fn first_in(&self, output: &[u8]) -> Option<(String, usize)> {
+        let text = String::from_utf8_lossy(output);
+        text.lines().enumerate().find_map(|(number, line)| {
+            self.known
+                .iter()
+                .find(|(_, value)| line.contains(value.as_str()))
+                .map(|(label, _)| (label.clone(), number + 1))
+        })
+    }
+
+    /// Panics, naming the secret's label and the line (not the value), if any line of
+    /// `output` holds a known secret. `what` says which output it is.
+    pub(crate) fn assert_absent(&self, what: &str, output: &[u8]) {
+        if let Some((label, line)) = self.first_in(output) {
+            panic!("{label} in line {line} of {what}");
+        }
+    }
+
+    /// [`Secrets::assert_absent`] on the stdout and stderr of `run`.
+    pub(crate) fn assert_absent_from(&self, what: &str, run: &Run) {
+        self.assert_absent(&format!("the stdout of {what}"), &run.stdout);
+        self.assert_absent(&format!("the stderr of {what}"), run.stderr.as_bytes());
+    }
+}

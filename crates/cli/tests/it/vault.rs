@@ -27,20 +27,22 @@ pub(crate) struct Identity<'a> {
 
 impl Vault {
     pub(crate) fn start() -> Self {
-        Self::start_with(EmulatorConfig {
-            tls: true,
-            ..EmulatorConfig::default()
-        })
+        Self::start_with(EmulatorConfig::default())
     }
 
-    /// An emulator started with `config` (named vaults, ...).
+    /// A TLS emulator started with `config` (named vaults, faults, clock, log capacity, ...).
     pub(crate) fn start_with(config: EmulatorConfig) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let emulator = runtime.block_on(Emulator::start(config)).unwrap();
+        let emulator = runtime
+            .block_on(Emulator::start(EmulatorConfig {
+                tls: true,
+                ..config
+            }))
+            .unwrap();
         Self {
             emulator,
             dir: tempfile::tempdir().unwrap(),
