@@ -64,3 +64,8 @@ pub use crate::fault_spec::FaultSpec;
 pub use crate::identity::{Identity, Permissions, SecretPermission};
 pub use crate::log::RecordedRequest;
 pub use crate::properties::SecretProperties;
+
+/// The README's examples, compiled and run as doc tests so that they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

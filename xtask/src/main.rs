@@ -4,6 +4,8 @@
 //!   warnings denied, `cargo deny` (licenses, bans, duplicates, sources; installed once if
 //!   missing), then every test of the workspace, with the Python virtualenv the interop tests
 //!   need and the database URLs of the local servers, then `e2e` and `load` for 15 s.
+//! - `cargo xtask crate-docs [--check]`, `examples`, `consumer`: the crates as a consumer sees
+//!   them (see `libs.rs`); `ci` runs all three, and `cargo doc` with warnings denied.
 //! - `cargo xtask venv`: only create or update that virtualenv.
 //! - `cargo xtask venv-airflow`: create or update `.venv-airflow`, a separate virtualenv with
 //!   Apache Airflow and its Microsoft Azure provider (pinned), for the side-by-side test of the
@@ -35,6 +37,7 @@ mod containers;
 mod e2e;
 mod engine;
 mod images;
+mod libs;
 mod load;
 
 /// Python packages the interop tests import: the reference Fernet implementation and the official
@@ -63,9 +66,14 @@ fn main() -> Result<()> {
         Some("bench") => bench(env::args().skip(2).collect()),
         Some("engine") => engine::main(&env::args().skip(2).collect::<Vec<_>>()),
         Some("images") => images::main(&env::args().skip(2).collect::<Vec<_>>()),
+        Some("crate-docs") => {
+            libs::crate_docs(&workspace_root(), &env::args().skip(2).collect::<Vec<_>>())
+        }
+        Some("examples") => libs::examples(&workspace_root()),
+        Some("consumer") => libs::consumer(&workspace_root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, cargo deny, all tests, e2e, load, the container pass (what CI runs)\n  venv   create the Python virtualenv the interop tests use\n  venv-airflow  create the virtualenv with Airflow and its Azure provider\n  e2e [--database sqlite|postgres|mysql|all]...  build vaultref and run the main job end to end (emulator; SQLite by default)\n  load   the load test: 100 tasks resolving through one resolver, faults on (--seconds 60)\n  bench  criterion benchmarks (vaultref-benches); extra arguments go to cargo bench\n  engine start|stop  a container engine for the container tests (prints DOCKER_HOST=...)\n  images [postgres] [mariadb] [vaultref]  build the container images from Debian packages"
+                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, cargo deny, all tests, e2e, load, the container pass (what CI runs)\n  venv   create the Python virtualenv the interop tests use\n  venv-airflow  create the virtualenv with Airflow and its Azure provider\n  e2e [--database sqlite|postgres|mysql|all]...  build vaultref and run the main job end to end (emulator; SQLite by default)\n  load   the load test: 100 tasks resolving through one resolver, faults on (--seconds 60)\n  bench  criterion benchmarks (vaultref-benches); extra arguments go to cargo bench\n  engine start|stop  a container engine for the container tests (prints DOCKER_HOST=...)\n  images [postgres] [mariadb] [vaultref]  build the container images from Debian packages\n  crate-docs [--check]  measure each library's dependency tree into its README\n  examples  run every crate example (each starts its own emulator)\n  consumer  build and run tests/consumer, a project outside the workspace using the crates"
             );
             bail!("unknown task {task:?}")
         }
@@ -143,6 +151,17 @@ fn ci() -> Result<()> {
     )?;
     // Doc tests are not part of --all-targets.
     cargo(&root, ["test", "--workspace", "--doc"], &test_env)?;
+    // The crates as consumers see them: documentation without a warning, the READMEs'
+    // measured dependency numbers current, every example run, a project outside the
+    // workspace built on the public API alone.
+    cargo(
+        &root,
+        ["doc", "--workspace", "--no-deps"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    libs::crate_docs(&root, &["--check".to_owned()])?;
+    libs::examples(&root)?;
+    libs::consumer(&root)?;
     // The end-to-end job takes seconds once the binary is built; a child process, so that it
     // reads the database URLs above.
     cargo(&root, ["xtask", "e2e", "--database", "all"], &test_env)?;

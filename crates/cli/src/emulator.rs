@@ -32,7 +32,7 @@ pub(crate) struct EmulatorArgs {
     /// Keep secrets, credentials and the CA in DIR across restarts.
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
-    /// Serve another vault at https://NAME.localhost:PORT/ (repeatable).
+    /// Serve another vault at NAME.localhost:PORT, over https (repeatable).
     #[arg(long = "vault", value_name = "NAME")]
     vaults: Vec<String>,
     /// Start with a fault in effect (repeatable): KIND[:KEY=VALUE,...] or a JSON object, e.g.

@@ -146,3 +146,8 @@ pub use crate::{
     workflow::{WorkflowProvider, WorkflowSecrets},
 };
 pub use vaultref_transport::{Clock, SystemClock, Timer, TokioTimer};
+
+/// The README's examples, compiled and run as doc tests so that they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

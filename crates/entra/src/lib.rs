@@ -80,3 +80,8 @@ pub use vaultref_transport::{
     Clock, Environment as Env, HttpClientOptions, Jitter, RetryAfterSeconds, RetryOptions,
     SystemClock, Timer, build_http_client, http_client_builder, requested_retry_delay,
 };
+
+/// The README's examples, compiled and run as doc tests so that they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -49,3 +49,8 @@ pub use crate::{
     ring::{KeyRing, MAX_CLOCK_SKEW},
 };
 pub use zeroize::Zeroizing;
+
+/// The README's examples, compiled and run as doc tests so that they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -80,3 +80,8 @@ pub use crate::{
     value::{SecretBackup, SecretValue},
 };
 pub use vaultref_transport::{Jitter, RandomJitter, RetryOptions, Timer, TokioTimer};
+
+/// The README's examples, compiled and run as doc tests so that they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

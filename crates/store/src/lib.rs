@@ -70,3 +70,8 @@ pub use crate::{
     write::{Imported, import_entity, register_stored_rows, release_secrets},
 };
 pub use vaultref_core::EntityType;
+
+/// The README's examples, compiled and run as doc tests so that they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -54,3 +54,8 @@ pub use crate::{
     },
     time::{Clock, Jitter, RandomJitter, SystemClock, Timer, TokioTimer},
 };
+
+/// The README's examples, compiled and run as doc tests so that they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -16,7 +16,7 @@ impl Emulator {
         self.issue_federated_token_for(&self.workload_client_id, lifetime)
     }
 
-    /// Mints a federated assertion whose subject matches [`Identity::workload`]`(client_id)`.
+    /// Mints a federated assertion whose subject matches [`Identity::workload`](crate::Identity::workload)`(client_id)`.
     #[must_use]
     pub fn issue_federated_token_for(&self, client_id: &str, lifetime: Duration) -> String {
         let now = unix_seconds(self.service.clock.now());

@@ -79,7 +79,7 @@ impl AirflowBackend {
     /// from `env`.
     ///
     /// # Errors
-    /// [`Error::VaultClient`] when the credential or the HTTP client cannot be built.
+    /// [`Error::VaultClient`](crate::Error::VaultClient) when the credential or the HTTP client cannot be built.
     pub fn connect(
         settings: &AirflowSettings,
         env: &Environment,
