@@ -4,7 +4,10 @@
 //!   warnings denied, `cargo deny` (licenses, bans, duplicates, sources; installed once if
 //!   missing), then every test of the workspace, with the Python virtualenv the interop tests
 //!   need and the database URLs of the local servers, then `e2e` and `load` for 15 s.
-//! - `cargo xtask venv`: only create or update that virtualenv.
+//! - `cargo xtask venv`: only create or update that virtualenv (with openmetadata-ingestion's
+//!   generated models unpacked under `.venv/openmetadata/<release>/`, see `om.rs`).
+//! - `cargo xtask om-catalog`: regenerate the secret-field catalog from those models
+//!   (`crates/core/catalog/openmetadata.json`) and its table in docs/compatibility.md.
 //! - `cargo xtask venv-airflow`: create or update `.venv-airflow`, a separate virtualenv with
 //!   Apache Airflow and its Microsoft Azure provider (pinned), for the side-by-side test of the
 //!   Airflow backend (`VAULTREF_AIRFLOW_PYTHON`); about 80 s and 460 MB the first time.
@@ -36,10 +39,19 @@ mod e2e;
 mod engine;
 mod images;
 mod load;
+mod om;
 
 /// Python packages the interop tests import: the reference Fernet implementation and the official
 /// Azure SDKs that must accept the emulator.
-const PYTHON_PACKAGES: &[&str] = &["cryptography", "azure-identity", "azure-keyvault-secrets"];
+/// pydantic and email-validator are all openmetadata-ingestion's generated models need
+/// (`om.rs`: the secret-field catalog and its conformance test).
+const PYTHON_PACKAGES: &[&str] = &[
+    "cryptography",
+    "azure-identity",
+    "azure-keyvault-secrets",
+    "pydantic",
+    "email-validator",
+];
 
 /// Airflow and the provider whose `AzureKeyVaultBackend` vaultref's Airflow side must match,
 /// pinned to the versions the project's facts were read from (docs/compatibility.md). Kept
@@ -54,6 +66,7 @@ fn main() -> Result<()> {
     match task.as_deref() {
         Some("ci") => ci(),
         Some("venv") => venv().map(|python| println!("{}", python.display())),
+        Some("om-catalog") => om::om_catalog(&venv()?),
         Some("venv-airflow") => venv_airflow().map(|python| println!("{}", python.display())),
         Some("e2e") => e2e(&env::args().skip(2).collect::<Vec<_>>()),
         Some("load") => {
@@ -65,7 +78,7 @@ fn main() -> Result<()> {
         Some("images") => images::main(&env::args().skip(2).collect::<Vec<_>>()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, cargo deny, all tests, e2e, load, the container pass (what CI runs)\n  venv   create the Python virtualenv the interop tests use\n  venv-airflow  create the virtualenv with Airflow and its Azure provider\n  e2e [--database sqlite|postgres|mysql|all]...  build vaultref and run the main job end to end (emulator; SQLite by default)\n  load   the load test: 100 tasks resolving through one resolver, faults on (--seconds 60)\n  bench  criterion benchmarks (vaultref-benches); extra arguments go to cargo bench\n  engine start|stop  a container engine for the container tests (prints DOCKER_HOST=...)\n  images [postgres] [mariadb] [vaultref]  build the container images from Debian packages"
+                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, cargo deny, all tests, e2e, load, the container pass (what CI runs)\n  venv   create the Python virtualenv the interop tests use (with OpenMetadata's models)\n  om-catalog  regenerate crates/core/catalog/openmetadata.json and its docs table from openmetadata-ingestion\n  venv-airflow  create the virtualenv with Airflow and its Azure provider\n  e2e [--database sqlite|postgres|mysql|all]...  build vaultref and run the main job end to end (emulator; SQLite by default)\n  load   the load test: 100 tasks resolving through one resolver, faults on (--seconds 60)\n  bench  criterion benchmarks (vaultref-benches); extra arguments go to cargo bench\n  engine start|stop  a container engine for the container tests (prints DOCKER_HOST=...)\n  images [postgres] [mariadb] [vaultref]  build the container images from Debian packages"
             );
             bail!("unknown task {task:?}")
         }
@@ -251,7 +264,10 @@ fn target_dir(root: &Path) -> PathBuf {
 /// Creates `.venv` at the workspace root (once) and installs the interop packages into it.
 /// Returns the path of its interpreter.
 fn venv() -> Result<PathBuf> {
-    ensure_venv(".venv", PYTHON_PACKAGES).context("installing the interop test packages into .venv")
+    let python = ensure_venv(".venv", PYTHON_PACKAGES)
+        .context("installing the interop test packages into .venv")?;
+    om::ensure_models(&python).context("unpacking openmetadata-ingestion's models into .venv")?;
+    Ok(python)
 }
 
 /// Creates `.venv-airflow` (once) with Airflow and its Azure provider. Returns its interpreter.
