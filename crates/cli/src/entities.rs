@@ -113,7 +113,12 @@ pub(crate) fn run(args: EntitiesArgs) -> Result<()> {
 pub(crate) struct CatalogArg {
     /// A custom secret-field catalog (the built-in catalog's JSON format) for custom
     /// connection types and in-house fields (docs/compatibility.md).
-    #[arg(long = "catalog", value_name = "FILE", env = "VAULTREF_CATALOG")]
+    #[arg(
+        id = "catalog",
+        long = "catalog",
+        value_name = "FILE",
+        env = "VAULTREF_CATALOG"
+    )]
     pub(crate) path: Option<PathBuf>,
 }
 
