@@ -173,6 +173,7 @@ fn import_file(dir: &Path, entries: &[Entry]) -> (PathBuf, Vec<(String, String)>
     for entry in entries
         .iter()
         .filter(|e| e.secrets.iter().all(|s| s.2.len() <= 127))
+        .filter(|e| !refused_type(&e.entity.to_string().replace('"', "`")))
     {
         text.push_str(
             &json!({"entityType": entry.entity_type, "entity": entry.entity}).to_string(),
