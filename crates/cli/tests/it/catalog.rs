@@ -7,6 +7,9 @@
 //! names. vaultref must find exactly those, under those names (conformance), and the corpus
 //! must end in the vault and in no row, on every database, through the binary.
 
+// The helpers below panic on setup failures, like the tests themselves.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
