@@ -6,7 +6,10 @@
 //!   need and the database URLs of the local servers, then `e2e` and `load` for 15 s.
 //! - `cargo xtask crate-docs [--check]`, `examples`, `consumer`: the crates as a consumer sees
 //!   them (see `libs.rs`); `ci` runs all three, and `cargo doc` with warnings denied.
-//! - `cargo xtask venv`: only create or update that virtualenv.
+//! - `cargo xtask venv`: only create or update that virtualenv (with openmetadata-ingestion's
+//!   generated models unpacked under `.venv/openmetadata/<release>/`, see `om.rs`).
+//! - `cargo xtask om-catalog`: regenerate the secret-field catalog from those models
+//!   (`crates/core/catalog/openmetadata.json`) and its table in docs/compatibility.md.
 //! - `cargo xtask venv-airflow`: create or update `.venv-airflow`, a separate virtualenv with
 //!   Apache Airflow and its Microsoft Azure provider (pinned), for the side-by-side test of the
 //!   Airflow backend (`VAULTREF_AIRFLOW_PYTHON`); about 80 s and 460 MB the first time.
@@ -39,10 +42,19 @@ mod engine;
 mod images;
 mod libs;
 mod load;
+mod om;
 
 /// Python packages the interop tests import: the reference Fernet implementation and the official
 /// Azure SDKs that must accept the emulator.
-const PYTHON_PACKAGES: &[&str] = &["cryptography", "azure-identity", "azure-keyvault-secrets"];
+/// pydantic and email-validator are all openmetadata-ingestion's generated models need
+/// (`om.rs`: the secret-field catalog and its conformance test).
+const PYTHON_PACKAGES: &[&str] = &[
+    "cryptography",
+    "azure-identity",
+    "azure-keyvault-secrets",
+    "pydantic",
+    "email-validator",
+];
 
 /// Airflow and the provider whose `AzureKeyVaultBackend` vaultref's Airflow side must match,
 /// pinned to the versions the project's facts were read from (docs/compatibility.md). Kept
@@ -57,6 +69,7 @@ fn main() -> Result<()> {
     match task.as_deref() {
         Some("ci") => ci(),
         Some("venv") => venv().map(|python| println!("{}", python.display())),
+        Some("om-catalog") => om::om_catalog(&venv()?),
         Some("venv-airflow") => venv_airflow().map(|python| println!("{}", python.display())),
         Some("e2e") => e2e(&env::args().skip(2).collect::<Vec<_>>()),
         Some("load") => {
@@ -73,7 +86,7 @@ fn main() -> Result<()> {
         Some("consumer") => libs::consumer(&workspace_root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, cargo deny, all tests, e2e, load, the container pass (what CI runs)\n  venv   create the Python virtualenv the interop tests use\n  venv-airflow  create the virtualenv with Airflow and its Azure provider\n  e2e [--database sqlite|postgres|mysql|all]...  build vaultref and run the main job end to end (emulator; SQLite by default)\n  load   the load test: 100 tasks resolving through one resolver, faults on (--seconds 60)\n  bench  criterion benchmarks (vaultref-benches); extra arguments go to cargo bench\n  engine start|stop  a container engine for the container tests (prints DOCKER_HOST=...)\n  images [postgres] [mariadb] [vaultref]  build the container images from Debian packages\n  crate-docs [--check]  measure each library's dependency tree into its README\n  examples  run every crate example (each starts its own emulator)\n  consumer  build and run tests/consumer, a project outside the workspace using the crates"
+                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, cargo deny, all tests, e2e, load, the container pass (what CI runs)\n  venv   create the Python virtualenv the interop tests use (with OpenMetadata's models)\n  om-catalog  regenerate crates/core/catalog/openmetadata.json and its docs table from openmetadata-ingestion\n  venv-airflow  create the virtualenv with Airflow and its Azure provider\n  e2e [--database sqlite|postgres|mysql|all]...  build vaultref and run the main job end to end (emulator; SQLite by default)\n  load   the load test: 100 tasks resolving through one resolver, faults on (--seconds 60)\n  bench  criterion benchmarks (vaultref-benches); extra arguments go to cargo bench\n  engine start|stop  a container engine for the container tests (prints DOCKER_HOST=...)\n  images [postgres] [mariadb] [vaultref]  build the container images from Debian packages\n  crate-docs [--check]  measure each library's dependency tree into its README\n  examples  run every crate example (each starts its own emulator)\n  consumer  build and run tests/consumer, a project outside the workspace using the crates"
             );
             bail!("unknown task {task:?}")
         }
@@ -270,7 +283,10 @@ fn target_dir(root: &Path) -> PathBuf {
 /// Creates `.venv` at the workspace root (once) and installs the interop packages into it.
 /// Returns the path of its interpreter.
 fn venv() -> Result<PathBuf> {
-    ensure_venv(".venv", PYTHON_PACKAGES).context("installing the interop test packages into .venv")
+    let python = ensure_venv(".venv", PYTHON_PACKAGES)
+        .context("installing the interop test packages into .venv")?;
+    om::ensure_models(&python).context("unpacking openmetadata-ingestion's models into .venv")?;
+    Ok(python)
 }
 
 /// Creates `.venv-airflow` (once) with Airflow and its Azure provider. Returns its interpreter.

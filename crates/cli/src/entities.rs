@@ -22,13 +22,13 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use futures::StreamExt as _;
 use serde_json::Value;
 use vaultref_core::{
-    Config, Document, EntityType, Environment, LoaderKind, ProviderKind, Resolver, ResolverOptions,
-    SchemaRegistry, SecretBackend, SecretsManager, changes, connect_backend, consumer_backend,
+    Catalog, Config, Document, EntityType, Environment, LoaderKind, ProviderKind, Resolver,
+    ResolverOptions, SecretBackend, SecretsManager, changes, connect_backend, consumer_backend,
 };
 use vaultref_fernet::Zeroizing;
 use vaultref_store::{
     DEFAULT_PAGE_SIZE, Imported, Store, StoredEntity, Upserted, import_entity,
-    register_stored_rows, release_secrets, table_name,
+    register_stored_rows, release_secrets,
 };
 
 use vaultref_transport::describe_size;
@@ -52,14 +52,22 @@ enum EntitiesCommand {
         /// The JSON Lines file; stdin when absent or `-`.
         #[arg(value_name = "PATH")]
         path: Option<PathBuf>,
+        #[command(flatten)]
+        catalog: CatalogArg,
     },
     /// Print every stored entity as JSON Lines (secrets as stored unless --reveal).
     Export {
         #[command(flatten)]
         config: ConfigArg,
         /// Decrypt `fernet:` values and read `secret:` references from the vault.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "masked")]
         reveal: bool,
+        /// Show every secret field as OpenMetadata's API shows it to readers without
+        /// permission (`*********`).
+        #[arg(long)]
+        masked: bool,
+        #[command(flatten)]
+        catalog: CatalogArg,
     },
 }
 
@@ -67,7 +75,11 @@ pub(crate) fn run(args: EntitiesArgs) -> Result<()> {
     let env = Environment::from_process();
     let runtime = setup::runtime()?;
     match args.command {
-        EntitiesCommand::Import { config, path } => {
+        EntitiesCommand::Import {
+            config,
+            path,
+            catalog,
+        } => {
             let loaded = config.load(&env)?;
             let input: Box<dyn Read> = match &path {
                 Some(path) if path.as_os_str() != "-" => Box::new(
@@ -76,21 +88,53 @@ pub(crate) fn run(args: EntitiesArgs) -> Result<()> {
                 ),
                 _ => Box::new(std::io::stdin()),
             };
-            runtime.block_on(import(&loaded, &env, input))
+            runtime.block_on(import(&loaded, &env, input, &catalog))
         }
-        EntitiesCommand::Export { config, reveal } => {
+        EntitiesCommand::Export {
+            config,
+            reveal,
+            masked,
+            catalog,
+        } => {
             let loaded = config.load(&env)?;
-            runtime.block_on(export(&loaded, &env, reveal))
+            let view = match (reveal, masked) {
+                (true, _) => View::Revealed,
+                (_, true) => View::Masked,
+                _ => View::AsStored,
+            };
+            runtime.block_on(export(&loaded, &env, view, &catalog))
         }
     }
 }
 
+/// `--catalog FILE`: a custom secret-field catalog added to the built-in one (and to the
+/// configuration's `secretFieldCatalog`).
+#[derive(clap::Args)]
+pub(crate) struct CatalogArg {
+    /// A custom secret-field catalog (the built-in catalog's JSON format) for custom
+    /// connection types and in-house fields (docs/compatibility.md).
+    #[arg(
+        id = "catalog",
+        long = "catalog",
+        value_name = "FILE",
+        env = "VAULTREF_CATALOG"
+    )]
+    pub(crate) path: Option<PathBuf>,
+}
+
 /// The manager the configuration describes, writing to its vault in managed mode for the
-/// deployment of `store` (whose database the ownership tag names).
-pub(crate) fn manager(config: &Config, env: &Environment, store: &Store) -> Result<SecretsManager> {
+/// deployment of `store` (whose database the ownership tag names), discovering secrets with
+/// the built-in catalog plus the configuration's and `extra_catalog`.
+pub(crate) fn manager(
+    config: &Config,
+    env: &Environment,
+    store: &Store,
+    extra_catalog: Option<&std::path::Path>,
+) -> Result<SecretsManager> {
+    let catalog = Catalog::for_config(config, extra_catalog)?;
     let backend = connect_backend(config, env)?;
     Ok(
-        SecretsManager::builder_from_config(config, backend, Arc::new(SchemaRegistry::builtin()))?
+        SecretsManager::builder_from_config(config, backend, Arc::new(catalog))?
             .deployment(store.identity())
             .build()?,
     )
@@ -122,22 +166,22 @@ pub(crate) async fn store(config: &Config) -> Result<Store> {
 
 /// Every entity type with a table of its own, once.
 pub(crate) fn entity_types() -> Vec<EntityType> {
-    let mut seen = std::collections::BTreeSet::new();
-    EntityType::all()
-        .iter()
-        .copied()
-        .filter(|t| seen.insert(table_name(*t)))
-        .collect()
+    vaultref_store::entity_types_with_tables()
 }
 
-async fn import(config: &Config, env: &Environment, input: Box<dyn Read>) -> Result<()> {
+async fn import(
+    config: &Config,
+    env: &Environment,
+    input: Box<dyn Read>,
+    catalog: &CatalogArg,
+) -> Result<()> {
     refuse_in_memory(config, "entities import", "")?;
     let store = store(config).await?;
     store
         .migrate()
         .await
         .context("cannot create the entity tables")?;
-    let manager = manager(config, env, &store)?;
+    let manager = manager(config, env, &store, catalog.path.as_deref())?;
     // Stored entities are registered first: an imported entity whose secret name collides with
     // one of theirs is refused before anything is written, and no secret they reference is
     // deleted.
@@ -255,18 +299,37 @@ async fn import_line(
 struct Reveal {
     manager: SecretsManager,
     resolver: Option<Resolver>,
+    /// `--masked`: mask instead of revealing.
+    masked: bool,
 }
 
-async fn export(config: &Config, env: &Environment, reveal: bool) -> Result<()> {
+/// How `export` shows secret fields.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum View {
+    AsStored,
+    Revealed,
+    Masked,
+}
+
+async fn export(
+    config: &Config,
+    env: &Environment,
+    view: View,
+    catalog: &CatalogArg,
+) -> Result<()> {
     let store = store(config).await?;
-    let reveal = if reveal {
-        Some(Reveal {
-            manager: manager(config, env, &store)?,
-            resolver: reveal_vault(config, env)?
-                .map(|backend| Resolver::new(backend, ResolverOptions::default())),
-        })
-    } else {
-        None
+    let reveal = match view {
+        View::AsStored => None,
+        View::Revealed | View::Masked => Some(Reveal {
+            manager: manager(config, env, &store, catalog.path.as_deref())?,
+            resolver: if view == View::Revealed {
+                reveal_vault(config, env)?
+                    .map(|backend| Resolver::new(backend, ResolverOptions::default()))
+            } else {
+                None
+            },
+            masked: view == View::Masked,
+        }),
     };
     let mut failed = 0_usize;
     for entity_type in entity_types() {
@@ -288,8 +351,10 @@ async fn export(config: &Config, env: &Environment, reveal: bool) -> Result<()> 
                     Err(err) => {
                         failed += 1;
                         setup::note(&format!(
-                            "cannot reveal {} `{}`: {err:#}",
-                            row.entity_type, row.name
+                            "cannot {} {} `{}`: {err:#}",
+                            if reveal.masked { "mask" } else { "reveal" },
+                            row.entity_type,
+                            row.name
                         ));
                         continue;
                     }
@@ -330,6 +395,19 @@ fn reveal_vault(config: &Config, env: &Environment) -> Result<Option<Arc<dyn Sec
 /// the vault's values; everything else exactly as stored.
 async fn revealed(reveal: &Reveal, row: &StoredEntity) -> Result<Zeroizing<String>> {
     let mut entity = row.entity.clone();
+    if reveal.masked {
+        reveal.manager.mask_entity(row.entity_type, &mut entity)?;
+        let edits = changes(&row.entity, &entity);
+        return Ok(Zeroizing::new(row.document().edited(&edits)?.into_text()));
+    }
+    // What the catalog cannot classify is shown as stored, and said (never silently).
+    if let Ok((_, unclassified)) = reveal.manager.discover_fields(row.entity_type, &row.entity) {
+        for field in unclassified {
+            setup::note(&format!(
+                "warning: {field} looks secret but the secret-field catalog does not classify it"
+            ));
+        }
+    }
     match &reveal.resolver {
         Some(resolver) => {
             reveal

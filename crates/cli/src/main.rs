@@ -14,6 +14,7 @@ mod input;
 mod logging;
 mod migrate;
 mod resolve;
+mod scan;
 mod secret;
 mod setup;
 
@@ -52,6 +53,8 @@ enum Command {
     MigrateSecrets(migrate::MigrateArgs),
     /// Re-encrypt every `fernet:` value in the database under the first configured key.
     RotateFernetKey(migrate::MigrateArgs),
+    /// Report every secret left readable in the database (exit 1 if any).
+    Scan(scan::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Airflow(args) => airflow::run(args),
         Command::MigrateSecrets(args) => migrate::run(migrate::Operation::MigrateSecrets, &args),
         Command::RotateFernetKey(args) => migrate::run(migrate::Operation::RotateFernetKey, &args),
+        Command::Scan(args) => scan::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

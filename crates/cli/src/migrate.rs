@@ -83,7 +83,7 @@ pub(crate) fn run(operation: Operation, args: &MigrateArgs) -> Result<()> {
         let store = store(&config).await?;
         let report = match operation {
             Operation::MigrateSecrets => {
-                let manager = manager(&config, &env, &store)?;
+                let manager = manager(&config, &env, &store, None)?;
                 migrate_secrets(&store, &manager, &options, &progress)
                     .await
                     .context(NO_TABLES)?

@@ -18,12 +18,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use crate::catalog::SecretField;
+use crate::catalog::pointer;
 use crate::entity::{EntityType, SecretScope};
 use crate::error::{EntityRef, Error, FieldRef, Result};
 use crate::identity::EntityKey;
-use crate::manager::{SECRET_PREFIX, SecretsManager, pointer};
+use crate::manager::{SECRET_PREFIX, SecretsManager};
 use crate::naming::SecretName;
-use crate::schema::SecretField;
 
 /// How strongly a field claims its computed name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -243,12 +244,12 @@ impl SecretsManager {
         };
         let mut claims = Vec::new();
         for secret in &fields {
-            let (keys, field) = self.locate(&scope, secret);
+            let (steps, field) = self.locate(&scope, secret);
             // Nothing can exist under a name Key Vault refuses.
             let Ok(name) = self.secret_name(&scope, secret, &field) else {
                 continue;
             };
-            let rank = match pointer(entity, &keys) {
+            let rank = match pointer(entity, &steps) {
                 Some(Value::String(text)) => match self.keys.decrypt_if_tokenized(text) {
                     Err(_) => Rank::Holds,
                     Ok(plain) if plain.strip_prefix(SECRET_PREFIX) == Some(name.as_str()) => {
@@ -269,7 +270,7 @@ impl SecretsManager {
     pub(crate) fn claim_name(
         &self,
         key: Option<&EntityKey>,
-        scope: &SecretScope,
+        scope: &SecretScope<'_>,
         secret: &SecretField,
         field: &FieldRef,
         names: &mut BTreeMap<SecretName, FieldRef>,

@@ -41,6 +41,9 @@ pub struct Config {
     pub secrets_manager_loader: LoaderKind,
     /// `database`, when present.
     pub database: Option<DatabaseConfig>,
+    /// `secretFieldCatalog` (vaultref only): a custom secret-field catalog file whose entries
+    /// are added to the built-in catalog (custom connection types, in-house fields).
+    pub catalog_file: Option<std::path::PathBuf>,
 }
 
 /// `secretsManagerConfiguration`.
@@ -255,12 +258,18 @@ impl Config {
                 .child("secretsManagerLoader"),
         )?;
         let database = database(&root.child("database"))?;
+        let catalog_file = root
+            .child("secretFieldCatalog")
+            .string()?
+            .filter(|path| !path.is_empty())
+            .map(std::path::PathBuf::from);
         Ok(Self {
             cluster_name,
             fernet_key,
             secrets_manager,
             secrets_manager_loader,
             database,
+            catalog_file,
         })
     }
 }

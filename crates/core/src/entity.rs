@@ -5,8 +5,8 @@ use std::str::FromStr;
 
 use serde_json::Value;
 
+use crate::catalog::{Catalog, Shape};
 use crate::error::{EntityRef, Error, Result};
-use crate::schema::SchemaRegistry;
 
 /// An OpenMetadata entity type, spelled as OpenMetadata spells it (`databaseService`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,6 +30,14 @@ pub enum EntityType {
     SearchService,
     /// `apiService`.
     ApiService,
+    /// `driveService`.
+    DriveService,
+    /// `securityService`.
+    SecurityService,
+    /// `llmService`.
+    LlmService,
+    /// `mcpService`.
+    McpService,
     /// `user`: bot users (`isBot: true`) keep a secret in `authenticationMechanism`.
     User,
     /// `bot`: refers to its bot user; holds no secret itself.
@@ -40,7 +48,7 @@ pub enum EntityType {
     Workflow,
 }
 
-const ALL: [EntityType; 13] = [
+const ALL: [EntityType; 17] = [
     EntityType::DatabaseService,
     EntityType::DashboardService,
     EntityType::MessagingService,
@@ -50,6 +58,10 @@ const ALL: [EntityType; 13] = [
     EntityType::MetadataService,
     EntityType::SearchService,
     EntityType::ApiService,
+    EntityType::DriveService,
+    EntityType::SecurityService,
+    EntityType::LlmService,
+    EntityType::McpService,
     EntityType::User,
     EntityType::Bot,
     EntityType::IngestionPipeline,
@@ -76,6 +88,10 @@ impl EntityType {
             Self::MetadataService => "metadataService",
             Self::SearchService => "searchService",
             Self::ApiService => "apiService",
+            Self::DriveService => "driveService",
+            Self::SecurityService => "securityService",
+            Self::LlmService => "llmService",
+            Self::McpService => "mcpService",
             Self::User => "user",
             Self::Bot => "bot",
             Self::IngestionPipeline => "ingestionPipeline",
@@ -97,6 +113,10 @@ impl EntityType {
             Self::MetadataService => "metadata",
             Self::SearchService => "search",
             Self::ApiService => "api",
+            Self::DriveService => "drive",
+            Self::SecurityService => "security",
+            Self::LlmService => "llm",
+            Self::McpService => "mcp",
             _ => return None,
         })
     }
@@ -119,26 +139,31 @@ impl FromStr for EntityType {
     }
 }
 
-/// Where an entity keeps its secrets: the walked sub-document, its schema, the id values.
+/// Where an entity keeps its secrets: the walked sub-document, what the catalog says of it,
+/// the id values.
 #[derive(Debug)]
-pub(crate) struct SecretScope {
+pub(crate) struct SecretScope<'c> {
     /// The entity, for messages.
     pub(crate) entity: EntityRef,
     /// JSON keys from the entity root to the walked value.
-    pub(crate) root: &'static [&'static str],
-    /// Schema location of the walked value.
-    pub(crate) schema: String,
+    pub(crate) root: Vec<String>,
+    /// What the catalog says of the walked value.
+    pub(crate) shape: &'c Shape,
     /// Values of OpenMetadata's `buildSecretId(true, ...)` for this entity.
     pub(crate) id_values: Vec<String>,
 }
 
-impl SecretScope {
+impl<'c> SecretScope<'c> {
     /// The scope of `entity`, or `None` when this entity cannot hold secrets (a non-bot user, a
     /// bot, a service without connection config).
+    ///
+    /// # Errors
+    /// [`Error::Entity`] for a document without a name, [`Error::UnknownConnectionType`] for a
+    /// service whose connection type the catalog does not know.
     pub(crate) fn of(
         entity_type: EntityType,
         entity: &Value,
-        schemas: &SchemaRegistry,
+        catalog: &'c Catalog,
     ) -> Result<Option<Self>> {
         let name = entity
             .get("name")
@@ -161,77 +186,84 @@ impl SecretScope {
                     .to_owned(),
             });
         }
-        let scope = |root, schema: &str, kind: &str| {
-            Some(Self {
-                entity: entity_ref.clone(),
-                root,
-                schema: schema.to_owned(),
-                id_values: vec![kind.to_owned(), name.to_owned()],
-            })
-        };
-        Ok(match entity_type {
-            _ if entity_type.service_category().is_some() => {
-                let category = entity_type.service_category().unwrap_or_default();
-                let Some(config) = entity
-                    .pointer("/connection/config")
-                    .filter(|c| c.is_object())
-                else {
-                    return Ok(None);
-                };
-                let connection_type = entity
-                    .get("serviceType")
-                    .and_then(Value::as_str)
-                    .or_else(|| config.get("type").and_then(Value::as_str))
-                    .ok_or_else(|| Error::Entity {
-                        entity: entity_ref.clone(),
-                        problem: "has neither `serviceType` nor `connection.config.type`: set \
-                                  one (e.g. \"Mysql\")"
-                            .to_owned(),
-                    })?;
-                let schema = schemas
-                    .connection_schema(category, connection_type)
-                    .or_else(|| {
-                        // serviceType and config.type normally agree; accept either.
-                        let config_type = config.get("type").and_then(Value::as_str)?;
-                        schemas.connection_schema(category, config_type)
-                    })
-                    .ok_or_else(|| Error::UnknownConnectionType {
-                        entity_type: entity_type.as_str().to_owned(),
-                        category: category.to_owned(),
-                        connection_type: connection_type.to_owned(),
-                    })?;
-                scope(&["connection", "config"], schema, category)
-            }
+        if let Some(category) = entity_type.service_category() {
+            let Some(config) = entity
+                .pointer("/connection/config")
+                .filter(|c| c.as_object().is_some_and(|c| !c.is_empty()))
+            else {
+                return Ok(None);
+            };
+            let config_type = config.get("type").and_then(Value::as_str);
+            let connection_type = entity
+                .get("serviceType")
+                .and_then(Value::as_str)
+                .or(config_type)
+                .ok_or_else(|| Error::Entity {
+                    entity: entity_ref.clone(),
+                    problem: "has neither `serviceType` nor `connection.config.type`: set \
+                              one (e.g. \"Mysql\")"
+                        .to_owned(),
+                })?;
+            // serviceType and config.type normally agree; accept either.
+            let shape = catalog
+                .connection_shapes([category], connection_type)
+                .into_iter()
+                .chain(
+                    config_type
+                        .into_iter()
+                        .flat_map(|t| catalog.connection_shapes([category], t)),
+                )
+                .next()
+                .ok_or_else(|| Error::UnknownConnectionType {
+                    entity: entity_ref.clone(),
+                    category: category.to_owned(),
+                    connection_type: connection_type.to_owned(),
+                    path: "connection.config".to_owned(),
+                })?;
+            return Ok(Some(Self {
+                entity: entity_ref,
+                root: vec!["connection".to_owned(), "config".to_owned()],
+                shape,
+                id_values: vec![category.to_owned(), name.to_owned()],
+            }));
+        }
+        let kind = match entity_type {
             EntityType::User => {
                 let is_bot = entity.get("isBot").and_then(Value::as_bool) == Some(true);
-                let has_mechanism = entity
-                    .get("authenticationMechanism")
-                    .is_some_and(Value::is_object);
-                if !(is_bot && has_mechanism) {
+                if !is_bot {
                     return Ok(None);
                 }
-                scope(
-                    &["authenticationMechanism"],
-                    "entity/teams/user.json#/definitions/authenticationMechanism",
-                    "bot",
-                )
+                "bot"
             }
-            EntityType::IngestionPipeline => scope(
-                &[],
-                "entity/services/ingestionPipelines/ingestionPipeline.json",
-                "pipeline",
-            ),
-            EntityType::Workflow => scope(&[], "entity/automations/workflow.json", "workflow"),
-            _ => None,
-        })
+            EntityType::IngestionPipeline => "pipeline",
+            EntityType::Workflow => "workflow",
+            _ => "",
+        };
+        let (Some(shape), Some(root)) = (
+            catalog.entity_shape(entity_type.as_str()),
+            catalog.entity_root(entity_type.as_str()),
+        ) else {
+            return Ok(None);
+        };
+        if shape.is_empty() || !pointer_keys(entity, root).is_some_and(Value::is_object) {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            entity: entity_ref,
+            root: root.to_vec(),
+            shape,
+            id_values: vec![kind.to_owned(), name.to_owned()],
+        }))
     }
 
     /// The walked value inside `entity`.
     pub(crate) fn root_value<'a>(&self, entity: &'a Value) -> Option<&'a Value> {
-        self.root
-            .iter()
-            .try_fold(entity, |value, key| value.get(*key))
+        pointer_keys(entity, &self.root)
     }
+}
+
+fn pointer_keys<'a>(value: &'a Value, keys: &[String]) -> Option<&'a Value> {
+    keys.iter().try_fold(value, |v, k| v.get(k))
 }
 
 #[cfg(test)]

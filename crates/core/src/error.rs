@@ -88,37 +88,51 @@ pub enum Error {
         second: Box<FieldRef>,
     },
 
-    /// A JSON Schema is malformed or refers to a schema that is not registered.
-    #[error("schema `{schema}`: {problem}")]
-    Schema {
-        /// The schema's id (its path relative to the schema root).
-        schema: String,
+    /// A secret-field catalog (the built-in one or a custom one) is malformed.
+    #[error("secret-field catalog {source_name}: {problem}")]
+    Catalog {
+        /// Which catalog: `built-in` or the file.
+        source_name: String,
         /// What is wrong.
         problem: String,
     },
 
-    /// A schema directory could not be read.
-    #[error("cannot read the schema file {path}: {source}")]
-    SchemaRead {
-        /// The file or directory.
+    /// A custom catalog file could not be read.
+    #[error("cannot read the secret-field catalog {path}: {source}")]
+    CatalogRead {
+        /// The file.
         path: PathBuf,
         /// Why.
         source: std::io::Error,
     },
 
-    /// No schema describes this kind of connection.
+    /// The catalog knows no connection of this type: vaultref cannot tell its secrets.
     #[error(
-        "no schema is registered for {entity_type} connections of type `{connection_type}`: \
-         add one under entity/services/connections/{category}/ in a schema directory"
+        "{entity}: the secret-field catalog knows no {category} connection of type \
+         `{connection_type}` at {path}, so vaultref cannot tell which fields are secret: \
+         check the type's spelling, or describe it (OpenMetadata's schemas are under \
+         entity/services/connections/{category}/) in a custom catalog \
+         (`catalogFile` in the configuration or --catalog FILE; docs/compatibility.md)"
     )]
     UnknownConnectionType {
-        /// The entity type, e.g. `databaseService`.
-        entity_type: String,
-        /// The service category directory, e.g. `database`.
+        /// The entity.
+        entity: EntityRef,
+        /// The service categories looked in, e.g. `database`.
         category: String,
         /// The service or connection type, e.g. `Mysql`.
         connection_type: String,
+        /// Where the connection is, e.g. `connection.config`.
+        path: String,
     },
+
+    /// A field looks secret by its name, but the catalog does not classify it.
+    #[error(
+        "{0} looks like a secret (by its name) but the secret-field catalog does not classify \
+         it, so vaultref will not store it in plaintext: remove it, or classify it in a custom \
+         catalog (`catalogFile` or --catalog FILE) as `secrets` (stored like OpenMetadata's \
+         secrets) or `plain`"
+    )]
+    UnclassifiedSecret(FieldRef),
 
     /// An entity document does not have the shape its type requires.
     #[error("{entity}: {problem}")]
@@ -133,7 +147,8 @@ pub enum Error {
     #[error(
         "unknown entity type `{0}`: use one of databaseService, dashboardService, \
          messagingService, pipelineService, mlmodelService, storageService, metadataService, \
-         searchService, apiService, user, bot, ingestionPipeline, workflow"
+         searchService, apiService, driveService, securityService, llmService, mcpService, \
+         user, bot, ingestionPipeline, workflow"
     )]
     UnknownEntityType(String),
 

@@ -11,9 +11,12 @@
 //!   Vault name (vaultref-keyvault's, the one type of the workspace; [`secret_name`] gives
 //!   core's error, which describes a bad name without echoing it); [`LongNamePolicy`] says
 //!   whether long names are refused or shortened ([`shortened_secret_name`]).
-//! - Secret-field discovery: [`SchemaRegistry`] holds JSON Schemas (built-in ones with
-//!   OpenMetadata's property names, plus user directories) and finds the [`SecretField`]s of a
-//!   value (`format: password`).
+//! - Secret-field discovery: the [`Catalog`], generated from OpenMetadata's own models by
+//!   `cargo xtask om-catalog` (every field typed `CustomSecretStr`, every `oneOf` branch),
+//!   plus custom entries ([`Catalog::merge`], [`Catalog::load_file`]), finds the
+//!   [`SecretField`]s of an entity, fail-closed: an unknown connection type, or a field that
+//!   looks secret and is not classified, is refused, never stored in plaintext
+//!   ([`SecretsManager::discover_fields`], [`SecretsManager::mask_entity`]).
 //! - The vault seam: [`SecretBackend`] (set / get / read / delete / recover, failures classified by
 //!   [`BackendErrorKind`]); the `managed-azure-kv` / `azure-kv` provider [`KeyVaultBackend`]
 //!   (over vaultref-keyvault, credentials from vaultref-entra; [`connect_backend`] builds it
@@ -87,6 +90,7 @@
 mod airflow;
 mod audit;
 mod backend;
+mod catalog;
 mod claims;
 mod config;
 mod custody;
@@ -95,6 +99,7 @@ mod entity;
 mod env;
 mod error;
 mod identity;
+mod inspect;
 mod keyvault;
 mod loader;
 mod manager;
@@ -102,7 +107,6 @@ mod migration;
 mod naming;
 mod ratelimit;
 mod resolve;
-mod schema;
 mod workflow;
 
 pub use crate::{
@@ -115,6 +119,7 @@ pub use crate::{
         AUDIT_TARGET, AuditAction, AuditEvent, AuditSink, RecordingAuditSink, TracingAuditSink,
     },
     backend::{InMemoryBackend, SecretAttributes, SecretBackend, VaultSecret},
+    catalog::{Catalog, SecretField, replace_coverage_table},
     claims::References,
     config::{
         Config, DEFAULT_RATE_LIMIT_PERMITS_PER_SECOND, DatabaseConfig, KeyVaultConfig, LoaderKind,
@@ -126,6 +131,7 @@ pub use crate::{
     env::{Environment, substitute_variables},
     error::{BackendErrorKind, EntityRef, Error, FieldRef, Result},
     identity::EntityKey,
+    inspect::AtRest,
     keyvault::{KeyVaultBackend, WaitOptions, connect_backend, consumer_backend},
     loader::{
         AIRFLOW_SECTION, ConsumerCredential, ConsumerVault, KEY_VAULT_DNS_SUFFIX_VAR,
@@ -142,7 +148,6 @@ pub use crate::{
         ResolveReport, Resolver, ResolverOptions, UnresolvedPolicy, reference_name,
         replace_references_by_names,
     },
-    schema::{SchemaRegistry, SecretField},
     workflow::{WorkflowProvider, WorkflowSecrets},
 };
 pub use vaultref_transport::{Clock, SystemClock, Timer, TokioTimer};

@@ -19,10 +19,11 @@ use vaultref_fernet::{Clock, KeyRing, SystemClock, Zeroizing};
 
 use crate::audit::{AuditAction, AuditEvent, AuditSink, TracingAuditSink};
 use crate::backend::{InMemoryBackend, SecretAttributes, SecretBackend};
+use crate::catalog::{Catalog, SecretField, dotted, pointer, pointer_mut};
 use crate::claims::{Registry, row_key};
 use crate::config::{Config, ProviderKind};
 use crate::custody::{OWNER_TAG, Release, ReleaseOutcome};
-use crate::document::{JsonPath, PathStep, key_path};
+use crate::document::JsonPath;
 use crate::entity::{EntityType, SecretScope};
 use crate::error::{Error, FieldRef, Result};
 use crate::identity::EntityKey;
@@ -32,13 +33,12 @@ use crate::naming::{
 };
 use crate::ratelimit::{RateLimitedBackend, TokioTimer};
 use crate::resolve::Resolver;
-use crate::schema::{SchemaRegistry, SecretField};
 
 /// The prefix of a reference to a vault secret (`secret:<name>`), on both sides.
 pub const SECRET_PREFIX: &str = "secret:";
 
 /// What OpenMetadata shows unauthorized readers instead of a secret (`PASSWORD_MASK`).
-const PASSWORD_MASK: &str = "*********";
+pub(crate) const PASSWORD_MASK: &str = "*********";
 
 const SECONDS_PER_DAY: u64 = 86_400;
 
@@ -48,7 +48,7 @@ pub struct SecretsManager {
     provider: ProviderKind,
     backend: Option<Arc<dyn SecretBackend>>,
     ids: SecretIdBuilder,
-    schemas: Arc<SchemaRegistry>,
+    catalog: Arc<Catalog>,
     pub(crate) keys: KeyRing,
     tags: BTreeMap<String, String>,
     expires_after_days: Option<u32>,
@@ -81,7 +81,7 @@ pub struct SecretsManagerBuilder {
     cluster_name: String,
     prefix: String,
     backend: Option<Arc<dyn SecretBackend>>,
-    schemas: Option<Arc<SchemaRegistry>>,
+    catalog: Option<Arc<Catalog>>,
     tags: BTreeMap<String, String>,
     expires_after_days: Option<u32>,
     clock: Arc<dyn Clock>,
@@ -112,9 +112,9 @@ impl SecretsManagerBuilder {
         self
     }
 
-    /// The schemas (default: [`SchemaRegistry::builtin`]).
-    pub fn schemas(mut self, schemas: Arc<SchemaRegistry>) -> Self {
-        self.schemas = Some(schemas);
+    /// The secret-field catalog (default: [`Catalog::builtin`]).
+    pub fn catalog(mut self, catalog: Arc<Catalog>) -> Self {
+        self.catalog = Some(catalog);
         self
     }
 
@@ -185,9 +185,7 @@ impl SecretsManagerBuilder {
             backend,
             deployment: self.deployment.unwrap_or_else(|| ids.entity_id(&[])),
             ids,
-            schemas: self
-                .schemas
-                .unwrap_or_else(|| Arc::new(SchemaRegistry::builtin())),
+            catalog: self.catalog.unwrap_or_else(|| Arc::new(Catalog::builtin())),
             keys: self.keys,
             tags: self.tags,
             expires_after_days: self.expires_after_days,
@@ -214,8 +212,8 @@ pub(crate) enum FieldAction {
 }
 
 pub(crate) struct FieldPlan {
-    /// JSON keys from the entity root.
-    keys: Vec<String>,
+    /// Steps from the entity root.
+    steps: JsonPath,
     pub(crate) field: FieldRef,
     pub(crate) action: FieldAction,
     /// The computed name of a field left empty in managed mode: OpenMetadata deletes that
@@ -249,7 +247,7 @@ impl StorePlan {
             .iter()
             .filter_map(|f| match &f.action {
                 FieldAction::Write { stored, .. } | FieldAction::Set(stored) => {
-                    Some((key_path(&f.keys), Value::String(stored.clone())))
+                    Some((f.steps.clone(), Value::String(stored.clone())))
                 }
                 FieldAction::Keep => None,
             })
@@ -260,14 +258,7 @@ impl StorePlan {
     pub fn apply_to(&self, entity: &mut Value) -> usize {
         let mut set = 0;
         for (path, value) in self.edits() {
-            let keys: Vec<String> = path
-                .into_iter()
-                .filter_map(|step| match step {
-                    PathStep::Key(key) => Some(key),
-                    PathStep::Index(_) => None,
-                })
-                .collect();
-            if let Some(slot) = pointer_mut(entity, &keys) {
+            if let Some(slot) = pointer_mut(entity, &path) {
                 *slot = value;
                 set += 1;
             }
@@ -348,7 +339,7 @@ impl SecretsManager {
             cluster_name: cluster_name.to_owned(),
             prefix: String::new(),
             backend: None,
-            schemas: None,
+            catalog: None,
             tags: BTreeMap::new(),
             expires_after_days: None,
             clock: Arc::new(SystemClock),
@@ -367,9 +358,9 @@ impl SecretsManager {
     pub fn from_config(
         config: &Config,
         backend: Option<Arc<dyn SecretBackend>>,
-        schemas: Arc<SchemaRegistry>,
+        catalog: Arc<Catalog>,
     ) -> Result<Self> {
-        Self::builder_from_config(config, backend, schemas)?.build()
+        Self::builder_from_config(config, backend, catalog)?.build()
     }
 
     /// Like [`from_config`](Self::from_config), returning the builder for further options
@@ -380,7 +371,7 @@ impl SecretsManager {
     pub fn builder_from_config(
         config: &Config,
         backend: Option<Arc<dyn SecretBackend>>,
-        schemas: Arc<SchemaRegistry>,
+        catalog: Arc<Catalog>,
     ) -> Result<SecretsManagerBuilder> {
         let keys = KeyRing::parse(config.fernet_key.expose_secret()).map_err(|e| {
             Error::config(
@@ -394,7 +385,7 @@ impl SecretsManager {
             .tags(sm.tags.clone())
             .expires_after_days(sm.expires_after_days)
             .long_names(sm.long_names)
-            .schemas(schemas);
+            .catalog(catalog);
         if let Some(backend) = backend {
             // Key Vault has a request quota; the in-memory vault has none.
             let backend = if sm.provider == ProviderKind::ManagedAzureKeyVault {
@@ -426,7 +417,9 @@ impl SecretsManager {
     /// Checks `entity` and prepares its database values, without any I/O.
     ///
     /// # Errors
-    /// Schema and entity shape errors, [`Error::FernetDecrypt`], [`Error::SecretNotAString`],
+    /// Entity shape errors, [`Error::UnknownConnectionType`], [`Error::UnclassifiedSecret`]
+    /// (a field that looks secret and that the catalog does not classify holds a plaintext),
+    /// [`Error::FernetDecrypt`], [`Error::SecretNotAString`],
     /// [`Error::SecretNameTooLong`] and [`Error::SecretNameCollision`].
     pub fn plan_store(&self, entity_type: EntityType, entity: &Value) -> Result<StorePlan> {
         let Some((scope, fields)) = self.discover(entity_type, entity)? else {
@@ -435,13 +428,14 @@ impl SecretsManager {
                 fields: Vec::new(),
             });
         };
+        self.refuse_unclassified(&scope, entity)?;
         let managed = self.provider.is_managed();
         let key = EntityKey::of(entity_type, entity);
         let mut plans = Vec::with_capacity(fields.len());
         let mut names: BTreeMap<SecretName, FieldRef> = BTreeMap::new();
         for secret in &fields {
-            let (keys, field) = self.locate(&scope, secret);
-            let value = pointer(entity, &keys).unwrap_or(&Value::Null);
+            let (steps, field) = self.locate(&scope, secret);
+            let value = pointer(entity, &steps).unwrap_or(&Value::Null);
             let plain = match value {
                 Value::Null => None,
                 Value::String(s) => Some(
@@ -480,7 +474,7 @@ impl SecretsManager {
                 }
             };
             plans.push(FieldPlan {
-                keys,
+                steps,
                 field,
                 action,
                 emptied,
@@ -544,8 +538,8 @@ impl SecretsManager {
             return Ok(());
         };
         for secret in &fields {
-            let (keys, field) = self.locate(&scope, secret);
-            if let Some(Value::String(value)) = pointer_mut(entity, &keys) {
+            let (steps, field) = self.locate(&scope, secret);
+            if let Some(Value::String(value)) = pointer_mut(entity, &steps) {
                 let plain = self
                     .keys
                     .decrypt_if_tokenized(value)
@@ -577,17 +571,17 @@ impl SecretsManager {
         let mut located = Vec::new();
         let mut references = serde_json::Map::new();
         for secret in &fields {
-            let (keys, field) = self.locate(&scope, secret);
-            if let Some(value @ Value::String(_)) = pointer(entity, &keys) {
+            let (steps, field) = self.locate(&scope, secret);
+            if let Some(value @ Value::String(_)) = pointer(entity, &steps) {
                 references.insert(field.path.clone(), value.clone());
-                located.push((keys, field.path));
+                located.push((steps, field.path));
             }
         }
         let mut references = Value::Object(references);
         let report = resolver.resolve_references(&mut references).await?;
-        for (keys, path) in located {
+        for (steps, path) in located {
             if let (Some(slot), Some(value)) =
-                (pointer_mut(entity, &keys), references.get_mut(&path))
+                (pointer_mut(entity, &steps), references.get_mut(&path))
             {
                 *slot = value.take();
             }
@@ -656,44 +650,53 @@ impl SecretsManager {
             .collect()
     }
 
+    /// The secret-field catalog this manager discovers secrets with.
+    #[must_use]
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
     pub(crate) fn discover(
         &self,
         entity_type: EntityType,
         entity: &Value,
-    ) -> Result<Option<(SecretScope, Vec<SecretField>)>> {
-        let Some(scope) = SecretScope::of(entity_type, entity, &self.schemas)? else {
+    ) -> Result<Option<(SecretScope<'_>, Vec<SecretField>)>> {
+        let Some(scope) = SecretScope::of(entity_type, entity, &self.catalog)? else {
             return Ok(None);
         };
         let Some(root) = scope.root_value(entity) else {
             return Ok(None);
         };
-        let fields = self.schemas.secret_fields(&scope.schema, root)?;
+        let fields = self
+            .catalog
+            .secret_fields(scope.shape, root, &scope.entity)?;
         Ok(Some((scope, fields)))
     }
 
-    /// The field's keys from the entity root, and its name for messages.
+    /// The field's steps from the entity root, and its name for messages.
     pub(crate) fn locate(
         &self,
-        scope: &SecretScope,
+        scope: &SecretScope<'_>,
         secret: &SecretField,
-    ) -> (Vec<String>, FieldRef) {
-        let keys: Vec<String> = scope
+    ) -> (JsonPath, FieldRef) {
+        let steps: JsonPath = scope
             .root
             .iter()
-            .map(|k| (*k).to_owned())
-            .chain(secret.keys.iter().cloned())
+            .cloned()
+            .map(crate::document::PathStep::Key)
+            .chain(secret.steps.iter().cloned())
             .collect();
         let field = FieldRef {
             entity: scope.entity.clone(),
-            path: keys.join("."),
+            path: dotted(&steps),
         };
-        (keys, field)
+        (steps, field)
     }
 
     /// The Key Vault name of a field, with the long-name policy applied.
     pub(crate) fn secret_name(
         &self,
-        scope: &SecretScope,
+        scope: &SecretScope<'_>,
         secret: &SecretField,
         field: &FieldRef,
     ) -> Result<SecretName> {
@@ -760,12 +763,4 @@ impl SecretsManager {
                 .map(|days| self.clock.now_unix_seconds() + u64::from(days) * SECONDS_PER_DAY),
         }
     }
-}
-
-pub(crate) fn pointer<'a>(value: &'a Value, keys: &[String]) -> Option<&'a Value> {
-    keys.iter().try_fold(value, |v, k| v.get(k))
-}
-
-fn pointer_mut<'a>(value: &'a mut Value, keys: &[String]) -> Option<&'a mut Value> {
-    keys.iter().try_fold(value, |v, k| v.get_mut(k))
 }

@@ -55,6 +55,7 @@
 mod error;
 mod layout;
 mod migrate;
+mod scan;
 mod store;
 mod url;
 mod write;
@@ -65,7 +66,10 @@ pub use crate::{
         EntityResult, EntityStatus, MigrateOptions, MigrationReport, NoProgress, Progress,
         RotationSummary, migrate_secrets, rotate_fernet_key,
     },
-    store::{DEFAULT_PAGE_SIZE, Store, StoredEntity, Upserted, table_name},
+    scan::{Finding, Problem, ScanReport, scan},
+    store::{
+        DEFAULT_PAGE_SIZE, Store, StoredEntity, Upserted, entity_types_with_tables, table_name,
+    },
     url::{Flavour, database_identity, database_url, redact_url},
     write::{Imported, import_entity, register_stored_rows, release_secrets},
 };

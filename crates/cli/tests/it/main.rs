@@ -2,6 +2,7 @@
 
 mod airflow;
 mod airflow_interop;
+mod catalog;
 mod check;
 mod container;
 mod databases;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use vaultref_core::{
-    Config, EntityType, Environment, InMemoryBackend, ProviderKind, SchemaRegistry, SecretName,
+    Catalog, Config, EntityType, Environment, InMemoryBackend, ProviderKind, SecretName,
     SecretsManager,
 };
 
@@ -26,12 +26,9 @@ async fn an_in_memory_configuration_stores_with_its_cluster_prefix_and_tags() {
     ]);
     assert_eq!(config.secrets_manager.provider, ProviderKind::InMemory);
     let vault = Arc::new(InMemoryBackend::new());
-    let manager = SecretsManager::from_config(
-        &config,
-        Some(vault.clone()),
-        Arc::new(SchemaRegistry::builtin()),
-    )
-    .unwrap();
+    let manager =
+        SecretsManager::from_config(&config, Some(vault.clone()), Arc::new(Catalog::builtin()))
+            .unwrap();
     let mut service = json!({"name": "kafka-prod", "serviceType": "Kafka",
         "connection": {"config": {"type": "Kafka", "bootstrapServers": "k:9092", "saslPassword": "p"}}});
     manager
@@ -64,8 +61,7 @@ fn managed_azure_without_a_backend_is_refused() {
         config.secrets_manager.provider,
         ProviderKind::ManagedAzureKeyVault
     );
-    let err = SecretsManager::from_config(&config, None, Arc::new(SchemaRegistry::builtin()))
-        .unwrap_err();
+    let err = SecretsManager::from_config(&config, None, Arc::new(Catalog::builtin())).unwrap_err();
     assert!(err.to_string().contains("managed-azure-kv"), "{err}");
 }
 
@@ -88,8 +84,7 @@ async fn long_secret_names_can_be_shortened_from_the_configuration() {
             Environment::from_pairs([("SECRET_MANAGER", "in-memory"), ("LONG_NAMES", policy)]);
         let config = Config::parse(&text, &env).unwrap();
         let manager =
-            SecretsManager::from_config(&config, None, Arc::new(SchemaRegistry::builtin()))
-                .unwrap();
+            SecretsManager::from_config(&config, None, Arc::new(Catalog::builtin())).unwrap();
         let mut doc = long_pipeline.clone();
         let result = manager
             .store_entity(EntityType::IngestionPipeline, &mut doc)

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use vaultref_core::{
-    BackendErrorKind, EntityType, Error, InMemoryBackend, LongNamePolicy, OWNER_TAG, ProviderKind,
-    Release, ReleaseOutcome, SchemaRegistry, SecretBackend, SecretName, SecretsManager,
+    BackendErrorKind, Catalog, EntityType, Error, InMemoryBackend, LongNamePolicy, OWNER_TAG,
+    ProviderKind, Release, ReleaseOutcome, SecretBackend, SecretName, SecretsManager,
 };
 use vaultref_fernet::KeyRing;
 
@@ -125,18 +125,28 @@ async fn managed_mode_stores_in_the_vault_and_fernet_wraps_the_reference() {
     .await;
 }
 
+/// OpenMetadata leaves the server connection's JWT in the row as sent (issue 14); vaultref
+/// stores it like every other secret (docs/compatibility.md).
 #[tokio::test]
-async fn the_pipeline_server_connection_is_not_touched() {
+async fn the_pipeline_server_connection_is_never_left_in_plaintext() {
     let f = managed();
     let mut doc = entity("dbt-pipeline.json");
+    doc["openMetadataServerConnection"] =
+        json!({"hostPort": "http://om:8585/api", "securityConfig": {"jwtToken": "server-token"}});
     f.manager
         .store_entity(EntityType::IngestionPipeline, &mut doc)
         .await
         .unwrap();
+    let name =
+        "openmetadata-pipeline-my-pipeline-openmetadataserverconnection-securityconfig-jwttoken";
     assert_eq!(
-        doc.pointer("/openMetadataServerConnection/securityConfig/jwtToken"),
-        Some(&json!("server-token"))
+        opened(
+            &doc,
+            "/openMetadataServerConnection/securityConfig/jwtToken"
+        ),
+        format!("secret:{name}")
     );
+    assert_eq!(vault_value(&f.vault, name).await, "server-token");
 }
 
 #[tokio::test]
@@ -351,17 +361,15 @@ async fn entities_whose_names_collide_are_refused_before_any_write() {
 
 #[tokio::test]
 async fn fields_of_one_entity_that_collide_are_refused_before_any_write() {
-    let mut schemas = SchemaRegistry::builtin();
-    schemas
-        .register(
-            "entity/services/connections/database/twinConnection.json",
-            json!({"properties": {
-                "type": {"enum": ["Twin"]},
-                "api_key": {"type": "string", "format": "password"},
-                "apikey": {"type": "string", "format": "password"}}}),
+    let mut catalog = Catalog::builtin();
+    catalog.merge(
+        &Catalog::from_json(
+            r#"{"services": {"databaseService": {"category": "database", "connections": {
+                "Twin": {"secrets": ["api_key", "apikey"]}}}}}"#,
         )
-        .unwrap();
-    let f = managed_with(|b| b.schemas(Arc::new(schemas)));
+        .unwrap(),
+    );
+    let f = managed_with(|b| b.catalog(Arc::new(catalog)));
     let mut doc = json!({"name": "twins", "serviceType": "Twin",
         "connection": {"config": {"type": "Twin", "api_key": "first-value", "apikey": "second-value"}}});
     let err = f
@@ -415,7 +423,7 @@ async fn non_string_secrets_and_unknown_connections_are_errors() {
     assert!(matches!(err, Error::SecretNotAString(_)), "{err}");
     assert!(!err.to_string().contains("1234"));
 
-    let mut hive = json!({"name": "h", "serviceType": "Hive", "connection": {"config": {"type": "Hive", "password": "p"}}});
+    let mut hive = json!({"name": "h", "serviceType": "Hivemind", "connection": {"config": {"type": "Hivemind", "password": "p"}}});
     let err = f
         .manager
         .store_entity(EntityType::DatabaseService, &mut hive)

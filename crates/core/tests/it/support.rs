@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 use vaultref_core::{
-    Config, Environment, KeyVaultBackend, RecordingAuditSink, SchemaRegistry, SecretBackend,
+    Catalog, Config, Environment, KeyVaultBackend, RecordingAuditSink, SecretBackend,
     SecretsManager,
 };
 use vaultref_emulator::{Emulator, EmulatorConfig, Target};
@@ -110,7 +110,7 @@ pub(crate) fn deployment(env: &Environment) -> Deployment {
     let manager = SecretsManager::builder_from_config(
         &config,
         Some(backend.clone() as Arc<dyn SecretBackend>),
-        Arc::new(SchemaRegistry::builtin()),
+        Arc::new(Catalog::builtin()),
     )
     .unwrap()
     .clock(Arc::new(FixedClock(AtomicU64::new(NOW))))

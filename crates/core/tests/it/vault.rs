@@ -297,7 +297,7 @@ async fn without_tenant_id_the_default_chain_signs_in() {
     let manager = vaultref_core::SecretsManager::from_config(
         &config,
         backend,
-        std::sync::Arc::new(vaultref_core::SchemaRegistry::builtin()),
+        std::sync::Arc::new(vaultref_core::Catalog::builtin()),
     )
     .unwrap();
     let mut doc = entity("mysql-service.json");

@@ -38,12 +38,28 @@ pub fn table_name(entity_type: EntityType) -> &'static str {
         EntityType::MetadataService => "metadata_service_entity",
         EntityType::SearchService => "search_service_entity",
         EntityType::ApiService => "api_service_entity",
+        EntityType::DriveService => "drive_service_entity",
+        EntityType::SecurityService => "security_service_entity",
+        EntityType::LlmService => "llm_service_entity",
+        EntityType::McpService => "mcp_service_entity",
         EntityType::User => "user_entity",
         EntityType::Bot => "bot_entity",
         EntityType::IngestionPipeline => "ingestion_pipeline_entity",
         // Workflows, and any type core adds later, until it gets a table of its own.
         _ => "automations_workflow",
     }
+}
+
+/// Every entity type with a table of its own, once (bot users share `user_entity` with users;
+/// a type without a table of its own is left out).
+#[must_use]
+pub fn entity_types_with_tables() -> Vec<EntityType> {
+    let mut seen = std::collections::BTreeSet::new();
+    EntityType::all()
+        .iter()
+        .copied()
+        .filter(|t| seen.insert(table_name(*t)))
+        .collect()
 }
 
 /// The SQL entity store on PostgreSQL, MySQL/MariaDB or SQLite.

@@ -3,9 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use vaultref_core::{
-    Config, Environment, KeyVaultBackend, SchemaRegistry, SecretBackend, SecretsManager,
-};
+use vaultref_core::{Catalog, Config, Environment, KeyVaultBackend, SecretBackend, SecretsManager};
 use vaultref_emulator::{Emulator, EmulatorConfig, Target};
 use vaultref_store::Store;
 use vaultref_testkit::TestDatabase;
@@ -95,8 +93,7 @@ pub(crate) fn manager(emu: &Emulator, fernet_key: &str) -> SecretsManager {
     let config = Config::parse(CONFIG, &env).unwrap();
     let kv = config.secrets_manager.key_vault.as_ref().unwrap();
     let backend: Arc<dyn SecretBackend> = Arc::new(KeyVaultBackend::from_config(kv, &env).unwrap());
-    SecretsManager::from_config(&config, Some(backend), Arc::new(SchemaRegistry::builtin()))
-        .unwrap()
+    SecretsManager::from_config(&config, Some(backend), Arc::new(Catalog::builtin())).unwrap()
 }
 
 /// The vault requests with `method`, as `(path, status)`.

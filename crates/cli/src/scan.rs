@@ -1,0 +1,77 @@
+//! `vaultref scan --config FILE [--catalog FILE] [--json]`: every row of every entity table,
+//! reporting each secret field readable at rest (a plaintext; in managed mode also a `fernet:`
+//! token of a plaintext), each field that looks secret and that the catalog does not classify,
+//! and each row whose secrets cannot be told (an unknown connection type): entity, field path
+//! and table, never a value. Findings go to stdout (text, or one JSON object with `--json`),
+//! the summary to stderr; the exit status is 1 when anything is found.
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::json;
+use vaultref_core::Environment;
+
+use crate::entities::{CatalogArg, NO_TABLES, manager, store};
+use crate::setup::{self, ConfigArg};
+
+/// Options of `vaultref scan`.
+#[derive(clap::Args)]
+pub(crate) struct ScanArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    #[command(flatten)]
+    catalog: CatalogArg,
+    /// One JSON object on stdout: `rows`, and `findings` (table, entityType, id, name, path,
+    /// problem, description).
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(args: &ScanArgs) -> Result<()> {
+    let env = Environment::from_process();
+    let config = args.config.load(&env)?;
+    let runtime = setup::runtime()?;
+    let report = runtime.block_on(async {
+        let store = store(&config).await?;
+        let manager = manager(&config, &env, &store, args.catalog.path.as_deref())?;
+        let report = vaultref_store::scan(&store, &manager)
+            .await
+            .context(NO_TABLES)?;
+        store.close().await;
+        anyhow::Ok(report)
+    })?;
+    if args.json {
+        let findings: Vec<_> = report
+            .findings
+            .iter()
+            .map(|f| {
+                json!({"table": f.table, "entityType": f.entity_type.as_str(), "id": f.id,
+                       "name": f.name, "path": f.path, "problem": f.problem.code(),
+                       "description": f.problem.describe()})
+            })
+            .collect();
+        setup::print_line(&json!({"rows": report.rows, "findings": findings}).to_string())?;
+    } else {
+        for f in &report.findings {
+            setup::print_line(&format!(
+                "{} {} `{}` {}: {}",
+                f.table,
+                f.entity_type,
+                f.name,
+                if f.path.is_empty() { "(row)" } else { &f.path },
+                f.problem.describe()
+            ))?;
+        }
+    }
+    setup::note(&format!(
+        "scan: {} row(s), {} finding(s)",
+        report.rows,
+        report.findings.len()
+    ));
+    if !report.findings.is_empty() {
+        bail!(
+            "{} secret field(s) readable at rest or that cannot be checked (see above): run \
+             `vaultref migrate-secrets`, and teach vaultref unknown fields with a custom catalog",
+            report.findings.len()
+        );
+    }
+    Ok(())
+}

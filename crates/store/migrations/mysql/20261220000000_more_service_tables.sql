@@ -1,0 +1,26 @@
+-- The service categories OpenMetadata added after the first tables (drive, security, llm, mcp),
+-- with OpenMetadata's table names (bootstrap/sql/schema, docs/facts-checked.md).
+CREATE TABLE IF NOT EXISTS drive_service_entity (
+    id VARCHAR(36) NOT NULL PRIMARY KEY,
+    name VARCHAR(256) NOT NULL,
+    json JSON NOT NULL,
+    UNIQUE KEY drive_service_entity_name (name)
+) DEFAULT CHARSET = utf8mb4;
+CREATE TABLE IF NOT EXISTS security_service_entity (
+    id VARCHAR(36) NOT NULL PRIMARY KEY,
+    name VARCHAR(256) NOT NULL,
+    json JSON NOT NULL,
+    UNIQUE KEY security_service_entity_name (name)
+) DEFAULT CHARSET = utf8mb4;
+CREATE TABLE IF NOT EXISTS llm_service_entity (
+    id VARCHAR(36) NOT NULL PRIMARY KEY,
+    name VARCHAR(256) NOT NULL,
+    json JSON NOT NULL,
+    UNIQUE KEY llm_service_entity_name (name)
+) DEFAULT CHARSET = utf8mb4;
+CREATE TABLE IF NOT EXISTS mcp_service_entity (
+    id VARCHAR(36) NOT NULL PRIMARY KEY,
+    name VARCHAR(256) NOT NULL,
+    json JSON NOT NULL,
+    UNIQUE KEY mcp_service_entity_name (name)
+) DEFAULT CHARSET = utf8mb4;
