@@ -118,6 +118,7 @@ pub(crate) struct Results {
 /// `cargo xtask bench [--runs N]`.
 pub(crate) fn main(args: &[String]) -> Result<()> {
     let mut runs = 7;
+    let mut rust_sdk = true;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -128,7 +129,10 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
                     .parse()
                     .context("--runs takes a whole number")?;
             }
-            other => bail!("unknown option {other}; use --runs N (or `criterion [ARGS]`)"),
+            "--no-rust-sdk" => rust_sdk = false,
+            other => {
+                bail!("unknown option {other}; use --runs N, --no-rust-sdk (or `criterion [ARGS]`)")
+            }
         }
     }
     ensure!(runs >= 1, "--runs must be at least 1");
@@ -145,18 +149,6 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
         ],
         &[],
     )?;
-    crate::cargo(
-        &root,
-        [
-            "build",
-            "--release",
-            "-p",
-            "vaultref-benches",
-            "--example",
-            "sdk_loop",
-        ],
-        &[],
-    )?;
     let release = crate::target_dir(&root).join("release");
     let vaultref = release.join("vaultref");
     let mut results = Results {
@@ -167,6 +159,24 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
         machine: machine(),
         ..Results::default()
     };
+    if rust_sdk {
+        crate::cargo(
+            &root,
+            [
+                "build",
+                "--release",
+                "-p",
+                "vaultref-benches",
+                "--example",
+                "sdk_loop",
+            ],
+            &[],
+        )?;
+    } else {
+        results
+            .missing
+            .push("Rust SDK loop: not run (`--no-rust-sdk`)".to_owned());
+    }
     let emulator = Emulator::start(&vaultref)?;
     let dir = tempfile::tempdir().context("a temporary directory")?;
     let setup = Setup::new(&emulator, dir.path())?;
@@ -174,7 +184,12 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
         .enable_all()
         .build()?;
     let backend = runtime.block_on(setup.seed())?;
-    let contenders = setup.contenders(&root, &vaultref, &release, &mut results.missing)?;
+    let contenders = setup.contenders(
+        &root,
+        &vaultref,
+        rust_sdk.then_some(release.as_path()),
+        &mut results.missing,
+    )?;
     emulator.admin(
         "POST",
         "faults",
@@ -316,7 +331,7 @@ impl Setup {
         &self,
         root: &Path,
         vaultref: &Path,
-        release: &Path,
+        release: Option<&Path>,
         missing: &mut Vec<String>,
     ) -> Result<Vec<Contender>> {
         let bench_env = |extra: &[(&str, String)]| {
@@ -362,12 +377,14 @@ impl Setup {
             ],
             env: bench_env(&[("REQUESTS_CA_BUNDLE", self.ready("ca_cert"))]),
         });
-        contenders.push(Contender {
-            label: "Rust SDK loop",
-            program: release.join("examples").join("sdk_loop"),
-            args: Vec::new(),
-            env: bench_env(&[]),
-        });
+        if let Some(release) = release {
+            contenders.push(Contender {
+                label: "Rust SDK loop",
+                program: release.join("examples").join("sdk_loop"),
+                args: Vec::new(),
+                env: bench_env(&[]),
+            });
+        }
         let airflow = std::env::var_os("VAULTREF_AIRFLOW_PYTHON")
             .map(PathBuf::from)
             .unwrap_or_else(|| root.join(".venv-airflow/bin/python"));

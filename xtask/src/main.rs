@@ -63,7 +63,7 @@ fn main() -> Result<()> {
             let options = load::LoadOptions::parse(&env::args().skip(2).collect::<Vec<_>>(), 60)?;
             load::run(&build_vaultref()?, &options)
         }
-        Some("bench") => bench(env::args().skip(2).collect()),
+        Some("bench") => bench(&env::args().skip(2).collect::<Vec<_>>()),
         Some("engine") => engine::main(&env::args().skip(2).collect::<Vec<_>>()),
         Some("images") => images::main(&env::args().skip(2).collect::<Vec<_>>()),
         _ => {
@@ -176,13 +176,12 @@ fn ensure_cargo_deny(root: &Path) -> Result<()> {
 /// `cargo xtask bench criterion [ARGS]` runs the criterion benchmarks of `benches/` (see
 /// docs/benchmarks.md), passing `ARGS` on to `cargo bench` (e.g. `--bench fernet`, or
 /// `-- --measurement-time 2`); anything else is the cold-start benchmark (`bench.rs`).
-fn bench(extra: Vec<String>) -> Result<()> {
-    let Some(extra) = extra
+fn bench(extra: &[String]) -> Result<()> {
+    let Some((_, extra)) = extra
         .split_first()
         .filter(|(first, _)| *first == "criterion")
-        .map(|(_, rest)| rest.to_vec())
     else {
-        return bench::main(&extra);
+        return bench::main(extra);
     };
     let root = workspace_root();
     let mut args = vec![
@@ -190,7 +189,7 @@ fn bench(extra: Vec<String>) -> Result<()> {
         "-p".to_owned(),
         "vaultref-benches".to_owned(),
     ];
-    args.extend(extra);
+    args.extend(extra.iter().cloned());
     cargo(&root, args, &[])
 }
 
