@@ -76,13 +76,13 @@ const REFERENCES: usize = 20;
 
 /// `vaultref emulator --tls` in its own process (so that this process's memory is the
 /// client's alone); closing its stdin stops it.
-struct Emulator {
+pub(crate) struct Emulator {
     child: Child,
     ready: Value,
 }
 
 impl Emulator {
-    fn start(bin: &Path) -> Result<Self> {
+    pub(crate) fn start(bin: &Path) -> Result<Self> {
         let mut child = Command::new(bin)
             .args(["emulator", "--tls", "--request-log-capacity", "1000000"])
             .stdin(Stdio::piped())
@@ -98,14 +98,14 @@ impl Emulator {
         Ok(Self { child, ready })
     }
 
-    fn get(&self, key: &str) -> Result<&str> {
+    pub(crate) fn get(&self, key: &str) -> Result<&str> {
         self.ready[key]
             .as_str()
             .with_context(|| format!("the ready line has no {key}"))
     }
 
     /// One request to the admin endpoint; the JSON answer (null when empty).
-    fn admin(&self, method: &str, path: &str, body: &Value) -> Result<Value> {
+    pub(crate) fn admin(&self, method: &str, path: &str, body: &Value) -> Result<Value> {
         let url = self.get("admin_url")?;
         let authority = url
             .strip_prefix("http://")
@@ -142,7 +142,7 @@ impl Emulator {
         serde_json::from_slice(body).context("the admin endpoint's answer is not JSON")
     }
 
-    fn inject(&self, fault: &Value) -> Result<()> {
+    pub(crate) fn inject(&self, fault: &Value) -> Result<()> {
         self.admin("POST", "faults", fault).map(drop)
     }
 }

@@ -18,8 +18,10 @@
 //! - `cargo xtask load [--seconds N] [--tasks N] [--budget N]`: the load test, 100 tasks
 //!   resolving overlapping documents through one resolver against the emulator with faults on
 //!   (60 s by hand, 15 s in `ci`; see `load.rs`).
-//! - `cargo xtask bench [ARGS]`: the criterion benchmarks, `cargo bench -p vaultref-benches
-//!   [ARGS]` (see docs/benchmarks.md).
+//! - `cargo xtask bench [--runs N]`: the cold-start benchmark, whole processes of vaultref and
+//!   its peers against the emulator, which regenerates docs/benchmarks.md's generated section
+//!   and plots (see `bench.rs`); `cargo xtask bench criterion [ARGS]`: the criterion
+//!   benchmarks, `cargo bench -p vaultref-benches [ARGS]`.
 //!
 //! It needs nothing but cargo, rustc and a `python3` with `venv`; it builds what it needs itself.
 
@@ -36,6 +38,7 @@ use std::{
 use anyhow::{Context, Result, bail};
 use vaultref_testkit::{Engine, TestDatabase};
 
+mod bench;
 mod containers;
 mod e2e;
 mod engine;
@@ -76,7 +79,7 @@ fn main() -> Result<()> {
             let options = load::LoadOptions::parse(&env::args().skip(2).collect::<Vec<_>>(), 60)?;
             load::run(&build_vaultref()?, &options)
         }
-        Some("bench") => bench(env::args().skip(2).collect()),
+        Some("bench") => bench(&env::args().skip(2).collect::<Vec<_>>()),
         Some("engine") => engine::main(&env::args().skip(2).collect::<Vec<_>>()),
         Some("images") => images::main(&env::args().skip(2).collect::<Vec<_>>()),
         Some("crate-docs") => {
@@ -202,16 +205,23 @@ fn ensure_cargo_deny(root: &Path) -> Result<()> {
         .context("installing cargo-deny (cargo install cargo-deny --locked)")
 }
 
-/// Runs the criterion benchmarks of `benches/` (see docs/benchmarks.md), passing `extra` on
-/// to `cargo bench` (e.g. `--bench fernet`, or `-- --measurement-time 2`).
-fn bench(extra: Vec<String>) -> Result<()> {
+/// `cargo xtask bench criterion [ARGS]` runs the criterion benchmarks of `benches/` (see
+/// docs/benchmarks.md), passing `ARGS` on to `cargo bench` (e.g. `--bench fernet`, or
+/// `-- --measurement-time 2`); anything else is the cold-start benchmark (`bench.rs`).
+fn bench(extra: &[String]) -> Result<()> {
+    let Some((_, extra)) = extra
+        .split_first()
+        .filter(|(first, _)| *first == "criterion")
+    else {
+        return bench::main(extra);
+    };
     let root = workspace_root();
     let mut args = vec![
         "bench".to_owned(),
         "-p".to_owned(),
         "vaultref-benches".to_owned(),
     ];
-    args.extend(extra);
+    args.extend(extra.iter().cloned());
     cargo(&root, args, &[])
 }
 

@@ -74,6 +74,26 @@ impl Challenge {
     }
 }
 
+/// The scope a vault's challenge most likely names, known before asking: the vault host's
+/// parent domain, with the vault's port when it is not the default (`https://vault.azure.net/.default`
+/// for `https://myvault.vault.azure.net/`, as every Azure cloud's vaults answer; `https://localhost:8443/.default`
+/// for `https://team-a.localhost:8443/`). `None` for an IP address or a host without a parent
+/// domain. Only a guess: a token is sent to the vault only for the scope its challenge names.
+pub(crate) fn predicted_scope(vault: &Url) -> Option<String> {
+    let url::Host::Domain(host) = vault.host()? else {
+        return None;
+    };
+    let (_, parent) = host.split_once('.')?;
+    if parent.is_empty() || parent.ends_with('.') {
+        return None;
+    }
+    let parent = parent.to_ascii_lowercase();
+    Some(match vault.port() {
+        Some(port) => format!("https://{parent}:{port}/.default"),
+        None => format!("https://{parent}/.default"),
+    })
+}
+
 /// `key=value` pairs separated by commas and/or spaces; values may be double-quoted (with
 /// `\"` escapes).
 fn parse_params(input: &str) -> Vec<(String, String)> {
@@ -114,6 +134,33 @@ fn parse_params(input: &str) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_predicted_scope_is_the_parent_domain_that_verification_accepts() {
+        let predict = |vault: &str| predicted_scope(&Url::parse(vault).unwrap());
+        assert_eq!(
+            predict("https://MyVault.vault.azure.net/").as_deref(),
+            Some("https://vault.azure.net/.default")
+        );
+        assert_eq!(
+            predict("https://team-a.localhost:8443/").as_deref(),
+            Some("https://localhost:8443/.default")
+        );
+        assert_eq!(predict("https://127.0.0.1:8443/"), None);
+        assert_eq!(predict("https://[::1]:8443/"), None);
+        assert_eq!(predict("https://localhost:8443/"), None);
+        for vault in [
+            "https://myvault.vault.azure.net/",
+            "https://team-a.localhost:8443/",
+        ] {
+            let vault = Url::parse(vault).unwrap();
+            let challenge = Challenge {
+                scope: predicted_scope(&vault).unwrap(),
+                tenant: None,
+            };
+            challenge.verify_resource(&vault).unwrap();
+        }
+    }
 
     fn check(header: &str, scope: &str, tenant: Option<&str>) {
         let c = Challenge::parse(header).unwrap_or_else(|e| panic!("{header}: {e}"));

@@ -1,6 +1,9 @@
 //! Sending one Key Vault request: challenge authentication, retries, error mapping.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{
+    Arc, PoisonError, RwLock,
+    atomic::{AtomicBool, Ordering},
+};
 
 use reqwest::{
     Method, StatusCode,
@@ -17,7 +20,7 @@ use zeroize::Zeroizing;
 
 use crate::{
     Error, Jitter, Result, RetryOptions, SecretClientOptions, Timer,
-    challenge::Challenge,
+    challenge::{Challenge, predicted_scope},
     error::{Context, from_response},
 };
 
@@ -63,6 +66,10 @@ pub(crate) struct Pipeline {
     /// Held by the one request that probes for the challenge, so that concurrent first
     /// requests wait for its answer instead of each sending a probe.
     discovery: tokio::sync::Mutex<()>,
+    /// The scope asked for beside the first probe ([`SecretClientOptions::prefetch_token`]).
+    prefetch_scope: Option<String>,
+    /// Set once that token was asked for (at most once per pipeline).
+    prefetched: AtomicBool,
 }
 
 /// One request to make.
@@ -91,6 +98,10 @@ impl Pipeline {
         api_version: String,
         options: SecretClientOptions,
     ) -> Self {
+        let prefetch_scope = options
+            .prefetch_token
+            .then(|| predicted_scope(&vault))
+            .flatten();
         Self {
             http,
             credential,
@@ -102,7 +113,25 @@ impl Pipeline {
             jitter: options.jitter,
             authority: RwLock::new(None),
             discovery: tokio::sync::Mutex::new(()),
+            prefetch_scope,
+            prefetched: AtomicBool::new(false),
         }
+    }
+
+    /// Asks the credential, once, for a token for the predicted scope, so that its cache holds
+    /// it when the challenge names that scope. A failure is left for the request that needs
+    /// the token to report (the credential's cache keeps it for that request's key).
+    async fn prefetch_token(&self) {
+        let Some(scope) = self.prefetch_scope.as_deref() else {
+            return;
+        };
+        if self.prefetched.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let _ = self
+            .credential
+            .get_token(&[scope], &TokenRequestOptions::default())
+            .await;
     }
 
     /// `{vault}/{segments…}?api-version=…&{query…}`.
@@ -174,7 +203,13 @@ impl Pipeline {
                 .await?;
             force_refresh = false;
             attempts += 1;
-            let response = match self.http.execute(request).await {
+            // The probe and the likely token travel together: they do not depend on each other.
+            let sent = if _probing.is_some() {
+                futures::join!(self.http.execute(request), self.prefetch_token()).0
+            } else {
+                self.http.execute(request).await
+            };
+            let response = match sent {
                 Ok(response) => response,
                 Err(e) => {
                     let failure = TransportFailure::new(e, &call.url);

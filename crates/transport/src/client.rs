@@ -3,6 +3,7 @@
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
+use rustls::pki_types::{CertificateDer, pem::PemObject as _};
 use url::Url;
 
 use crate::{
@@ -11,6 +12,7 @@ use crate::{
     env::SSL_CERT_FILE,
     limits::{describe_size, read_file_limited},
     redact::redact_url,
+    roots,
 };
 
 /// The largest CA bundle read (the system bundle of a Linux distribution is about 200 KiB).
@@ -48,6 +50,9 @@ impl Default for HttpClientOptions {
 
 /// A reqwest client builder with rustls, the system roots plus the extra CA bundle
 /// (`options.ca_cert_file`, else `SSL_CERT_FILE` from `env`), timeouts and the user agent.
+/// With an extra bundle, a server's chain is checked against it first and the system roots
+/// are only read when that fails: a process whose endpoints the bundle covers never pays for
+/// them (see `roots.rs`).
 ///
 /// Proxies come from `env`, not from the process: `HTTPS_PROXY` (or `https_proxy`,
 /// `ALL_PROXY`, `all_proxy`) for https requests, minus the hosts of `NO_PROXY` / `no_proxy`;
@@ -103,12 +108,16 @@ pub fn http_client_builder(
                 e.to_string()
             })
         })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| ca_error(format!("not a PEM certificate bundle ({e})")))?;
         if certs.is_empty() {
             return Err(ca_error("it contains no PEM certificate".into()));
         }
-        builder = builder.tls_certs_merge(certs);
+        // The system roots as well, but read only if a chain needs them (roots.rs).
+        let config = roots::client_config(certs)
+            .map_err(|e| ca_error(format!("its certificates cannot be trusted ({e})")))?;
+        builder = builder.tls_backend_preconfigured(config);
     }
     Ok(builder)
 }

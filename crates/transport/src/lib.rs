@@ -35,6 +35,7 @@ mod failure;
 mod limits;
 mod redact;
 mod retry;
+mod roots;
 mod time;
 
 pub use crate::{

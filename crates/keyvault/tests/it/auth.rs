@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
-use vaultref_emulator::{EmulatorConfig, Target, TokenClaims};
+use vaultref_emulator::{EmulatorConfig, Fault, Target, TokenClaims};
 use vaultref_entra::{AccessToken, TokenCredential, TokenRequestOptions};
 use vaultref_keyvault::{Error, SecretClient, SecretClientOptions, SetSecretOptions};
 
@@ -85,7 +85,7 @@ async fn first_request_is_a_bodyless_probe_then_the_replay_carries_token_and_bod
 }
 
 #[tokio::test]
-async fn a_challenge_for_another_domain_is_refused_before_any_token_request() {
+async fn a_challenge_for_another_domain_is_refused_before_any_token_for_it() {
     let kv = start_with(EmulatorConfig {
         vault_resource: Some("https://vault.azure.net".into()),
         ..EmulatorConfig::default()
@@ -101,7 +101,17 @@ async fn a_challenge_for_another_domain_is_refused_before_any_token_request() {
         err.to_string().contains("verify_challenge_resource"),
         "{err}"
     );
-    assert!(kv.emu.requests_to(Target::Entra).is_empty());
+    // The only token asked for is the prefetched one, for the vault's own parent domain
+    // (`SecretClientOptions::prefetch_token`): never one for the resource the challenge named.
+    let entra = kv.emu.requests_to(Target::Entra);
+    assert!(entra.len() <= 1, "{}", entra.len());
+    for request in &entra {
+        let body = String::from_utf8_lossy(&request.body);
+        assert!(
+            body.contains("localhost") && !body.contains("vault.azure.net"),
+            "{body}"
+        );
+    }
 
     // Switched off, the same vault works (the emulator issues tokens for that resource).
     kv.emu.vault(VAULT).set_secret("x", "value-x");
@@ -110,6 +120,35 @@ async fn a_challenge_for_another_domain_is_refused_before_any_token_request() {
         relaxed.get_secret(&name("x")).await.unwrap().value.expose(),
         "value-x"
     );
+}
+
+#[tokio::test]
+async fn the_token_for_the_likely_scope_travels_with_the_probe() {
+    let kv = start().await;
+    kv.emu.vault(VAULT).set_secret("s", "v");
+    // Every answer waits 300 ms: one request after the other would not overlap.
+    kv.emu.inject(Fault::latency(
+        Target::Any,
+        std::time::Duration::from_millis(300),
+    ));
+    kv.client.get_secret(&name("s")).await.unwrap();
+    let probe = kv
+        .emu
+        .requests_to(Target::Vault)
+        .into_iter()
+        .find(|r| r.status == 401)
+        .expect("a probe");
+    let tokens = kv.emu.requests_to(Target::Entra);
+    assert_eq!(
+        tokens.len(),
+        1,
+        "one token request, reused after the challenge"
+    );
+    assert!(
+        tokens[0].received_at < probe.responded_at,
+        "the token was asked for while the probe was in flight"
+    );
+    assert_eq!(kv.vault_statuses(), vec![401, 200]);
 }
 
 #[tokio::test]
@@ -242,7 +281,8 @@ async fn the_bearer_header_is_reused_until_the_credential_would_refresh() {
         client.get_secret(&name("s")).await.unwrap();
     }
     let calls = || counting.calls.load(std::sync::atomic::Ordering::SeqCst);
-    assert_eq!(calls(), 1);
+    // The prefetch beside the probe, then the bearer (from the credential's cache); none after.
+    assert_eq!(calls(), 2);
     // The emulator's tokens live 3599 s; 56 minutes on, the 5-minute refresh window has begun.
     kv.timer
         .sleep(std::time::Duration::from_secs(56 * 60))
@@ -250,7 +290,7 @@ async fn the_bearer_header_is_reused_until_the_credential_would_refresh() {
     client.get_secret(&name("s")).await.unwrap();
     assert_eq!(
         calls(),
-        2,
+        3,
         "the credential is asked again in its refresh window"
     );
 }
