@@ -477,7 +477,7 @@ pub(crate) fn parse_http_url(text: &str, role: EndpointRole) -> std::result::Res
     })?;
     if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
         return Err(format!(
-            "is a `{}:` URL{}: it must be an https:// (or, on loopback, http://) URL with a host",
+            "is `{}:`, a URL{}: it must be an https:// (or, on loopback, http://) URL with a host",
             url.scheme(),
             if url.host().is_none() {
                 " without a host"
