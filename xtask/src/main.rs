@@ -18,6 +18,9 @@
 //! - `cargo xtask load [--seconds N] [--tasks N] [--budget N]`: the load test, 100 tasks
 //!   resolving overlapping documents through one resolver against the emulator with faults on
 //!   (60 s by hand, 15 s in `ci`; see `load.rs`).
+//! - `cargo xtask walkthrough`: the README's walk-through as written (`cargo install` into a
+//!   temporary root included) from a fresh clone, `CARGO_TARGET_DIR` elsewhere (see
+//!   `walkthrough.rs`); `ci` runs it after `e2e`.
 //! - `cargo xtask bench [--runs N]`: the cold-start benchmark, whole processes of vaultref and
 //!   its peers against the emulator, which regenerates docs/benchmarks.md's generated section
 //!   and plots (see `bench.rs`); `cargo xtask bench criterion [ARGS]`: the criterion
@@ -46,6 +49,7 @@ mod images;
 mod libs;
 mod load;
 mod om;
+mod walkthrough;
 
 /// Python packages the interop tests import: the reference Fernet implementation and the official
 /// Azure SDKs that must accept the emulator.
@@ -80,6 +84,7 @@ fn main() -> Result<()> {
             load::run(&build_vaultref()?, &options)
         }
         Some("bench") => bench(&env::args().skip(2).collect::<Vec<_>>()),
+        Some("walkthrough") => walkthrough::run(&workspace_root()),
         Some("engine") => engine::main(&env::args().skip(2).collect::<Vec<_>>()),
         Some("images") => images::main(&env::args().skip(2).collect::<Vec<_>>()),
         Some("crate-docs") => {
@@ -89,7 +94,7 @@ fn main() -> Result<()> {
         Some("consumer") => libs::consumer(&workspace_root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, cargo deny, all tests, e2e, load, the container pass (what CI runs)\n  venv   create the Python virtualenv the interop tests use (with OpenMetadata's models)\n  om-catalog  regenerate crates/core/catalog/openmetadata.json and its docs table from openmetadata-ingestion\n  venv-airflow  create the virtualenv with Airflow and its Azure provider\n  e2e [--database sqlite|postgres|mysql|all]...  build vaultref and run the main job end to end (emulator; SQLite by default)\n  load   the load test: 100 tasks resolving through one resolver, faults on (--seconds 60)\n  bench  criterion benchmarks (vaultref-benches); extra arguments go to cargo bench\n  engine start|stop  a container engine for the container tests (prints DOCKER_HOST=...)\n  images [postgres] [mariadb] [vaultref]  build the container images from Debian packages\n  crate-docs [--check]  measure each library's dependency tree into its README\n  examples  run every crate example (each starts its own emulator)\n  consumer  build and run tests/consumer, a project outside the workspace using the crates"
+                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, cargo deny, all tests, e2e, load, the container pass (what CI runs)\n  venv   create the Python virtualenv the interop tests use (with OpenMetadata's models)\n  om-catalog  regenerate crates/core/catalog/openmetadata.json and its docs table from openmetadata-ingestion\n  venv-airflow  create the virtualenv with Airflow and its Azure provider\n  e2e [--database sqlite|postgres|mysql|all]...  build vaultref and run the main job end to end (emulator; SQLite by default)\n  load   the load test: 100 tasks resolving through one resolver, faults on (--seconds 60)\n  walkthrough  the README's walk-through as written, from a fresh clone, installed with cargo install\n  bench  criterion benchmarks (vaultref-benches); extra arguments go to cargo bench\n  engine start|stop  a container engine for the container tests (prints DOCKER_HOST=...)\n  images [postgres] [mariadb] [vaultref]  build the container images from Debian packages\n  crate-docs [--check]  measure each library's dependency tree into its README\n  examples  run every crate example (each starts its own emulator)\n  consumer  build and run tests/consumer, a project outside the workspace using the crates"
             );
             bail!("unknown task {task:?}")
         }
@@ -181,6 +186,8 @@ fn ci() -> Result<()> {
     // The end-to-end job takes seconds once the binary is built; a child process, so that it
     // reads the database URLs above.
     cargo(&root, ["xtask", "e2e", "--database", "all"], &test_env)?;
+    // The README's walk-through as a new user types it, `cargo install` included.
+    walkthrough::run(&root)?;
     // The load test's claims (budget, memory) hold from the first seconds; 15 s shows them
     // over several cache lifetimes and fault cycles. The full 60 s: `cargo xtask load`.
     load::run(&build_vaultref()?, &load::LoadOptions::parse(&[], 15)?)?;

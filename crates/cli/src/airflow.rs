@@ -16,8 +16,8 @@ use std::io::Read as _;
 use anyhow::{Context as _, Result, anyhow, bail};
 use secrecy::{ExposeSecret, SecretString};
 use vaultref_core::{
-    AirflowBackend, AirflowConnection, AirflowKind, AirflowSettings, ConnectionForm, Environment,
-    NameCandidate, NamePlan, ResolverOptions,
+    AirflowBackend, AirflowConnection, AirflowKind, AirflowSettings, ConnectionForm, NameCandidate,
+    NamePlan, ResolverOptions,
 };
 use vaultref_fernet::Zeroizing;
 
@@ -28,16 +28,11 @@ use crate::setup;
 pub(crate) struct AirflowArgs {
     #[command(subcommand)]
     command: AirflowCommand,
-    /// `text`: values as stored; `json`: one JSON document (a connection's fields).
-    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
-    output: Output,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Output {
-    Text,
-    Json,
-}
+/// `--output` (the global option): `text`, values as stored; `json`, one JSON document (a
+/// connection's fields).
+use crate::output::Format as Output;
 
 #[derive(clap::Subcommand)]
 enum AirflowCommand {
@@ -81,9 +76,9 @@ enum Form {
     Json,
 }
 
-pub(crate) fn run(args: AirflowArgs) -> Result<()> {
-    let env = Environment::from_process();
-    let settings = AirflowSettings::load_from(&env)
+pub(crate) fn run(args: AirflowArgs, ctx: &crate::context::Context) -> Result<()> {
+    let env = &ctx.env;
+    let settings = AirflowSettings::load_from(env)
         .context("the Airflow Key Vault backend's settings are invalid")?;
     for note in &settings.notes {
         setup::note(&format!("note: {note}"));
@@ -92,8 +87,8 @@ pub(crate) fn run(args: AirflowArgs) -> Result<()> {
     options.ttl_seconds = settings.cache_ttl_seconds;
     let runtime = setup::runtime()?;
     runtime.block_on(async {
-        let backend = AirflowBackend::connect(&settings, &env, options)?;
-        run_command(&backend, args.command, args.output).await
+        let backend = AirflowBackend::connect(&settings, env, options)?;
+        run_command(&backend, args.command, ctx.output).await
     })
 }
 

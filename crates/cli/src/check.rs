@@ -1,173 +1,129 @@
-//! `vaultref check --config FILE`: is this configuration usable, and if not, what to fix.
+//! `vaultref check`: is this configuration usable, and if not, what to fix.
 //!
-//! The report goes to stdout, one line per finding: `ok: ...`, `note: ...`, `warning: ...` (suspicious but
-//! usable) or `problem: <key> <what to fix>`. The configuration is checked section by section,
-//! so every broken section is reported, not only the first. When it names a Key Vault, a
-//! token is fetched and one cheap call is made (list one secret name), which proves the
-//! address, the TLS trust, the credential and the read permission. A `database` block is
-//! connected to and its entity tables counted. Any problem: exit 1.
+//! The file's findings come from core (`Config::check_file`: every broken section, variables
+//! unset or set but unread, settings that parse but will not do what they seem to, the
+//! credential that will be used and why). Then, when it names a Key Vault, a token is fetched
+//! and the identity's permissions are probed on the vault without changing anything: list one
+//! name, then get, update and delete a name that does not exist (404 means allowed, 403 not).
+//! A `database` block is connected to and its entity tables counted. One line per finding
+//! (`ok:`, `note:`, `warning:`, `problem:`), or one JSON document with `--output json`. Any
+//! problem: exit 1.
 
 use anyhow::{Result, anyhow};
 use futures::StreamExt as _;
-use serde_yaml_ng::{Mapping, Value};
-use vaultref_core::{
-    Config, DatabaseConfig, Environment, ProviderKind, read_config_file, substitute_variables,
-};
-use vaultref_keyvault::ListOptions;
+use serde_json::{Value, json};
+use vaultref_core::{Config, DatabaseConfig, Environment, ProviderKind, Severity};
+use vaultref_keyvault::{ListOptions, SecretClient, SecretName, SecretUpdate};
 
-use crate::setup::{self, ConfigArg};
+use crate::context::Context;
+use crate::hints::with_hint;
+use crate::setup;
 
 /// Options of `vaultref check`.
 #[derive(clap::Args)]
 pub(crate) struct CheckArgs {
-    #[command(flatten)]
-    config: ConfigArg,
+    /// Do not probe whether the identity may set and delete secrets (the probes change
+    /// nothing: they address a name that does not exist).
+    #[arg(long)]
+    no_write_probe: bool,
 }
 
-/// The sections vaultref reads; each is checked on its own.
-const SECTIONS: [&str; 5] = [
-    "clusterName",
-    "fernetConfiguration",
-    "secretsManagerConfiguration",
-    "pipelineServiceClientConfiguration",
-    "database",
-];
-
-/// A valid key that stands in for `fernetConfiguration` while another section is checked.
-const PLACEHOLDER_KEY: &str = "jJ/9sz0g0OHxsfxOoSfdFdmk3ysNmPRnH3TUAbz3IHA=";
-
-#[derive(Default)]
-struct Report {
+/// The findings, printed as they come (text) or gathered into one document (JSON).
+struct Report<'c> {
+    ctx: &'c Context,
     problems: usize,
+    findings: Vec<Value>,
+    permissions: serde_json::Map<String, Value>,
 }
 
-impl Report {
-    fn ok(&self, text: &str) -> Result<()> {
-        setup::print_line(&format!("ok: {text}"))
+impl Report<'_> {
+    fn line(&mut self, level: &str, key: Option<&str>, text: &str) -> Result<()> {
+        let text = with_hint(text);
+        if level == "problem" {
+            self.problems += 1;
+        }
+        if self.ctx.json() {
+            self.findings
+                .push(json!({"level": level, "key": key, "message": text}));
+            Ok(())
+        } else {
+            setup::print_line(&format!("{level}: {text}"))
+        }
     }
-    fn note(&self, text: &str) -> Result<()> {
-        setup::print_line(&format!("note: {text}"))
+    fn ok(&mut self, text: &str) -> Result<()> {
+        self.line("ok", None, text)
     }
-    fn warning(&self, text: &str) -> Result<()> {
-        setup::print_line(&format!("warning: {text}"))
+    fn note(&mut self, text: &str) -> Result<()> {
+        self.line("note", None, text)
+    }
+    fn warning(&mut self, text: &str) -> Result<()> {
+        self.line("warning", None, text)
     }
     fn problem(&mut self, text: &str) -> Result<()> {
-        self.problems += 1;
-        setup::print_line(&format!("problem: {text}"))
+        self.line("problem", None, text)
     }
 }
 
-pub(crate) fn run(args: &CheckArgs) -> Result<()> {
-    let env = Environment::from_process();
-    let path = &args.config.path;
-    let mut report = Report::default();
-    match check_file(args, &env, &mut report)? {
+pub(crate) fn run(args: &CheckArgs, ctx: &Context) -> Result<()> {
+    let path = ctx.required_config_path()?;
+    let env = &ctx.env;
+    let mut report = Report {
+        ctx,
+        problems: 0,
+        findings: Vec::new(),
+        permissions: serde_json::Map::new(),
+    };
+    let checked = Config::check_file(path, env);
+    let mut provider = None;
+    for finding in &checked.findings {
+        let level = match finding.severity {
+            Severity::Problem => "problem",
+            Severity::Warning => "warning",
+            _ => "note",
+        };
+        // The file's validity comes first, as users read it; notes follow it.
+        if level == "note" {
+            continue;
+        }
+        report.line(level, finding.key.as_deref(), &finding.message)?;
+    }
+    match &checked.config {
         Some(config) => {
-            check_vault(&config, &env, &mut report)?;
-            check_database(&config, &mut report)?;
+            provider = Some(config.secrets_manager.provider.as_str());
+            report.ok(&describe(path, config))?;
+            for finding in checked
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Note)
+            {
+                report.line("note", finding.key.as_deref(), &finding.message)?;
+            }
+            check_vault(config, env, args, &mut report)?;
+            check_database(config, &mut report)?;
         }
         None => report.warning("the vault was not checked: fix the configuration first")?,
     }
-    if report.problems > 0 {
+    let problems = report.problems;
+    if problems == 0 {
+        report.ok("everything checked works")?;
+    }
+    if ctx.json() {
+        crate::output::json_line(&json!({
+            "config": path.display().to_string(),
+            "provider": provider,
+            "ok": problems == 0,
+            "problems": problems,
+            "permissions": Value::Object(std::mem::take(&mut report.permissions)),
+            "findings": report.findings,
+        }))?;
+    }
+    if problems > 0 {
         return Err(anyhow!(
-            "{} problem(s) in {}: fix them and run `vaultref check` again",
-            report.problems,
+            "{problems} problem(s) in {}: fix them and run `vaultref check` again",
             path.display()
         ));
     }
-    report.ok("everything checked works")
-}
-
-/// Checks the file section by section; the configuration when every section is valid.
-fn check_file(args: &CheckArgs, env: &Environment, report: &mut Report) -> Result<Option<Config>> {
-    let path = &args.config.path;
-    let text = match read_config_file(path) {
-        Ok(text) => text,
-        Err(err) => {
-            report.problem(&err.to_string())?;
-            return Ok(None);
-        }
-    };
-    for (line, name) in unset_variables(&text, env) {
-        report.warning(&format!(
-            "line {line}: ${{{name}}} is not set and has no default, so it stays as written: \
-             set {name}, or write ${{{name}:-default}}"
-        ))?;
-    }
-    let substituted = substitute_variables(&text, env);
-    let root: Value = match serde_yaml_ng::from_str(&substituted) {
-        Ok(root) => root,
-        Err(_) => {
-            // Config's own error has the location and the hint.
-            if let Err(err) = Config::parse(&text, env) {
-                report.problem(&err.to_string())?;
-            }
-            return Ok(None);
-        }
-    };
-    let mut broken = 0;
-    for section in SECTIONS {
-        if let Some(err) = section_error(&root, section)? {
-            report.problem(&err)?;
-            broken += 1;
-        }
-    }
-    if broken > 0 {
-        return Ok(None);
-    }
-    match Config::parse(&text, env) {
-        Ok(config) => {
-            report.ok(&describe(path, &config))?;
-            Ok(Some(config))
-        }
-        Err(err) => {
-            report.problem(&err.to_string())?;
-            Ok(None)
-        }
-    }
-}
-
-/// The error of `section` alone (with a placeholder Fernet key when it is another section).
-fn section_error(root: &Value, section: &str) -> Result<Option<String>> {
-    let mut doc = Mapping::new();
-    if let Some(value) = root.get(section) {
-        doc.insert(Value::from(section), value.clone());
-    } else if section != "fernetConfiguration" {
-        return Ok(None);
-    }
-    if section != "fernetConfiguration" {
-        let mut fernet = Mapping::new();
-        fernet.insert(Value::from("fernetKey"), Value::from(PLACEHOLDER_KEY));
-        doc.insert(Value::from("fernetConfiguration"), Value::Mapping(fernet));
-    }
-    let text = serde_yaml_ng::to_string(&Value::Mapping(doc))
-        .map_err(|e| anyhow!("cannot re-read the section {section}: {e}"))?;
-    // Variables were substituted already; an empty environment keeps the rest as written.
-    Ok(Config::parse(&text, &Environment::default())
-        .err()
-        .map(|e| e.to_string()))
-}
-
-/// `${NAME}` references (no default) whose variable is unset, with their line.
-fn unset_variables(text: &str, env: &Environment) -> Vec<(usize, String)> {
-    let mut found = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        if line.trim_start().starts_with('#') {
-            continue;
-        }
-        let mut rest = line;
-        while let Some(pos) = rest.find("${") {
-            let escaped = pos > 0 && rest.as_bytes()[pos - 1] == b'$';
-            let body = &rest[pos + 2..];
-            let Some(end) = body.find('}') else { break };
-            let inner = &body[..end];
-            if !escaped && !inner.contains(":-") && env.get(inner).is_none() {
-                found.push((index + 1, inner.to_owned()));
-            }
-            rest = &body[end + 1..];
-        }
-    }
-    found
+    Ok(())
 }
 
 /// One line saying what the configuration asks for (no secret values).
@@ -198,8 +154,14 @@ fn describe(path: &std::path::Path, config: &Config) -> String {
     )
 }
 
-/// Builds the vault client, gets a token and lists one secret name.
-fn check_vault(config: &Config, env: &Environment, report: &mut Report) -> Result<()> {
+/// Builds the vault client, gets a token, lists one secret name, then probes the other
+/// permissions.
+fn check_vault(
+    config: &Config,
+    env: &Environment,
+    args: &CheckArgs,
+    report: &mut Report<'_>,
+) -> Result<()> {
     let provider = config.secrets_manager.provider;
     if config.secrets_manager.key_vault.is_none() {
         let what = match provider {
@@ -222,38 +184,111 @@ fn check_vault(config: &Config, env: &Environment, report: &mut Report) -> Resul
         Ok(backend) => backend,
         Err(err) => return report.problem(&format!("{err:#}")),
     };
-    let vault = backend.client().vault_url().to_string();
+    let client = backend.client();
+    let vault = client.vault_url().to_string();
     report.ok(&format!("Key Vault client for {vault} set up"))?;
     let runtime = setup::runtime()?;
     let first = runtime.block_on(async {
-        let mut names = backend.client().list_secrets(&ListOptions {
+        let mut names = client.list_secrets(&ListOptions {
             max_results: Some(1),
         })?;
         names.next().await.transpose()
     });
     match first {
         Ok(_) => {
+            report
+                .permissions
+                .insert("list".to_owned(), json!("allowed"));
             report.ok(&format!(
                 "got a token from Entra ID and listed secrets of {vault}"
             ))?;
-            if provider.is_managed() {
-                report.note(
-                    "managed mode also writes and deletes secrets: the identity needs set and \
-                     delete too (Key Vault Secrets Officer), which this check does not try",
-                )?;
-            }
         }
-        Err(err @ vaultref_keyvault::Error::Transport { .. }) => report.problem(&format!(
-            "{err} (in this configuration: secretsManagerConfiguration.parameters.caCertFile \
-             or the SSL_CERT_FILE environment variable)"
-        ))?,
-        Err(err) => report.problem(&err.to_string())?,
+        Err(err @ vaultref_keyvault::Error::Transport { .. }) => {
+            return report.problem(&format!(
+                "{err} (in this configuration: secretsManagerConfiguration.parameters.caCertFile \
+                 or the SSL_CERT_FILE environment variable)"
+            ));
+        }
+        Err(err) => {
+            if matches!(err, vaultref_keyvault::Error::Forbidden { .. }) {
+                report
+                    .permissions
+                    .insert("list".to_owned(), json!("denied"));
+            }
+            return report.problem(&err.to_string());
+        }
+    }
+    runtime.block_on(probe_permissions(
+        client,
+        provider,
+        !args.no_write_probe,
+        report,
+    ))
+}
+
+/// Get, update and delete a name that does not exist: Key Vault checks the permission first,
+/// so 404 means allowed and 403 denied, and nothing changes either way.
+async fn probe_permissions(
+    client: &SecretClient,
+    provider: ProviderKind,
+    writes: bool,
+    report: &mut Report<'_>,
+) -> Result<()> {
+    let mut suffix = [0_u8; 8];
+    getrandom::fill(&mut suffix).map_err(|e| anyhow!("no randomness for the probe name: {e}"))?;
+    let hex: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+    let name = SecretName::new(format!("vaultref-check-probe-{hex}"))?;
+    let managed = provider.is_managed();
+    let mut probes = vec![("get", true)];
+    if writes {
+        probes.push(("set", managed));
+        probes.push(("delete", managed));
+    }
+    for (permission, needed) in probes {
+        let outcome = match permission {
+            "get" => client.get_secret(&name).await.map(drop),
+            "set" => client
+                .update_secret_properties(&name, None, &SecretUpdate::default())
+                .await
+                .map(drop),
+            _ => client.delete_secret(&name).await.map(drop),
+        };
+        let state = match outcome {
+            Err(vaultref_keyvault::Error::NotFound { .. }) => "allowed",
+            Err(vaultref_keyvault::Error::Forbidden { .. }) => "denied",
+            // The name does not exist: a success cannot happen; anything else is unknown.
+            _ => "unknown",
+        };
+        report
+            .permissions
+            .insert(permission.to_owned(), json!(state));
+        let role = if managed {
+            "Key Vault Secrets Officer"
+        } else {
+            "Key Vault Secrets User"
+        };
+        match (state, needed) {
+            ("allowed", _) => report.ok(&format!("the identity may {permission} secrets"))?,
+            ("denied", true) => report.problem(&format!(
+                "the identity may not {permission} secrets, which provider {provider} needs: \
+                 grant it {role} on the vault (or the {permission} secret permission)"
+            ))?,
+            ("denied", false) => report.note(&format!(
+                "the identity may not {permission} secrets; provider {provider} does not need to"
+            ))?,
+            _ => report.warning(&format!(
+                "could not tell whether the identity may {permission} secrets"
+            ))?,
+        }
+    }
+    if !writes {
+        report.note("set and delete were not probed (--no-write-probe)")?;
     }
     Ok(())
 }
 
 /// Connects to the configured database and counts the rows of the entity tables.
-fn check_database(config: &Config, report: &mut Report) -> Result<()> {
+fn check_database(config: &Config, report: &mut Report<'_>) -> Result<()> {
     if config.database.is_none() {
         return report
             .note("no database block: entities, migrate-secrets and rotate-fernet-key need one");

@@ -20,7 +20,7 @@ use std::{
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use futures::StreamExt as _;
-use serde_json::Value;
+use serde_json::{Value, json};
 use vaultref_core::{
     Catalog, Config, Document, EntityType, Environment, LoaderKind, ProviderKind, Resolver,
     ResolverOptions, SecretBackend, SecretsManager, changes, connect_backend, consumer_backend,
@@ -33,8 +33,12 @@ use vaultref_store::{
 
 use vaultref_transport::describe_size;
 
+use crate::context::Context;
+use crate::hints::with_hint;
 use crate::input::{BoundedLines, Line, MAX_ENTITY_LINE_BYTES};
-use crate::setup::{self, ConfigArg};
+use crate::output;
+use crate::progress::Tracker;
+use crate::setup;
 
 /// Options of `vaultref entities`.
 #[derive(clap::Args)]
@@ -47,8 +51,6 @@ pub(crate) struct EntitiesArgs {
 enum EntitiesCommand {
     /// Store entities from JSON Lines (PATH, or stdin), applying the configured provider.
     Import {
-        #[command(flatten)]
-        config: ConfigArg,
         /// The JSON Lines file; stdin when absent or `-`.
         #[arg(value_name = "PATH")]
         path: Option<PathBuf>,
@@ -57,8 +59,6 @@ enum EntitiesCommand {
     },
     /// Print every stored entity as JSON Lines (secrets as stored unless --reveal).
     Export {
-        #[command(flatten)]
-        config: ConfigArg,
         /// Decrypt `fernet:` values and read `secret:` references from the vault.
         #[arg(long, conflicts_with = "masked")]
         reveal: bool,
@@ -71,16 +71,12 @@ enum EntitiesCommand {
     },
 }
 
-pub(crate) fn run(args: EntitiesArgs) -> Result<()> {
-    let env = Environment::from_process();
+pub(crate) fn run(args: EntitiesArgs, ctx: &Context) -> Result<()> {
+    let env = &ctx.env;
     let runtime = setup::runtime()?;
     match args.command {
-        EntitiesCommand::Import {
-            config,
-            path,
-            catalog,
-        } => {
-            let loaded = config.load(&env)?;
+        EntitiesCommand::Import { path, catalog } => {
+            let loaded = ctx.load_config()?;
             let input: Box<dyn Read> = match &path {
                 Some(path) if path.as_os_str() != "-" => Box::new(
                     std::fs::File::open(path)
@@ -88,21 +84,20 @@ pub(crate) fn run(args: EntitiesArgs) -> Result<()> {
                 ),
                 _ => Box::new(std::io::stdin()),
             };
-            runtime.block_on(import(&loaded, &env, input, &catalog))
+            runtime.block_on(import(ctx, &loaded, input, &catalog))
         }
         EntitiesCommand::Export {
-            config,
             reveal,
             masked,
             catalog,
         } => {
-            let loaded = config.load(&env)?;
+            let loaded = ctx.load_config()?;
             let view = match (reveal, masked) {
                 (true, _) => View::Revealed,
                 (_, true) => View::Masked,
                 _ => View::AsStored,
             };
-            runtime.block_on(export(&loaded, &env, view, &catalog))
+            runtime.block_on(export(&loaded, env, view, &catalog))
         }
     }
 }
@@ -142,12 +137,21 @@ pub(crate) fn manager(
 
 /// The `in-memory` provider's vault ends with the command: a command that writes rows
 /// referencing it would leave references to values that exist nowhere.
-pub(crate) fn refuse_in_memory(config: &Config, command: &str, alternative: &str) -> Result<()> {
+pub(crate) fn refuse_in_memory(
+    ctx: &Context,
+    config: &Config,
+    command: &str,
+    alternative: &str,
+) -> Result<()> {
     if config.secrets_manager.provider == ProviderKind::InMemory {
         bail!(
             "secretsManagerConfiguration.secretsManager is in-memory, whose vault lives only as \
              long as this command: {command} would store references to secrets that vanish with \
-             it; set SECRET_MANAGER to managed-azure-kv (or db){alternative}"
+             it; set {} to managed-azure-kv (or db){alternative}",
+            ctx.setting(
+                "SECRET_MANAGER",
+                "secretsManagerConfiguration.secretsManager"
+            )
         );
     }
     Ok(())
@@ -170,12 +174,13 @@ pub(crate) fn entity_types() -> Vec<EntityType> {
 }
 
 async fn import(
+    ctx: &Context,
     config: &Config,
-    env: &Environment,
     input: Box<dyn Read>,
     catalog: &CatalogArg,
 ) -> Result<()> {
-    refuse_in_memory(config, "entities import", "")?;
+    let env = &ctx.env;
+    refuse_in_memory(ctx, config, "entities import", "")?;
     let store = store(config).await?;
     store
         .migrate()
@@ -189,9 +194,12 @@ async fn import(
         .await
         .context(NO_TABLES)?
     {
-        setup::note(&format!("warning: stored {err}"));
+        ctx.warn(&format!("stored {err}"));
     }
     let (mut imported, mut failed, mut written) = (0_usize, 0_usize, 0_usize);
+    let mut results = Vec::new();
+    let tracker = Tracker::new(ctx);
+    tracker.start("import", None);
     let mut released = Vec::new();
     // Split on bytes: a line that is not UTF-8 (or too long) fails alone, like any other bad line.
     let lines = BoundedLines::new(BufReader::new(input), MAX_ENTITY_LINE_BYTES);
@@ -199,23 +207,28 @@ async fn import(
         let number = index + 1;
         let Line::Bytes(bytes) = line.with_context(|| format!("cannot read line {number}"))? else {
             failed += 1;
-            setup::note(&format!(
-                "line {number}: failed: longer than {}, the most an entity line may hold",
+            let why = format!(
+                "longer than {}, the most an entity line may hold",
                 describe_size(MAX_ENTITY_LINE_BYTES)
-            ));
+            );
+            tracker.tick();
+            tracker.item(&format!("line {number}: failed: {why}"), true);
+            results.push(json!({"line": number, "status": "failed", "error": why}));
             continue;
         };
         let Ok(text) = std::str::from_utf8(&bytes) else {
             failed += 1;
-            setup::note(&format!(
-                "line {number}: failed: not UTF-8 text: write the JSON Lines in UTF-8"
-            ));
+            let why = "not UTF-8 text: write the JSON Lines in UTF-8";
+            tracker.tick();
+            tracker.item(&format!("line {number}: failed: {why}"), true);
+            results.push(json!({"line": number, "status": "failed", "error": why}));
             continue;
         };
         let line = text.strip_suffix('\r').unwrap_or(text);
         if line.trim().is_empty() {
             continue;
         }
+        tracker.tick();
         match import_line(&manager, &store, line).await {
             Ok((entity_type, done)) => {
                 imported += 1;
@@ -224,16 +237,29 @@ async fn import(
                     Upserted::Inserted => "inserted",
                     _ => "replaced",
                 };
-                setup::note(&format!(
-                    "line {number}: {entity_type} `{}` {how} ({} secret(s) written to the vault)",
-                    done.key.fqn(),
-                    done.written.len()
-                ));
+                tracker.item(
+                    &format!(
+                        "line {number}: {entity_type} `{}` {how} ({} secret(s) written to the \
+                         vault)",
+                        done.key.fqn(),
+                        done.written.len()
+                    ),
+                    false,
+                );
+                results.push(json!({
+                    "line": number,
+                    "entity_type": entity_type.as_str(),
+                    "name": done.key.fqn(),
+                    "status": how,
+                    "secrets": done.written.len(),
+                }));
                 released.extend(done.released);
             }
             Err(err) => {
                 failed += 1;
-                setup::note(&format!("line {number}: failed: {err:#}"));
+                let why = with_hint(&format!("{err:#}"));
+                tracker.item(&format!("line {number}: failed: {why}"), true);
+                results.push(json!({"line": number, "status": "failed", "error": why}));
             }
         }
     }
@@ -243,19 +269,31 @@ async fn import(
         .await
         .context("cannot read the entity tables again before deleting secrets")?;
     store.close().await;
+    tracker.finish();
     let mut deleted = 0;
     for release in &releases {
-        setup::note(&release.to_string());
+        ctx.note(&release.to_string());
         if matches!(release.outcome, vaultref_core::ReleaseOutcome::Deleted) {
             deleted += 1;
         }
     }
     let release_failures = releases.iter().filter(|r| r.is_failed()).count();
-    setup::print_line(&format!(
-        "imported {imported} entit{}, {written} secret(s) written to the vault, {deleted} \
-         secret(s) deleted from it, {failed} failed",
-        if imported == 1 { "y" } else { "ies" }
-    ))?;
+    output::result(
+        ctx,
+        &format!(
+            "imported {imported} entit{}, {written} secret(s) written to the vault, {deleted} \
+             secret(s) deleted from it, {failed} failed",
+            if imported == 1 { "y" } else { "ies" }
+        ),
+        &json!({
+            "imported": imported,
+            "secrets_written": written,
+            "secrets_deleted": deleted,
+            "failed": failed,
+            "lines": results,
+            "releases": releases.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        }),
+    )?;
     if failed > 0 {
         bail!("{failed} line(s) failed: fix them (see above) and import those lines again");
     }

@@ -9,6 +9,7 @@ use std::{
     time::Duration,
 };
 
+use crate::context::Context;
 use anyhow::{Context as _, Result, anyhow};
 use clap::{Args, Subcommand};
 use vaultref_fernet::{FERNET_PREFIX, InvalidToken, Key, KeyRing, Zeroizing, strip_prefix};
@@ -69,16 +70,26 @@ impl KeyArgs {
     }
 }
 
-pub(crate) fn run(command: FernetCommand) -> Result<()> {
+pub(crate) fn run(command: FernetCommand, ctx: &Context) -> Result<()> {
+    // `--output json`: one document, `{"key": ...}`, `{"token": ...}` or `{"plaintext": ...}`.
+    let print = |field: &str, text: &[u8]| -> Result<()> {
+        if ctx.json() {
+            let text = std::str::from_utf8(text)
+                .map_err(|_| anyhow!("the {field} is not UTF-8 text: use --output text"))?;
+            crate::output::json_line(&serde_json::json!({ field: text }))
+        } else {
+            write_line(text)
+        }
+    };
     match command {
         FernetCommand::GenerateKey => {
             let key = Key::generate().to_base64();
-            write_line(key.as_bytes())
+            print("key", key.as_bytes())
         }
         FernetCommand::Encrypt(keys) => {
             let ring = keys.ring()?;
             let plaintext = read_stdin()?;
-            write_line(ring.encrypt(&plaintext).as_bytes())
+            print("token", ring.encrypt(&plaintext).as_bytes())
         }
         FernetCommand::Decrypt { keys, ttl } => {
             let ring = keys.ring()?;
@@ -91,6 +102,11 @@ pub(crate) fn run(command: FernetCommand) -> Result<()> {
                 None => ring.decrypt(strip_prefix(token)),
             }
             .context("cannot decrypt the token on stdin")?;
+            if ctx.json() {
+                let text = std::str::from_utf8(&plaintext)
+                    .map_err(|_| anyhow!("the plaintext is not UTF-8 text: use --output text"))?;
+                return crate::output::json_line(&serde_json::json!({ "plaintext": text }));
+            }
             write_stdout(&plaintext)
         }
         FernetCommand::Rotate(keys) => {
@@ -106,7 +122,7 @@ pub(crate) fn run(command: FernetCommand) -> Result<()> {
             } else {
                 ""
             };
-            write_line(format!("{prefix}{rotated}").as_bytes())
+            print("token", format!("{prefix}{rotated}").as_bytes())
         }
     }
 }

@@ -6,12 +6,14 @@ use std::{fmt, io::Write as _};
 use tracing::{Event, Level, Subscriber, field::Field};
 use tracing_subscriber::{
     EnvFilter,
-    filter::Targets,
+    filter::{LevelFilter, Targets},
     fmt::{FmtContext, FormatEvent, FormatFields, format::Writer},
     prelude::*,
     registry::LookupSpan,
 };
 use vaultref_transport::RETRY_LOG_TARGET;
+
+use crate::context::Verbosity;
 
 /// The environment variable that turns diagnostics on: a `tracing` filter such as `info` or
 /// `vaultref::audit=info` (the audit trail of vault writes, deletes and recoveries).
@@ -26,12 +28,28 @@ const THIRD_PARTY: [&str; 6] = ["hyper", "hyper_util", "h2", "reqwest", "rustls"
 /// Without `VAULTREF_LOG`: each retry as one human line on stderr (`warning: <what>: <why>;
 /// retrying in <wait> (retry n of m)`), nothing else. With it: JSON lines on stderr for what
 /// the filter selects, the retry warnings included.
-pub(crate) fn init() {
+///
+/// `-q` drops the retry warnings too; `-v` adds vaultref's INFO records (the audit trail among
+/// them) and `-vv` its DEBUG records, as plain lines, when `VAULTREF_LOG` does not choose.
+pub(crate) fn init(verbosity: Verbosity) {
     let filter = std::env::var(LOG_VAR)
         .ok()
         .filter(|filter| !filter.trim().is_empty());
     let Some(filter) = filter else {
+        if verbosity == Verbosity::Quiet {
+            return;
+        }
         let only_retries = Targets::new().with_target(RETRY_LOG_TARGET, Level::WARN);
+        let ours = match verbosity {
+            Verbosity::Verbose => Some(Level::INFO),
+            Verbosity::Debug => Some(Level::DEBUG),
+            _ => None,
+        }
+        .map(|level| {
+            Targets::new()
+                .with_target("vaultref", level)
+                .with_target(RETRY_LOG_TARGET, LevelFilter::OFF)
+        });
         tracing_subscriber::registry()
             .with(
                 tracing_subscriber::fmt::layer()
@@ -39,6 +57,12 @@ pub(crate) fn init() {
                     .with_writer(std::io::stderr)
                     .with_filter(only_retries),
             )
+            .with(ours.map(|targets| {
+                tracing_subscriber::fmt::layer()
+                    .without_time()
+                    .with_writer(std::io::stderr)
+                    .with_filter(targets)
+            }))
             .init();
         return;
     };

@@ -7,12 +7,17 @@
 
 mod airflow;
 mod check;
+mod completions;
+mod context;
 mod emulator;
 mod entities;
 mod fernet;
+mod hints;
 mod input;
 mod logging;
 mod migrate;
+mod output;
+mod progress;
 mod resolve;
 mod scan;
 mod secret;
@@ -20,12 +25,14 @@ mod setup;
 
 use std::{io::Write as _, process::ExitCode};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 /// Secrets for services, compatible with OpenMetadata's Secrets Manager, on Azure Key Vault.
 #[derive(Parser)]
 #[command(name = "vaultref", version, about)]
 struct Cli {
+    #[command(flatten)]
+    global: context::GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -55,28 +62,40 @@ enum Command {
     RotateFernetKey(migrate::MigrateArgs),
     /// Report every secret left readable in the database (exit 1 if any).
     Scan(scan::ScanArgs),
+    /// Print a completion script for a shell (`vaultref completions bash > ...`).
+    Completions(completions::CompletionsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init();
+    let ctx = context::Context::new(cli.global);
+    logging::init(ctx.verbosity);
     let result = match cli.command {
-        Command::Fernet(command) => fernet::run(command),
+        Command::Fernet(command) => fernet::run(command, &ctx),
         Command::Emulator(args) => emulator::run(args),
-        Command::Check(args) => check::run(&args),
-        Command::Secret(args) => secret::run(args),
-        Command::Resolve(args) => resolve::run(&args),
-        Command::Entities(args) => entities::run(args),
-        Command::Airflow(args) => airflow::run(args),
-        Command::MigrateSecrets(args) => migrate::run(migrate::Operation::MigrateSecrets, &args),
-        Command::RotateFernetKey(args) => migrate::run(migrate::Operation::RotateFernetKey, &args),
-        Command::Scan(args) => scan::run(&args),
+        Command::Check(args) => check::run(&args, &ctx),
+        Command::Secret(args) => secret::run(args, &ctx),
+        Command::Resolve(args) => resolve::run(&args, &ctx),
+        Command::Entities(args) => entities::run(args, &ctx),
+        Command::Airflow(args) => airflow::run(args, &ctx),
+        Command::MigrateSecrets(args) => {
+            migrate::run(migrate::Operation::MigrateSecrets, &args, &ctx)
+        }
+        Command::RotateFernetKey(args) => {
+            migrate::run(migrate::Operation::RotateFernetKey, &args, &ctx)
+        }
+        Command::Scan(args) => scan::run(&args, &ctx),
+        Command::Completions(args) => completions::run(&args, Cli::command()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // If stderr itself is gone there is nobody left to tell.
-            let _ = writeln!(std::io::stderr().lock(), "error: {}", message(&err));
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "error: {}",
+                hints::with_hint(&message(&err))
+            );
             ExitCode::FAILURE
         }
     }

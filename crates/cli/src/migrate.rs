@@ -5,20 +5,22 @@
 //! (the others are done; running again is safe).
 
 use anyhow::{Context as _, Result, bail};
-use vaultref_core::Environment;
+use serde_json::json;
 use vaultref_store::{
     EntityResult, EntityStatus, EntityType, MigrateOptions, MigrationReport, Progress,
     migrate_secrets, rotate_fernet_key,
 };
 
+use crate::context::Context;
 use crate::entities::{NO_TABLES, manager, refuse_in_memory, store};
-use crate::setup::{self, ConfigArg};
+use crate::hints::with_hint;
+use crate::output;
+use crate::progress::Tracker;
+use crate::setup;
 
 /// Options of `vaultref migrate-secrets` and `vaultref rotate-fernet-key`.
 #[derive(clap::Args)]
 pub(crate) struct MigrateArgs {
-    #[command(flatten)]
-    config: ConfigArg,
     /// Say what would change without writing to the vault or the database.
     #[arg(long)]
     dry_run: bool,
@@ -31,59 +33,96 @@ pub(crate) enum Operation {
     RotateFernetKey,
 }
 
-/// Progress lines on stderr.
-struct StderrProgress {
-    operation: Operation,
+impl Operation {
+    fn name(self) -> &'static str {
+        match self {
+            Self::MigrateSecrets => "migrate-secrets",
+            Self::RotateFernetKey => "rotate-fernet-key",
+        }
+    }
 }
 
-impl Progress for StderrProgress {
+/// Progress on stderr (`progress::Tracker`). Entity lines are printed as each entity is done
+/// (a log that follows the run, and what the fault tests watch), in the store's order.
+struct EntityProgress {
+    operation: Operation,
+    tracker: Tracker,
+}
+
+impl EntityProgress {
+    /// Closes the current table's stage.
+    fn flush(&self) {
+        self.tracker.finish();
+    }
+}
+
+impl Progress for EntityProgress {
     fn entity_type_started(&self, entity_type: EntityType, rows: u64) {
+        self.flush();
         if rows > 0 {
-            setup::note(&format!("{entity_type}: {rows} row(s)"));
+            self.tracker.start(entity_type.as_str(), Some(rows));
         }
     }
 
     fn entity_done(&self, result: &EntityResult) {
-        let what = match &result.status {
-            EntityStatus::Unchanged => "unchanged".to_owned(),
-            EntityStatus::Updated { .. }
-                if matches!(self.operation, Operation::RotateFernetKey) =>
-            {
-                "re-encrypted".to_owned()
-            }
-            EntityStatus::Updated { written } => {
-                format!("updated ({} secret(s) written to the vault)", written.len())
-            }
-            EntityStatus::WouldUpdate { to_write } => {
-                format!("would be updated ({} secret(s) to write)", to_write.len())
-            }
-            EntityStatus::Failed { error } => format!("FAILED: {error}"),
-            _ => "done".to_owned(),
-        };
+        self.tracker.tick();
+        let what = status_text(self.operation, &result.status);
         // A row whose document does not parse has no name to show.
         let who = if result.name.is_empty() {
             format!("row {}", result.id)
         } else {
             format!("`{}`", result.name)
         };
-        setup::note(&format!("  {} {who}: {what}", result.entity_type));
+        let line = format!("  {} {who}: {what}", result.entity_type);
+        self.tracker.item(&line, result.is_failed());
     }
 }
 
-pub(crate) fn run(operation: Operation, args: &MigrateArgs) -> Result<()> {
-    let env = Environment::from_process();
-    let config = args.config.load(&env)?;
+fn status_text(operation: Operation, status: &EntityStatus) -> String {
+    match status {
+        EntityStatus::Unchanged => "unchanged".to_owned(),
+        EntityStatus::Updated { .. } if matches!(operation, Operation::RotateFernetKey) => {
+            "re-encrypted".to_owned()
+        }
+        EntityStatus::Updated { written } => {
+            format!("updated ({} secret(s) written to the vault)", written.len())
+        }
+        EntityStatus::WouldUpdate { to_write } => {
+            format!("would be updated ({} secret(s) to write)", to_write.len())
+        }
+        EntityStatus::Failed { error } => format!("FAILED: {error}"),
+        _ => "done".to_owned(),
+    }
+}
+
+/// The word for a status in `--output json`.
+fn status_word(status: &EntityStatus) -> &'static str {
+    match status {
+        EntityStatus::Unchanged => "unchanged",
+        EntityStatus::Updated { .. } => "updated",
+        EntityStatus::WouldUpdate { .. } => "would_update",
+        EntityStatus::Failed { .. } => "failed",
+        _ => "done",
+    }
+}
+
+pub(crate) fn run(operation: Operation, args: &MigrateArgs, ctx: &Context) -> Result<()> {
+    let env = &ctx.env;
+    let config = ctx.load_config()?;
     if matches!(operation, Operation::MigrateSecrets) && !args.dry_run {
-        refuse_in_memory(&config, "migrate-secrets", ", or use --dry-run")?;
+        refuse_in_memory(ctx, &config, "migrate-secrets", ", or use --dry-run")?;
     }
     let options = MigrateOptions::default().with_dry_run(args.dry_run);
     let runtime = setup::runtime()?;
-    let progress = StderrProgress { operation };
+    let progress = EntityProgress {
+        operation,
+        tracker: Tracker::new(ctx),
+    };
     let report = runtime.block_on(async {
         let store = store(&config).await?;
         let report = match operation {
             Operation::MigrateSecrets => {
-                let manager = manager(&config, &env, &store, None)?;
+                let manager = manager(&config, env, &store, None)?;
                 migrate_secrets(&store, &manager, &options, &progress)
                     .await
                     .context(NO_TABLES)?
@@ -96,15 +135,13 @@ pub(crate) fn run(operation: Operation, args: &MigrateArgs) -> Result<()> {
         };
         store.close().await;
         anyhow::Ok(report)
-    })?;
-    summary(operation, &report)
+    });
+    progress.flush();
+    summary(operation, &report?, ctx)
 }
 
-fn summary(operation: Operation, report: &MigrationReport) -> Result<()> {
-    let name = match operation {
-        Operation::MigrateSecrets => "migrate-secrets",
-        Operation::RotateFernetKey => "rotate-fernet-key",
-    };
+fn summary(operation: Operation, report: &MigrationReport, ctx: &Context) -> Result<()> {
+    let name = operation.name();
     let failed = report.failed().count();
     let verb = if report.dry_run {
         "would update"
@@ -129,17 +166,54 @@ fn summary(operation: Operation, report: &MigrationReport) -> Result<()> {
             }
         ));
     }
-    setup::print_line(&line)?;
+    let migrate = matches!(operation, Operation::MigrateSecrets);
+    let entities: Vec<_> = report
+        .entities
+        .iter()
+        .map(|e| {
+            json!({
+                "entity_type": e.entity_type.as_str(),
+                "id": e.id,
+                "name": e.name,
+                "status": status_word(&e.status),
+                "secrets": match &e.status {
+                    EntityStatus::Updated { written } => written.len(),
+                    EntityStatus::WouldUpdate { to_write } => to_write.len(),
+                    _ => 0,
+                },
+                "error": match &e.status {
+                    EntityStatus::Failed { error } => Some(with_hint(&error.to_string())),
+                    _ => None,
+                },
+            })
+        })
+        .collect();
+    output::result(
+        ctx,
+        &line,
+        &json!({
+            "operation": name,
+            "dry_run": report.dry_run,
+            "entities": report.entities.len(),
+            "updated": report.updated(),
+            "unchanged": report.unchanged(),
+            "failed": failed,
+            "secrets_written": if migrate { Some(report.secrets_written().len()) } else { None },
+            "results": entities,
+        }),
+    )?;
     if let Some(rotation) = report
         .rotation
         .filter(vaultref_store::RotationSummary::nothing_rotated)
     {
-        setup::note(&format!(
+        ctx.note(&format!(
             "note: nothing was re-encrypted: all {} fernet: value(s) are already under the first \
              of the {} keys. If you meant to move to a new key, it must come first \
-             (FERNET_KEY=<new>,<old>); keep every key until a run re-encrypts the values, or \
+             ({}=<new>,<old>); keep every key until a run re-encrypts the values, or \
              the rows under a dropped key can no longer be read",
-            rotation.under_first_key, rotation.keys
+            rotation.under_first_key,
+            rotation.keys,
+            ctx.setting("FERNET_KEY", "fernetConfiguration.fernetKey")
         ));
     }
     if failed > 0 {

@@ -16,23 +16,19 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, anyhow};
 use vaultref_core::{
-    Config, ConsumerVault, Environment, KeyVaultBackend, LoaderKind, ProviderKind, Resolver,
-    ResolverOptions, SecretBackend, WorkflowProvider, WorkflowSecrets, consumer_backend,
+    Config, ConsumerVault, KeyVaultBackend, LoaderKind, ProviderKind, Resolver, ResolverOptions,
+    SecretBackend, WorkflowProvider, WorkflowSecrets, consumer_backend,
     replace_references_by_names,
 };
 use vaultref_fernet::Zeroizing;
 
+use crate::context::Context;
 use crate::input::{MAX_DOCUMENT_BYTES, read_all};
 use crate::setup;
 
 /// Options of `vaultref resolve`.
 #[derive(clap::Args)]
 pub(crate) struct ResolveArgs {
-    /// The configuration file (OpenMetadata's `openmetadata.yaml` shape). Optional for an
-    /// OpenMetadata workflow file, whose `workflowConfig.openMetadataServerConfig` names the
-    /// secrets manager and loader.
-    #[arg(long = "config", value_name = "FILE", env = "VAULTREF_CONFIG")]
-    config: Option<PathBuf>,
     /// The JSON or YAML document to resolve; `-` reads stdin.
     #[arg(value_name = "INPUT")]
     input: PathBuf,
@@ -45,8 +41,10 @@ enum Source {
     Names,
 }
 
-pub(crate) fn run(args: &ResolveArgs) -> Result<()> {
-    let env = Environment::from_process();
+/// `--config` (the global option) is optional here: an OpenMetadata workflow file's
+/// `workflowConfig.openMetadataServerConfig` names the secrets manager and loader itself.
+pub(crate) fn run(args: &ResolveArgs, ctx: &Context) -> Result<()> {
+    let env = &ctx.env;
     let input = read_all(&args.input, MAX_DOCUMENT_BYTES, "a document to resolve")?;
     let text = std::str::from_utf8(&input).with_context(|| {
         format!(
@@ -73,13 +71,13 @@ pub(crate) fn run(args: &ResolveArgs) -> Result<()> {
             args.input.display()
         )
     })?;
-    let source = match &args.config {
-        Some(path) => {
-            let config = setup::ConfigArg { path: path.clone() }.load(&env)?;
+    let source = match ctx.config_path() {
+        Some(_) => {
+            let config = ctx.load_config()?;
             if let Some(workflow) = workflow {
                 warn_on_disagreement(&config, workflow);
             }
-            Source::Vault(consumer_backend(&config, &env)?)
+            Source::Vault(consumer_backend(&config, env)?)
         }
         None => match workflow {
             None => {
@@ -94,10 +92,10 @@ pub(crate) fn run(args: &ResolveArgs) -> Result<()> {
                 ..
             }) => Source::Names,
             Some(workflow) => {
-                let vault = ConsumerVault::load_from(workflow.loader, &env)
+                let vault = ConsumerVault::load_from(workflow.loader, env)
                     .context("the workflow's secretsManagerLoader finds no vault")?;
                 Source::Vault(std::sync::Arc::new(KeyVaultBackend::from_consumer(
-                    &vault, &env,
+                    &vault, env,
                 )?))
             }
         },
@@ -118,7 +116,8 @@ pub(crate) fn run(args: &ResolveArgs) -> Result<()> {
             }
         }
     }
-    let output = Zeroizing::new(if json {
+    // `--output json` prints JSON whatever the input was.
+    let output = Zeroizing::new(if json || ctx.json() {
         let mut out = serde_json::to_string_pretty(&doc).context("cannot print the JSON")?;
         out.push('\n');
         out

@@ -1,4 +1,4 @@
-//! `vaultref scan --config FILE [--catalog FILE] [--json]`: every row of every entity table,
+//! `vaultref scan [--catalog FILE]` (global `--config FILE`, `-o json`): every row of every entity table,
 //! reporting each secret field readable at rest (a plaintext; in managed mode also a `fernet:`
 //! token of a plaintext), each field that looks secret and that the catalog does not classify,
 //! and each row whose secrets cannot be told (an unknown connection type): entity, field path
@@ -7,38 +7,36 @@
 
 use anyhow::{Context as _, Result, bail};
 use serde_json::json;
-use vaultref_core::Environment;
 
+use crate::context::Context;
 use crate::entities::{CatalogArg, NO_TABLES, manager, store};
-use crate::setup::{self, ConfigArg};
+use crate::setup;
 
 /// Options of `vaultref scan`.
 #[derive(clap::Args)]
 pub(crate) struct ScanArgs {
     #[command(flatten)]
-    config: ConfigArg,
-    #[command(flatten)]
     catalog: CatalogArg,
-    /// One JSON object on stdout: `rows`, and `findings` (table, entityType, id, name, path,
-    /// problem, description).
+    /// The same as the global `-o json`: one JSON object on stdout, `rows` and `findings`
+    /// (table, entityType, id, name, path, problem, description).
     #[arg(long)]
     json: bool,
 }
 
-pub(crate) fn run(args: &ScanArgs) -> Result<()> {
-    let env = Environment::from_process();
-    let config = args.config.load(&env)?;
+pub(crate) fn run(args: &ScanArgs, ctx: &Context) -> Result<()> {
+    let env = &ctx.env;
+    let config = ctx.load_config()?;
     let runtime = setup::runtime()?;
     let report = runtime.block_on(async {
         let store = store(&config).await?;
-        let manager = manager(&config, &env, &store, args.catalog.path.as_deref())?;
+        let manager = manager(&config, env, &store, args.catalog.path.as_deref())?;
         let report = vaultref_store::scan(&store, &manager)
             .await
             .context(NO_TABLES)?;
         store.close().await;
         anyhow::Ok(report)
     })?;
-    if args.json {
+    if args.json || ctx.json() {
         let findings: Vec<_> = report
             .findings
             .iter()
@@ -61,7 +59,7 @@ pub(crate) fn run(args: &ScanArgs) -> Result<()> {
             ))?;
         }
     }
-    setup::note(&format!(
+    ctx.note(&format!(
         "scan: {} row(s), {} finding(s)",
         report.rows,
         report.findings.len()

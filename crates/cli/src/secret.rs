@@ -4,18 +4,22 @@
 //!
 //! `get NAME` writes the value to stdout byte for byte, with nothing added; `set NAME` takes
 //! the value from stdin byte for byte (use `printf`, not `echo`, to avoid a trailing newline).
-//! No other command prints a value. `list` prints names, one a line.
+//! No other command prints a value. `list` prints names, one a line. Every change to the vault
+//! (set, delete, recover, purge) leaves one record in the audit trail, as the store path's do.
 
 use anyhow::{Result, anyhow};
 use futures::TryStreamExt as _;
-use vaultref_core::Environment;
+use serde_json::json;
+use vaultref_core::{AuditAction, audit_secret_change};
 use vaultref_fernet::Zeroizing;
 use vaultref_keyvault::{
     ListOptions, SecretClient, SecretName, SecretValue, SetSecretOptions, WaitOptions,
 };
 
+use crate::context::Context;
 use crate::input::{MAX_SECRET_VALUE_BYTES, read_limited};
-use crate::setup::{self, ConfigArg};
+use crate::output::{self, rfc3339};
+use crate::setup;
 
 /// Options of `vaultref secret`.
 #[derive(clap::Args)]
@@ -29,11 +33,15 @@ enum SecretCommand {
     /// Print the value of NAME (latest version) to stdout, with nothing added.
     Get(NameArgs),
     /// Store stdin, byte for byte, as a new version of NAME (with the configured tags).
-    Set(NameArgs),
+    Set {
+        #[command(flatten)]
+        name: NameArgs,
+        /// When NAME is soft-deleted, recover it first (with its versions), then write.
+        #[arg(long)]
+        recover: bool,
+    },
     /// Print the names of the vault's secrets, one a line (no values).
     List {
-        #[command(flatten)]
-        config: ConfigArg,
         /// List the soft-deleted secrets instead (those `recover` and `purge` act on).
         #[arg(long)]
         deleted: bool,
@@ -48,53 +56,77 @@ enum SecretCommand {
 
 #[derive(clap::Args)]
 struct NameArgs {
-    #[command(flatten)]
-    config: ConfigArg,
     /// The Key Vault secret name (1 to 127 letters, digits and '-').
     name: String,
 }
 
 impl NameArgs {
-    fn open(&self) -> Result<(SecretClient, SecretName)> {
+    fn open(&self, ctx: &Context) -> Result<(SecretClient, SecretName)> {
         let name = SecretName::new(self.name.clone())?;
-        let client = client(&self.config)?;
+        let client = client(ctx)?;
         Ok((client, name))
     }
 }
 
-fn client(config: &ConfigArg) -> Result<SecretClient> {
-    let env = Environment::from_process();
-    let config = config.load(&env)?;
-    Ok(setup::key_vault(&config, &env)?.client().clone())
+fn client(ctx: &Context) -> Result<SecretClient> {
+    let config = ctx.load_config()?;
+    Ok(setup::key_vault(&config, &ctx.env)?.client().clone())
 }
 
-pub(crate) fn run(args: SecretArgs) -> Result<()> {
+pub(crate) fn run(args: SecretArgs, ctx: &Context) -> Result<()> {
     let runtime = setup::runtime()?;
-    runtime.block_on(run_async(args.command))
+    runtime.block_on(run_async(args.command, ctx))
 }
 
-async fn run_async(command: SecretCommand) -> Result<()> {
+async fn run_async(command: SecretCommand, ctx: &Context) -> Result<()> {
     match command {
         SecretCommand::Get(args) => {
-            let (client, name) = args.open()?;
+            let (client, name) = args.open(ctx)?;
             let secret = client.get_secret(&name).await?;
-            setup::write_stdout(secret.value.expose().as_bytes())
+            if ctx.json() {
+                output::json_line(&json!({
+                    "name": name.as_str(),
+                    "version": secret.properties.version,
+                    "value": secret.value.expose(),
+                }))
+            } else {
+                setup::write_stdout(secret.value.expose().as_bytes())
+            }
         }
-        SecretCommand::Set(args) => {
-            let (client, name) = args.open()?;
+        SecretCommand::Set {
+            name: args,
+            recover,
+        } => {
+            let (client, name) = args.open(ctx)?;
             let value = read_value()?;
-            let env = Environment::from_process();
-            let tags = args.config.load(&env)?.secrets_manager.tags;
+            let tags = ctx.load_config()?.secrets_manager.tags;
             let options = SetSecretOptions {
                 tags,
                 ..SetSecretOptions::default()
             };
-            let secret = client.set_secret(&name, &value, &options).await?;
+            let mut recovered = false;
+            let secret = match client.set_secret(&name, &value, &options).await {
+                Err(vaultref_keyvault::Error::DeletedButRecoverable { .. }) if recover => {
+                    client
+                        .recover_deleted_secret_and_wait(&name, &WaitOptions::default())
+                        .await?;
+                    audit_secret_change(AuditAction::Recover, &name, None);
+                    ctx.note(&format!("recovered {name}"));
+                    recovered = true;
+                    client.set_secret(&name, &value, &options).await?
+                }
+                other => other?,
+            };
             let version = secret.properties.version.unwrap_or_default();
-            setup::print_line(&format!("set {name} (version {version})"))
+            audit_secret_change(AuditAction::Write, &name, Some(&version));
+            output::result(
+                ctx,
+                &format!("set {name} (version {version})"),
+                &json!({"name": name.as_str(), "version": version, "recovered": recovered}),
+            )
         }
-        SecretCommand::List { config, deleted } => {
-            let client = client(&config)?;
+        SecretCommand::List { deleted } => {
+            let client = client(ctx)?;
             let options = ListOptions::default();
             let mut names: Vec<String> = if deleted {
                 client
@@ -110,6 +142,9 @@ async fn run_async(command: SecretCommand) -> Result<()> {
                     .await?
             };
             names.sort();
+            if ctx.json() {
+                return output::json_line(&json!({"deleted": deleted, "names": names}));
+            }
             let mut out = String::new();
             for name in names {
                 out.push_str(&name);
@@ -118,27 +153,43 @@ async fn run_async(command: SecretCommand) -> Result<()> {
             setup::write_stdout(out.as_bytes())
         }
         SecretCommand::Delete(args) => {
-            let (client, name) = args.open()?;
+            let (client, name) = args.open(ctx)?;
             let deleted = client
                 .delete_secret_and_wait(&name, &WaitOptions::default())
                 .await?;
-            let until = deleted
-                .scheduled_purge_date
-                .map(|date| format!(", recoverable until {date}"))
-                .unwrap_or_default();
-            setup::print_line(&format!("deleted {name}{until}"))
+            audit_secret_change(AuditAction::Delete, &name, None);
+            let until = deleted.scheduled_purge_date.map(rfc3339);
+            let text = match &until {
+                Some(date) => format!("deleted {name}, recoverable until {date}"),
+                None => format!("deleted {name}"),
+            };
+            output::result(
+                ctx,
+                &text,
+                &json!({"name": name.as_str(), "recoverable_until": until}),
+            )
         }
         SecretCommand::Recover(args) => {
-            let (client, name) = args.open()?;
+            let (client, name) = args.open(ctx)?;
             client
                 .recover_deleted_secret_and_wait(&name, &WaitOptions::default())
                 .await?;
-            setup::print_line(&format!("recovered {name}"))
+            audit_secret_change(AuditAction::Recover, &name, None);
+            output::result(
+                ctx,
+                &format!("recovered {name}"),
+                &json!({"name": name.as_str(), "recovered": true}),
+            )
         }
         SecretCommand::Purge(args) => {
-            let (client, name) = args.open()?;
+            let (client, name) = args.open(ctx)?;
             client.purge_deleted_secret(&name).await?;
-            setup::print_line(&format!("purged {name}"))
+            audit_secret_change(AuditAction::Purge, &name, None);
+            output::result(
+                ctx,
+                &format!("purged {name}"),
+                &json!({"name": name.as_str(), "purged": true}),
+            )
         }
     }
 }

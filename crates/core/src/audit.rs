@@ -23,10 +23,12 @@ pub enum AuditAction {
     Recover,
     /// A secret got its previous value back: the operation that wrote it failed.
     Restore,
+    /// A soft-deleted secret was purged (only the operator's `secret purge` does this).
+    Purge,
 }
 
 impl AuditAction {
-    /// `write`, `delete` or `recover`.
+    /// `write`, `delete`, `recover`, `restore` or `purge`.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,6 +36,7 @@ impl AuditAction {
             Self::Delete => "delete",
             Self::Recover => "recover",
             Self::Restore => "restore",
+            Self::Purge => "purge",
         }
     }
 }
@@ -73,17 +76,43 @@ pub struct TracingAuditSink;
 
 impl AuditSink for TracingAuditSink {
     fn record(&self, event: &AuditEvent) {
-        tracing::info!(
-            target: AUDIT_TARGET,
-            action = event.action.as_str(),
-            entity_type = %event.entity.entity_type,
-            entity = %event.entity.name,
-            field = %event.field,
-            secret = %event.secret,
-            version = event.version.as_deref().unwrap_or("-"),
-            "vault {}", event.action
+        emit(
+            event.action,
+            &event.entity.entity_type,
+            &event.entity.name,
+            &event.field,
+            &event.secret,
+            event.version.as_deref(),
         );
     }
+}
+
+/// Records a change to `secret` that no entity is behind (an operator's `vaultref secret`
+/// command), in the same audit trail as [`TracingAuditSink`], with `-` for the entity type,
+/// the entity and the field.
+pub fn audit_secret_change(action: AuditAction, secret: &SecretName, version: Option<&str>) {
+    emit(action, "-", "-", "-", secret, version);
+}
+
+/// The one place an audit record is written.
+fn emit(
+    action: AuditAction,
+    entity_type: &str,
+    entity: &str,
+    field: &str,
+    secret: &SecretName,
+    version: Option<&str>,
+) {
+    tracing::info!(
+        target: AUDIT_TARGET,
+        action = action.as_str(),
+        entity_type = %entity_type,
+        entity = %entity,
+        field = %field,
+        secret = %secret,
+        version = version.unwrap_or("-"),
+        "vault {action}"
+    );
 }
 
 /// Keeps events in memory, for tests and for callers that forward them elsewhere in batches.

@@ -159,11 +159,30 @@ pub fn connect_backend(
 /// [`Error::Config`] when neither names a vault (the `noop` loader), else as
 /// [`KeyVaultBackend::from_config`] / [`KeyVaultBackend::from_consumer`].
 pub fn consumer_backend(config: &Config, env: &Environment) -> Result<Arc<dyn SecretBackend>> {
-    if let Some(kv) = &config.secrets_manager.key_vault {
-        return Ok(Arc::new(KeyVaultBackend::from_config(kv, env)?));
+    Ok(Arc::new(KeyVaultBackend::for_consumers(config, env)?))
+}
+
+impl KeyVaultBackend {
+    /// [`consumer_backend`]'s vault as its concrete type, for callers that need the client
+    /// (the operator's `secret` commands).
+    ///
+    /// # Errors
+    /// As [`consumer_backend`].
+    pub fn for_consumers(config: &Config, env: &Environment) -> Result<Self> {
+        if let Some(kv) = &config.secrets_manager.key_vault {
+            return Self::from_config(kv, env);
+        }
+        if config.secrets_manager_loader == crate::config::LoaderKind::Noop {
+            return Err(crate::Error::config(
+                "secretsManagerConfiguration.parameters",
+                "name no Key Vault, and the secretsManagerLoader is noop: set \
+                 secretsManagerConfiguration.parameters.vaultName (or vaultUrl), or set \
+                 pipelineServiceClientConfiguration.secretsManagerLoader to env or airflow",
+            ));
+        }
+        let vault = ConsumerVault::load_from(config.secrets_manager_loader, env)?;
+        Self::from_consumer(&vault, env)
     }
-    let vault = ConsumerVault::load_from(config.secrets_manager_loader, env)?;
-    Ok(Arc::new(KeyVaultBackend::from_consumer(&vault, env)?))
 }
 
 /// The client, with its credential wired to the same HTTP client (vaultref-keyvault's

@@ -109,6 +109,22 @@ impl Environment {
         self.var(name).is_some()
     }
 
+    /// The names of every variable set (for the process, those whose name and value are
+    /// valid Unicode), sorted.
+    #[must_use]
+    pub fn names(&self) -> Vec<String> {
+        match &self.source {
+            Source::Fixed(map) => map.keys().cloned().collect(),
+            Source::Process => {
+                let mut names: Vec<String> = std::env::vars_os()
+                    .filter_map(|(k, _)| k.into_string().ok())
+                    .collect();
+                names.sort();
+                names
+            }
+        }
+    }
+
     /// The first of `names` set to a non-empty value, with its name.
     pub(crate) fn first_var<'n>(&self, names: &[&'n str]) -> Option<(&'n str, String)> {
         names

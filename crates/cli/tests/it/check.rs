@@ -50,7 +50,7 @@ fn every_broken_section_is_reported_with_its_key() {
     let config = write(
         dir.path(),
         "broken.yaml",
-        "clusterName: \"\"\n\
+        "clusterName: ${OPENMETADATA_CLUSTER_NAME:-\"\"}\n\
              fernetConfiguration:\n  fernetKey: c2hvcnQ=\n\
              secretsManagerConfiguration:\n  secretsManager: vault9\n\
              pipelineServiceClientConfiguration:\n  secretsManagerLoader: vault\n\

@@ -14,6 +14,7 @@ mod fernet;
 mod hardening;
 mod hygiene;
 mod integrity;
+mod operator;
 mod property;
 mod python_interop;
 mod resolve;
