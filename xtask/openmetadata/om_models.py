@@ -20,6 +20,7 @@ import typing
 from enum import Enum
 
 from pydantic import BaseModel, RootModel
+from pydantic_core import PydanticUndefined
 
 from metadata.ingestion.models.custom_pydantic import _CustomSecretStr
 
@@ -94,12 +95,29 @@ def connection_types(wrapper):
         if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
             continue
         field = cls.model_fields.get("type")
-        if field is None or field.default is None:
+        if field is None:
             continue
-        default = field.default
-        value = default.value if isinstance(default, Enum) else str(default)
+        value = type_value(field)
+        if value is None:
+            continue
+        if value in out and out[value] is not cls:
+            raise SystemExit(f"two connection classes claim type {value!r}: "
+                             f"{out[value].__name__} and {cls.__name__}")
         out[value] = cls
     return out
+
+
+def type_value(field):
+    """The `type` value a connection class declares: its default, or, when the field is
+    required (Snowplow, the Custom* connections), the only member of its enum."""
+    default = field.default
+    if default is None or default is PydanticUndefined:
+        annotation = strip(field.annotation)
+        members = list(annotation) if isinstance(annotation, type) and issubclass(annotation, Enum) else []
+        if len(members) != 1:
+            return None
+        default = members[0]
+    return default.value if isinstance(default, Enum) else str(default)
 
 
 def strip(annotation):

@@ -97,10 +97,6 @@ fn vaultref_finds_exactly_what_openmetadata_models_find_under_their_names() {
         let who = format!("{} {}", entry.entity_type, entry.entity["name"]);
         let (found, unclassified) = match manager.discover_fields(entity_type, &entry.entity) {
             Ok(found) => found,
-            // Custom connection types are OpenMetadata's free-form ones: refused (fail closed).
-            // OPEN: `Snowplow` is a connection class the corpus reaches but the catalog lacks
-            // (found by this test; to investigate in om_catalog.py): refused, never plaintext.
-            Err(err) if refused_type(&err.to_string()) => continue,
             Err(err) => {
                 mismatches.push(format!("{who}: {err}"));
                 continue;
@@ -163,11 +159,6 @@ fn vaultref_finds_exactly_what_openmetadata_models_find_under_their_names() {
     );
 }
 
-/// Connection types vaultref refuses by design (see the conformance test).
-fn refused_type(message: &str) -> bool {
-    message.contains("`Custom") || message.contains("`Snowplow`")
-}
-
 /// The corpus as JSON Lines for `entities import`, leaving out entities whose names exceed
 /// Key Vault's limit (refused by design); with every marker and its name.
 fn import_file(dir: &Path, entries: &[Entry]) -> (PathBuf, Vec<(String, String)>) {
@@ -176,7 +167,6 @@ fn import_file(dir: &Path, entries: &[Entry]) -> (PathBuf, Vec<(String, String)>
     for entry in entries
         .iter()
         .filter(|e| e.secrets.iter().all(|s| s.2.len() <= 127))
-        .filter(|e| !refused_type(&e.entity.to_string().replace('"', "`")))
     {
         text.push_str(
             &json!({"entityType": entry.entity_type, "entity": entry.entity}).to_string(),
