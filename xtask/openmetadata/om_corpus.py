@@ -9,7 +9,9 @@ path. Every `CustomSecretStr` field the built value holds gets a distinct marker
 validated by OpenMetadata's own pydantic model, which then lists its `CustomSecretStr` values
 (path and marker): that list, and the name OpenMetadata's `buildSecretId` gives each
 (Azure, cluster `openmetadata`, specs/openmetadata-secrets-manager.md 2.2), is what vaultref
-must find. One JSON line per entity: `entityType`, `entity`, `secrets` [{path, value, name}].
+must find. One JSON line per entity: `entityType`, `entity`, `secrets` [{path, value, name}],
+and `freeForm` [{path, at}]: markers the model did not list because it kept the value at `at`
+as a free-form dict (vaultref, failing closed, finds these too).
 Entities the models refuse are reported on stderr and counted in the last line (`refused`).
 """
 
@@ -164,7 +166,51 @@ def emit(entity_type, cls, ctx, kind, name, root):
         rel = path[len(root) + 1:] if root else path
         segments = [s.lower() for s in rel.split(".")]
         secrets.append({"path": path, "value": value, "name": om_name(kind, name, segments)})
-    print(json.dumps({"entityType": entity_type, "entity": entity, "secrets": secrets}))
+    # Markers the entity holds that the model did not type `CustomSecretStr`: each must sit
+    # under a value the model kept as a free-form dict (a union whose `dict[str, Any]` branch
+    # pydantic picked), which is where vaultref, failing closed, finds more than OpenMetadata.
+    listed_values = {value for _, value in found}
+    free_form = []
+    for path, value in placed(entity, ""):
+        if value not in listed_values:
+            free_form.append({"path": path, "at": free_form_at(model, path.split("."))})
+    print(json.dumps({"entityType": entity_type, "entity": entity, "secrets": secrets,
+                      "freeForm": free_form}))
+
+
+def placed(value, path):
+    """(path, marker) of every marker in a built entity."""
+    if isinstance(value, str) and value.startswith("vrmark"):
+        yield path, value
+    elif isinstance(value, dict):
+        for k, item in value.items():
+            yield from placed(item, m.join(path, str(k)))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from placed(item, m.join(path, str(i)))
+
+
+def free_form_at(model, parts):
+    """The path of the first value on the way to `parts` that the model holds as a plain
+    dict, or None when there is none (an unexplained difference: the test fails on it)."""
+    value, prefix = model, []
+    for part in parts:
+        while isinstance(value, RootModel):
+            value = value.root
+        if isinstance(value, dict):
+            return ".".join(prefix)
+        if isinstance(value, BaseModel):
+            fields = type(value).model_fields
+            names = [n for n, f in fields.items() if m.key_of(n, f) == part]
+            if not names:
+                return None
+            value = getattr(value, names[0])
+        elif isinstance(value, list) and part.isdigit():
+            value = value[int(part)]
+        else:
+            return None
+        prefix.append(part)
+    return None
 
 
 def main():
