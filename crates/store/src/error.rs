@@ -149,6 +149,47 @@ pub enum Error {
         put_back: Box<vaultref_core::PutBack>,
     },
 
+    /// The database has no table for an entity type (an OpenMetadata release without such
+    /// entities).
+    #[error(
+        "the database ({layout}) has no table {table}: this OpenMetadata release has no such \
+         entities (upgrade OpenMetadata, or leave them out)"
+    )]
+    MissingTable {
+        /// The table.
+        table: &'static str,
+        /// The database's layout ([`Layout`](crate::Layout)'s line).
+        layout: String,
+    },
+
+    /// A name OpenMetadata's releases hash differently, so its row cannot be told.
+    #[error(
+        "the {entity_type} `{name}` has a double quote in its name: OpenMetadata's releases \
+         compute the nameHash of such names differently, so vaultref cannot tell its row in \
+         OpenMetadata's tables; rename it without `\"`"
+    )]
+    UnsupportedName {
+        /// OpenMetadata's entity type.
+        entity_type: String,
+        /// The entity's (fully qualified) name.
+        name: String,
+    },
+
+    /// An imported document sets a secret field the stored OpenMetadata document lacks.
+    #[error(
+        "the stored {entity_type} `{name}` has no field {path}, which the imported document \
+         sets: on OpenMetadata's tables vaultref changes only the secret fields of a stored \
+         entity; change its connection through OpenMetadata first, then import again"
+    )]
+    FieldNotStored {
+        /// OpenMetadata's entity type.
+        entity_type: String,
+        /// The entity's (fully qualified) name.
+        name: String,
+        /// The field's dotted path.
+        path: String,
+    },
+
     /// No random bytes for a new entity id.
     #[error("the operating system gave no random bytes for a new entity id: {0}")]
     Random(String),

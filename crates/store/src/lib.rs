@@ -62,6 +62,7 @@ mod write;
 
 pub use crate::{
     error::{Error, Result},
+    layout::{Layout, LayoutKind},
     migrate::{
         EntityResult, EntityStatus, MigrateOptions, MigrationReport, NoProgress, Progress,
         RotationSummary, migrate_secrets, rotate_fernet_key,
