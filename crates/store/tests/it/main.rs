@@ -9,5 +9,6 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod migrate;
+mod openmetadata;
 mod store;
 mod support;
