@@ -12,3 +12,4 @@ mod migrate;
 mod openmetadata;
 mod store;
 mod support;
+mod tls;
