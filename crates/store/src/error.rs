@@ -130,6 +130,19 @@ pub enum Error {
         attempts: usize,
     },
 
+    /// A new row breaks a unique key other than its identity.
+    #[error(
+        "{table} has another row that takes a unique value of `{name}` (its id, a user's email, \
+         or a name the database compares without case or accents): nothing was written for it; \
+         change the entity or remove the other row"
+    )]
+    Duplicate {
+        /// The table.
+        table: &'static str,
+        /// The entity's (fully qualified) name.
+        name: String,
+    },
+
     /// The row was deleted while vaultref wrote it.
     #[error("row {id} of table {table} was deleted meanwhile: nothing was written for it")]
     RowGone {

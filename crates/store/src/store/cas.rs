@@ -54,9 +54,16 @@ impl Store {
     /// database form ([`import_entity`](crate::import_entity) applies the store path). Returns
     /// the row as stored.
     ///
+    /// On OpenMetadata's tables a new row gets what their generated columns need where the
+    /// document lacks it (`fullyQualifiedName`, `updatedAt` from the store's clock,
+    /// `updatedBy: "vaultref"`, `deleted: false`, `version: 0.1`); a replaced row takes the
+    /// whole document given (`import_entity` instead changes only secret fields). Names with a
+    /// `"` are refused there ([`Error::UnsupportedName`]).
+    ///
     /// # Errors
     /// [`Error::NotAnObject`], [`Error::MissingName`], [`Error::InvalidId`], [`Error::Query`],
-    /// [`Error::Conflict`].
+    /// [`Error::Conflict`], [`Error::MissingTable`], [`Error::UnsupportedName`],
+    /// [`Error::Duplicate`].
     pub async fn upsert(
         &self,
         entity_type: EntityType,
@@ -221,9 +228,23 @@ impl Store {
             .await
         {
             Ok(_) => Ok(true),
-            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) if is_unique_violation(&e) => self.taken(key).await.map(|()| false),
             Err(source) => Err(query_error("insert an entity", entity_type, source)),
         }
+    }
+
+    /// After an insert broke a unique key: fine (a conflict, planned again) when a row with
+    /// `key`'s identity appeared; an error when none did, since another unique value of the
+    /// entity is taken (on OpenMetadata's tables: a user's email, or a security service's name
+    /// as MySQL compares it, without case or accents), and trying again cannot help.
+    async fn taken(&self, key: &EntityKey) -> Result<()> {
+        if self.find(key).await?.is_some() {
+            return Ok(());
+        }
+        Err(Error::Duplicate {
+            table: table_name(key.entity_type()),
+            name: key.fqn(),
+        })
     }
 
     /// Writes `change` and, with the row locked, runs `during` (the vault writes); commits only
@@ -280,7 +301,11 @@ impl Store {
                     .await
                 {
                     Ok(_) => {}
-                    Err(e) if is_unique_violation(&e) => return Ok(RowWritten::Conflict),
+                    Err(e) if is_unique_violation(&e) => {
+                        drop(tx);
+                        self.taken(key).await.map_err(RowFailure::Row)?;
+                        return Ok(RowWritten::Conflict);
+                    }
                     Err(source) => return Err(failed("insert an entity", source)),
                 }
             }

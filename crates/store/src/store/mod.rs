@@ -68,9 +68,11 @@ pub fn entity_types_with_tables() -> Vec<EntityType> {
 ///
 /// Reads select `id`, `name` and `json` (as text); updates set `json` alone (by id, compared
 /// with the text read), so that they also work on an OpenMetadata database, whose `id` and
-/// `name` columns are generated from the document. Inserts set the columns too and need the
-/// store's own tables ([`Store::migrate`]). Names are compared exactly, whatever the
-/// collation (MariaDB's default one would take `cafe` for `café`).
+/// `name` columns are generated from the document. Inserts set `id`, `name` and `json` on the
+/// store's own tables ([`Store::migrate`]), and only `json` and the name hash on
+/// OpenMetadata's ([`Store::layout`]). Names are compared exactly, whatever the collation
+/// (MariaDB's default one would take `cafe` for `café`): on OpenMetadata's tables through
+/// their `nameHash` / `fqnHash`.
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,

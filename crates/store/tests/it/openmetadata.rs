@@ -518,3 +518,28 @@ fn status<'a>(report: &'a vaultref_store::MigrationReport, name: &str) -> Option
         .find(|e| e.name == name)
         .map(|e| &e.status)
 }
+
+#[tokio::test]
+async fn a_unique_value_another_row_holds_is_an_error_not_a_conflict() {
+    for_each_layout(&[Release::V1_13], async |db| {
+        let user = |name: &str| {
+            json!({"name": name, "email": "same@example.com", "isBot": false, "deleted": false})
+        };
+        db.store.upsert(EntityType::User, user("alice")).await.unwrap();
+        let err = db.store.upsert(EntityType::User, user("bob")).await.unwrap_err();
+        assert!(matches!(err, Error::Duplicate { table: "user_entity", .. }), "{}: {err}", db.label);
+        // security_service_entity is unique by name, which MySQL/MariaDB compare without case.
+        let security = |name: &str| json!({"name": name, "serviceType": "Ranger"});
+        db.store
+            .upsert(EntityType::SecurityService, security("Ranger"))
+            .await
+            .unwrap();
+        let second = db.store.upsert(EntityType::SecurityService, security("ranger")).await;
+        if db.engine == Engine::Mysql {
+            assert!(matches!(second, Err(Error::Duplicate { .. })), "{}", db.label);
+        } else {
+            assert!(second.is_ok(), "{}", db.label);
+        }
+    })
+    .await;
+}
