@@ -405,6 +405,14 @@ async fn migrate_secrets_and_key_rotation_run_on_every_release_and_skip_deleted_
             .upsert(EntityType::DatabaseService, gone)
             .await
             .unwrap();
+        // A pipeline: fqnHash, and on PostgreSQL a `json` (not `jsonb`) column.
+        store
+            .upsert(
+                EntityType::IngestionPipeline,
+                crate::support::entity("dbt-pipeline.json"),
+            )
+            .await
+            .unwrap();
         let has_api = db.release != Release::Older1x;
         if has_api {
             store
@@ -433,8 +441,28 @@ async fn migrate_secrets_and_key_rotation_run_on_every_release_and_skip_deleted_
             .await
             .unwrap();
         assert!(report.is_success(), "{label}: {:?}", report.entities);
-        assert_eq!(report.updated(), if has_api { 2 } else { 1 }, "{label}");
+        assert_eq!(report.updated(), if has_api { 3 } else { 2 }, "{label}");
         assert_eq!(report.skipped_deleted(), 1, "{label}");
+        let pipeline = store
+            .find(
+                &vaultref_core::EntityKey::of(
+                    EntityType::IngestionPipeline,
+                    &crate::support::entity("dbt-pipeline.json"),
+                )
+                .unwrap(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let key = &pipeline.entity["sourceConfig"]["config"]["dbtConfigSource"]["dbtSecurityConfig"]
+            ["awsSecretAccessKey"];
+        assert_eq!(opened(FERNET_KEY, key), "aws-s3cret", "{label}");
+        // PostgreSQL's `json` column (not `jsonb`, which sorts keys by length) keeps the text
+        // as written: the members vaultref added come first.
+        if db.engine == Engine::Postgres {
+            let at = |member: &str| pipeline.text.find(&format!("\"{member}\""));
+            assert!(at("fullyQualifiedName") < at("name"), "{label}");
+        }
         let expected_missing: Vec<&str> = if has_api {
             vec![]
         } else {
@@ -478,7 +506,7 @@ async fn migrate_secrets_and_key_rotation_run_on_every_release_and_skip_deleted_
             .await
             .unwrap();
         assert!(report.is_success(), "{label}");
-        assert_eq!(report.updated(), if has_api { 2 } else { 1 }, "{label}");
+        assert_eq!(report.updated(), if has_api { 3 } else { 2 }, "{label}");
         assert_eq!(report.skipped_deleted(), 1, "{label}");
         assert_eq!(
             opened(NEW_KEY, &password(&get("mysql-test").await)),
