@@ -1,10 +1,12 @@
-//! A TLS-only PostgreSQL reached through OpenMetadata's JDBC form with `sslmode=verify-full`
-//! and a CA file. The server is a throw-away instance this test starts (initdb and pg_ctl from
-//! /usr/lib/postgresql/*/bin, on a free port, in a temporary folder, with a certificate the
-//! test makes); the machine's own server is never touched.
+//! TLS-only servers reached through OpenMetadata's JDBC form and a CA file: PostgreSQL with
+//! `sslmode=verify-full`, MariaDB with `sslMode=VERIFY_IDENTITY` (and the legacy
+//! `useSSL`/`verifyServerCertificate`). Each server is a throw-away instance this test starts
+//! (initdb and pg_ctl from /usr/lib/postgresql/*/bin; mariadb-install-db and mariadbd), on a
+//! free port, in a temporary folder, with a certificate the test makes; the machine's own
+//! servers are never touched.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use secrecy::SecretString;
@@ -116,11 +118,7 @@ impl TlsOnlyPostgres {
             .arg("600")
             .arg(data.join("server.key"))
             .status();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c ssl=on \
              -c ssl_cert_file=server.crt -c ssl_key_file=server.key",
@@ -222,6 +220,145 @@ async fn a_tls_only_postgres_is_reached_with_verify_full_and_a_ca_file() {
     std::fs::write(&other, other_ca).unwrap();
     let err = Store::connect_database(&server.jdbc(&format!(
         "sslmode=verify-full&sslrootcert={}",
+        other.display()
+    )))
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::Connect { .. }), "{err}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A throw-away MariaDB that requires TLS (root without a password, as installed);
+/// killed when dropped.
+struct TlsOnlyMariaDb {
+    child: Child,
+    port: u16,
+    ca: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TlsOnlyMariaDb {
+    fn start() -> Option<Self> {
+        let server = ["/usr/sbin/mariadbd", "/usr/sbin/mysqld"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|path| path.exists())?;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let (ca, cert, key) = certificates();
+        let file = |name: &str, text: String| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let ca = file("ca.pem", ca);
+        let cert = file("server.crt", cert);
+        let key = file("server.key", key);
+        let status = Command::new("mariadb-install-db")
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .args(["--user=root", "--auth-root-authentication-method=normal"])
+            .output()
+            .ok()?;
+        assert!(
+            status.status.success(),
+            "mariadb-install-db: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let port = free_port();
+        let path = |p: &Path| p.display().to_string();
+        let child = Command::new(server)
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", path(&data)))
+            .arg("--user=root")
+            .arg(format!("--port={port}"))
+            .arg("--bind-address=127.0.0.1")
+            .arg(format!("--socket={}", path(&dir.path().join("sock"))))
+            .arg(format!("--pid-file={}", path(&dir.path().join("pid"))))
+            .arg("--require-secure-transport=ON")
+            .arg(format!("--ssl-ca={}", path(&ca)))
+            .arg(format!("--ssl-cert={}", path(&cert)))
+            .arg(format!("--ssl-key={}", path(&key)))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let server = Self {
+            child,
+            port,
+            ca,
+            _dir: dir,
+        };
+        // Ready once it accepts TCP connections.
+        for _ in 0..300 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(server);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the throw-away MariaDB did not start on port {port}");
+    }
+
+    fn jdbc(&self, parameters: &str) -> DatabaseConfig {
+        DatabaseConfig::Jdbc {
+            url: format!("jdbc:mysql://localhost:{}/mysql?{parameters}", self.port),
+            user: "root".to_owned(),
+            password: SecretString::from(""),
+        }
+    }
+}
+
+impl Drop for TlsOnlyMariaDb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_tls_only_mariadb_is_reached_with_verify_identity_and_a_ca_file() {
+    let Some(server) = TlsOnlyMariaDb::start() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no mariadbd or mariadb-install-db (CI is set)"
+        );
+        eprintln!("SKIPPED: no mariadbd or mariadb-install-db");
+        return;
+    };
+    let ca = server.ca.display().to_string();
+    for parameters in [
+        format!(
+            "sslMode=VERIFY_IDENTITY&sslca={ca}&allowPublicKeyRetrieval=true&serverTimezone=UTC"
+        ),
+        // Connector/J's legacy form: verifyServerCertificate=true is VERIFY_CA.
+        format!("useSSL=true&verifyServerCertificate=true&sslca={ca}"),
+    ] {
+        let store = Store::connect_database(&server.jdbc(&parameters))
+            .await
+            .unwrap();
+        // A query over the verified connection: the catalog is read.
+        let layout = store.layout().await.unwrap();
+        assert_eq!(layout.kind(), &vaultref_store::LayoutKind::Empty);
+        store.close().await;
+    }
+    // OpenMetadata's default `useSSL=false` turns TLS off: the server refuses it.
+    let err = Store::connect_database(&server.jdbc("useSSL=false"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Connect { .. }), "{err}");
+    // VERIFY_IDENTITY checks the certificate: another CA is not trusted.
+    let (other_ca, _, _) = certificates();
+    let other = server.ca.with_file_name("other-ca.pem");
+    std::fs::write(&other, other_ca).unwrap();
+    let err = Store::connect_database(&server.jdbc(&format!(
+        "sslMode=VERIFY_IDENTITY&sslca={}",
         other.display()
     )))
     .await
