@@ -181,16 +181,20 @@ impl Store {
     /// its readers need, where the document lacks them (what is given is kept): the fully
     /// qualified name, `updatedAt` (now, in milliseconds), `updatedBy`, `deleted` (false: on
     /// PostgreSQL `user_entity.isbot` is generated from it and may not be null) and `version`
-    /// (OpenMetadata's first, 0.1). `serviceType` and a user's `email` are the entity's own:
-    /// the database refuses a row without them.
+    /// (OpenMetadata's first, 0.1), and a user's `isBot` (false, the schema's default; MySQL's
+    /// `user_entity.isBot` may not be null). `serviceType` and a user's `email` are the
+    /// entity's own: the database refuses a row without them.
     fn with_required_members(&self, mut document: Document, key: &EntityKey) -> Result<Document> {
-        let members = [
+        let mut members = vec![
             ("fullyQualifiedName", Value::String(key.fqn())),
             ("updatedAt", Value::from(self.now_millis())),
             ("updatedBy", Value::String("vaultref".to_owned())),
             ("deleted", Value::Bool(false)),
             ("version", Value::from(0.1)),
         ];
+        if key.entity_type() == EntityType::User {
+            members.push(("isBot", Value::Bool(false)));
+        }
         for (member, value) in members {
             if document.value().get(member).is_none() {
                 document = document.with_member(member, value)?;

@@ -126,14 +126,20 @@ impl OpenMetadataDb {
 }
 
 /// MySQL 8's DDL as MariaDB takes it (the fixtures' header says why): `NOT NULL` on a
-/// generated column becomes a `CHECK`, the primary key on the generated id a unique key, and
-/// MySQL 8's default collation an equivalent one.
+/// generated column becomes a `CHECK`, the primary key on the generated id a unique key,
+/// MySQL 8's default collation an equivalent one, and a boolean taken from the document
+/// compares its text (MariaDB's `json_extract` gives the text `true`, which is no integer).
 fn for_mariadb(sql: &str) -> String {
     sql.lines()
         .map(|line| {
-            let line = line
+            let mut line = line
                 .replace("PRIMARY KEY (`id`)", "UNIQUE KEY `id` (`id`)")
                 .replace("utf8mb4_0900_ai_ci", "utf8mb4_general_ci");
+            if line.contains("tinyint(1) GENERATED ALWAYS AS (json_extract(") {
+                line = line
+                    .replace("(json_extract(`json`,", "(json_value(`json`,")
+                    .replace("')) VIRTUAL", "') = 'true') VIRTUAL");
+            }
             match (
                 line.contains(" GENERATED ALWAYS AS "),
                 line.strip_suffix(" NOT NULL,"),

@@ -2,13 +2,14 @@
 -- bootstrap/sql/migrations/native/2.0.0/mysql/schemaChanges.sql and the later workflow
 -- migration change in vaultref's tables (github.com/open-metadata/OpenMetadata @ a3b584d3 and
 -- later copies): automations_workflow's `status` is generated from `workflowStatus`, the JSON
--- key it was renamed to. The 2.0 name indexes are not constraints and are left out.
--- MySQL 8 syntax, as OpenMetadata writes it. MariaDB refuses three of its forms; the tests
+-- key it was renamed to (that migration names no release; it is not in the <2.0 baseline).
+-- The newest stored 2.0.0 MySQL schemaChanges.sql alters none of these tables; its name
+-- indexes are not constraints and are left out.
+-- MySQL 8 syntax, as OpenMetadata writes it. MariaDB refuses four of its forms; the tests
 -- translate them line by line (tests/it/openmetadata.rs, `for_mariadb`): NOT NULL on a
--- generated column becomes a CHECK, PRIMARY KEY on the generated id a UNIQUE KEY, and the
--- utf8mb4_0900_ai_ci collation utf8mb4_general_ci (also accent- and case-insensitive).
--- `user_entity`'s isBot/lastLoginTime/lastActivityTime expressions were not read in the
--- source; they are written here like the other columns.
+-- generated column becomes a CHECK, PRIMARY KEY on the generated id a UNIQUE KEY, the
+-- utf8mb4_0900_ai_ci collation utf8mb4_general_ci (also accent- and case-insensitive), and a
+-- tinyint(1) taken from a JSON boolean compares its text with 'true'.
 
 CREATE TABLE `dbservice_entity` (
   `id` varchar(36) GENERATED ALWAYS AS (json_unquote(json_extract(`json`,'$.id'))) STORED NOT NULL,
@@ -211,7 +212,7 @@ CREATE TABLE `user_entity` (
   `name` varchar(256) GENERATED ALWAYS AS (json_unquote(json_extract(`json`,'$.name'))) VIRTUAL NOT NULL,
   `email` varchar(256) GENERATED ALWAYS AS (json_unquote(json_extract(`json`,'$.email'))) VIRTUAL NOT NULL,
   `deactivated` varchar(8) GENERATED ALWAYS AS (json_unquote(json_extract(`json`,'$.deactivated'))) VIRTUAL,
-  `isBot` tinyint(1) GENERATED ALWAYS AS (json_extract(`json`,'$.isBot')) VIRTUAL,
+  `isBot` tinyint(1) GENERATED ALWAYS AS (json_extract(`json`,'$.isBot')) VIRTUAL NOT NULL,
   `lastLoginTime` bigint unsigned GENERATED ALWAYS AS (json_unquote(json_extract(`json`,'$.lastLoginTime'))) VIRTUAL,
   `lastActivityTime` bigint unsigned GENERATED ALWAYS AS (json_unquote(json_extract(`json`,'$.lastActivityTime'))) VIRTUAL,
   `json` json NOT NULL,
@@ -222,7 +223,8 @@ CREATE TABLE `user_entity` (
   `impersonatedBy` varchar(256) GENERATED ALWAYS AS (json_unquote(json_extract(`json`,'$.impersonatedBy'))) VIRTUAL,
   PRIMARY KEY (`id`),
   UNIQUE KEY `nameHash` (`nameHash`),
-  UNIQUE KEY `email` (`email`)
+  UNIQUE KEY `email` (`email`),
+  UNIQUE KEY `name` (`name`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci;
 
 CREATE TABLE `ingestion_pipeline_entity` (

@@ -2,7 +2,9 @@
 -- bootstrap/sql/migrations/native/2.0.0/postgres/schemaChanges.sql and the later workflow
 -- migration change in vaultref's tables (github.com/open-metadata/OpenMetadata @ a3b584d3 and
 -- later copies): automations_workflow's `status` is generated from `workflowStatus`, the JSON
--- key it was renamed to. The 2.0 name indexes are not constraints and are left out.
+-- key it was renamed to (that migration names no release; it is not in the <2.0 baseline).
+-- The newest stored 2.0.0 MySQL schemaChanges.sql alters none of these tables; its name
+-- indexes are not constraints and are left out.
 
 CREATE TABLE dbservice_entity (
     id varchar(36) GENERATED ALWAYS AS ((json ->> 'id')) STORED NOT NULL,
