@@ -225,6 +225,8 @@ async fn the_layout_is_told_with_its_release() {
         // A type whose table the release lacks: none stored, and an import says why.
         if db.release == Release::Older1x {
             assert_eq!(db.store.count(EntityType::ApiService).await.unwrap(), 0);
+            let scanned = vaultref_store::scan(&db.store, &db_mode()).await.unwrap();
+            assert_eq!(scanned.missing_tables, ["api_service_entity"]);
             let err = db
                 .store
                 .upsert(
