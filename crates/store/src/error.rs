@@ -143,6 +143,17 @@ pub enum Error {
         name: String,
     },
 
+    /// A row of OpenMetadata's tables was to be deleted.
+    #[error(
+        "{entity} is in OpenMetadata's tables: delete it through OpenMetadata (its hard delete \
+         also removes the entity's relationships and, with a secrets manager configured, its \
+         secrets); vaultref deletes rows only in its own tables"
+    )]
+    OpenMetadataRow {
+        /// The entity (type and name).
+        entity: String,
+    },
+
     /// The row was deleted while vaultref wrote it.
     #[error("row {id} of table {table} was deleted meanwhile: nothing was written for it")]
     RowGone {

@@ -18,7 +18,9 @@
 //! - Entities: [`import_entity`] stores one document through the store path (plan, row in a
 //!   transaction, vault writes with the row locked, commit; re-planned when another writer
 //!   changed the row; nothing left of a failure), after [`register_stored_rows`];
-//!   [`release_secrets`] deletes what rows let go of once every row was looked at again.
+//!   [`release_secrets`] deletes what rows let go of once every row was looked at again;
+//!   [`delete_entity`] deletes an entity's row, then its computed secrets (OpenMetadata's
+//!   hard delete; refused on OpenMetadata's own tables).
 //! - The operations: [`migrate_secrets`] runs the configured provider's store path over every
 //!   service, bot user, ingestion pipeline and workflow ([`MigrateOptions`], dry runs
 //!   included; soft-deleted entities skipped unless asked for, as OpenMetadata does), and [`rotate_fernet_key`] re-encrypts every `fernet:` value under the first
@@ -56,6 +58,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod delete;
 mod error;
 mod layout;
 mod migrate;
@@ -65,6 +68,7 @@ mod url;
 mod write;
 
 pub use crate::{
+    delete::{Deleted, delete_entity},
     error::{Error, Result},
     layout::{Layout, LayoutKind},
     migrate::{

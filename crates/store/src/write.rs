@@ -345,6 +345,16 @@ pub async fn release_secrets(
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
+    register_references_again(store, manager).await?;
+    Ok(manager.release_secrets(candidates).await)
+}
+
+/// Forgets what `manager` knows rows reference and reads every row again: a reference another
+/// writer added meanwhile keeps its secret.
+pub(crate) async fn register_references_again(
+    store: &Store,
+    manager: &SecretsManager,
+) -> Result<()> {
     manager.forget_references();
     for entity_type in tables() {
         let mut rows = store.stream(entity_type, crate::store::DEFAULT_PAGE_SIZE);
@@ -358,5 +368,5 @@ pub async fn release_secrets(
             }
         }
     }
-    Ok(manager.release_secrets(candidates).await)
+    Ok(())
 }

@@ -217,6 +217,25 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Deletes `row` if it still holds the text read; `false` when it does not (changed, or
+    /// deleted already).
+    pub(crate) async fn delete_if_unchanged(&self, row: &StoredEntity) -> Result<bool> {
+        let sql = format!(
+            "DELETE FROM {} WHERE id = {} AND {} = {}",
+            table_name(row.entity_type),
+            self.param(1),
+            self.json_text(),
+            self.param(2)
+        );
+        let done = sqlx::query(&sql)
+            .bind(row.id.as_str())
+            .bind(row.text.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(|source| query_error("delete an entity", row.entity_type, source))?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Inserts a row; `false` when a row with its id or identity exists already.
     async fn insert(
         &self,
