@@ -585,3 +585,36 @@ async fn a_unique_value_another_row_holds_is_an_error_not_a_conflict() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn managed_mode_moves_secrets_of_openmetadata_rows_into_the_vault() {
+    for_each_layout(&[Release::V2_0], async |db| {
+        let emu = crate::support::emulator().await;
+        db.store
+            .upsert(EntityType::DatabaseService, service("mysql-test", "s3cret"))
+            .await
+            .unwrap();
+        let manager = crate::support::manager(&emu, FERNET_KEY);
+        let report = migrate_secrets(&db.store, &manager, &MigrateOptions::default(), &NoProgress)
+            .await
+            .unwrap();
+        assert!(report.is_success(), "{}: {:?}", db.label, report.entities);
+        let name = "openmetadata-database-mysql-test-authtype-password";
+        assert_eq!(
+            emu.secret_value(name).as_deref(),
+            Some("s3cret"),
+            "{}",
+            db.label
+        );
+        let row = db
+            .store
+            .get(EntityType::DatabaseService, "mysql-test")
+            .await
+            .unwrap()
+            .unwrap();
+        let password = &row.entity["connection"]["config"]["authType"]["password"];
+        assert_eq!(opened(FERNET_KEY, password), format!("secret:{name}"));
+        emu.shutdown().await;
+    })
+    .await;
+}
