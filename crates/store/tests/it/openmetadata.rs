@@ -51,20 +51,24 @@ impl OpenMetadataDb {
                 .unwrap();
             version.contains("MariaDB")
         };
-        let dir = match release {
-            Release::V2_0 => "2.0",
-            Release::V1_13 | Release::Older1x => "1.13",
-        };
         let file = if engine == Engine::Postgres {
             "postgres.sql"
         } else {
             "mysql.sql"
         };
-        let path = format!(
-            "{}/tests/data/openmetadata/{dir}/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let mut sql = std::fs::read_to_string(path).unwrap();
+        // 2.0 is the 1.13 layout with 2.0's changes applied, as OpenMetadata migrates it.
+        let releases: &[&str] = match release {
+            Release::V2_0 => &["1.13", "2.0"],
+            Release::V1_13 | Release::Older1x => &["1.13"],
+        };
+        let mut sql = String::new();
+        for dir in releases {
+            let path = format!(
+                "{}/tests/data/openmetadata/{dir}/{file}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            sql.push_str(&std::fs::read_to_string(path).unwrap());
+        }
         if mariadb {
             sql = for_mariadb(&sql);
         }

@@ -30,6 +30,14 @@ fn certificates() -> (String, String, String) {
     (ca_cert.pem(), server.pem(), key.serialize_pem())
 }
 
+/// A CA that signed nothing the server holds, written beside `ca`.
+fn foreign_ca(ca: &Path) -> PathBuf {
+    let (other_ca, _, _) = certificates();
+    let other = ca.with_file_name("other-ca.pem");
+    std::fs::write(&other, other_ca).unwrap();
+    other
+}
+
 /// PostgreSQL's server binaries, the newest version installed.
 fn postgres_bin() -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
@@ -215,9 +223,7 @@ async fn a_tls_only_postgres_is_reached_with_verify_full_and_a_ca_file() {
     assert!(matches!(err, Error::Connect { .. }), "{err}");
 
     // verify-full checks the certificate: another CA is not trusted.
-    let (other_ca, _, _) = certificates();
-    let other = server.ca.with_file_name("other-ca.pem");
-    std::fs::write(&other, other_ca).unwrap();
+    let other = foreign_ca(&server.ca);
     let err = Store::connect_database(&server.jdbc(&format!(
         "sslmode=verify-full&sslrootcert={}",
         other.display()
@@ -354,9 +360,7 @@ async fn a_tls_only_mariadb_is_reached_with_verify_identity_and_a_ca_file() {
         .unwrap_err();
     assert!(matches!(err, Error::Connect { .. }), "{err}");
     // VERIFY_IDENTITY checks the certificate: another CA is not trusted.
-    let (other_ca, _, _) = certificates();
-    let other = server.ca.with_file_name("other-ca.pem");
-    std::fs::write(&other, other_ca).unwrap();
+    let other = foreign_ca(&server.ca);
     let err = Store::connect_database(&server.jdbc(&format!(
         "sslMode=VERIFY_IDENTITY&sslca={}",
         other.display()
