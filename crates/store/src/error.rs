@@ -130,6 +130,30 @@ pub enum Error {
         attempts: usize,
     },
 
+    /// A new row breaks a unique key other than its identity.
+    #[error(
+        "{table} has another row that takes a unique value of `{name}` (its id, a user's email, \
+         or a name the database compares without case or accents): nothing was written for it; \
+         change the entity or remove the other row"
+    )]
+    Duplicate {
+        /// The table.
+        table: &'static str,
+        /// The entity's (fully qualified) name.
+        name: String,
+    },
+
+    /// A row of OpenMetadata's tables was to be deleted.
+    #[error(
+        "{entity} is in OpenMetadata's tables: delete it through OpenMetadata (its hard delete \
+         also removes the entity's relationships and, with a secrets manager configured, its \
+         secrets); vaultref deletes rows only in its own tables"
+    )]
+    OpenMetadataRow {
+        /// The entity (type and name).
+        entity: String,
+    },
+
     /// The row was deleted while vaultref wrote it.
     #[error("row {id} of table {table} was deleted meanwhile: nothing was written for it")]
     RowGone {
@@ -147,6 +171,47 @@ pub enum Error {
         cause: Box<Error>,
         /// What putting the secrets back did.
         put_back: Box<vaultref_core::PutBack>,
+    },
+
+    /// The database has no table for an entity type (an OpenMetadata release without such
+    /// entities).
+    #[error(
+        "the database ({layout}) has no table {table}: this OpenMetadata release has no such \
+         entities (upgrade OpenMetadata, or leave them out)"
+    )]
+    MissingTable {
+        /// The table.
+        table: &'static str,
+        /// The database's layout ([`Layout`](crate::Layout)'s line).
+        layout: String,
+    },
+
+    /// A name OpenMetadata's releases hash differently, so its row cannot be told.
+    #[error(
+        "the {entity_type} `{name}` has a double quote in its name: OpenMetadata's releases \
+         compute the nameHash of such names differently, so vaultref cannot tell its row in \
+         OpenMetadata's tables; rename it without `\"`"
+    )]
+    UnsupportedName {
+        /// OpenMetadata's entity type.
+        entity_type: String,
+        /// The entity's (fully qualified) name.
+        name: String,
+    },
+
+    /// An imported document sets a secret field the stored OpenMetadata document lacks.
+    #[error(
+        "the stored {entity_type} `{name}` has no field {path}, which the imported document \
+         sets: on OpenMetadata's tables vaultref changes only the secret fields of a stored \
+         entity; change its connection through OpenMetadata first, then import again"
+    )]
+    FieldNotStored {
+        /// OpenMetadata's entity type.
+        entity_type: String,
+        /// The entity's (fully qualified) name.
+        name: String,
+        /// The field's dotted path.
+        path: String,
     },
 
     /// No random bytes for a new entity id.

@@ -5,7 +5,11 @@
 //!   MySQL/MariaDB or SQLite ([`Flavour`]), over one sqlx `Any` pool. [`Store::connect`]
 //!   takes a sqlx URL, [`Store::connect_database`] the configuration's `database` block
 //!   (OpenMetadata's JDBC form converted by [`database_url`]); [`Store::migrate`] creates the
-//!   tables for standalone use (and fits them to OpenMetadata's identities). Rows are
+//!   tables for standalone use (and fits them to OpenMetadata's identities);
+//!   [`Store::layout`] tells whose tables a database holds ([`Layout`], [`LayoutKind`]:
+//!   OpenMetadata's by release, or vaultref's own). On OpenMetadata's tables the store writes
+//!   only the document and its `nameHash` / `fqnHash` (computed as OpenMetadata does), leaves
+//!   generated columns to the database, and reads a table a release lacks as empty. Rows are
 //!   [`StoredEntity`]s, with the exact text read: [`Store::upsert`] and [`Store::find`] by
 //!   identity (exact names; pipelines by fully qualified name), [`Store::get`],
 //!   [`Store::list_page`] and [`Store::stream`] (keyset paging for large tables). Every row
@@ -14,10 +18,12 @@
 //! - Entities: [`import_entity`] stores one document through the store path (plan, row in a
 //!   transaction, vault writes with the row locked, commit; re-planned when another writer
 //!   changed the row; nothing left of a failure), after [`register_stored_rows`];
-//!   [`release_secrets`] deletes what rows let go of once every row was looked at again.
+//!   [`release_secrets`] deletes what rows let go of once every row was looked at again;
+//!   [`delete_entity`] deletes an entity's row, then its computed secrets (OpenMetadata's
+//!   hard delete; refused on OpenMetadata's own tables).
 //! - The operations: [`migrate_secrets`] runs the configured provider's store path over every
 //!   service, bot user, ingestion pipeline and workflow ([`MigrateOptions`], dry runs
-//!   included), and [`rotate_fernet_key`] re-encrypts every `fernet:` value under the first
+//!   included; soft-deleted entities skipped unless asked for, as OpenMetadata does), and [`rotate_fernet_key`] re-encrypts every `fernet:` value under the first
 //!   key ([`RotationSummary`]). Both continue past a failed entity (or row that does not
 //!   parse) and say what happened to each in a
 //!   [`MigrationReport`] of [`EntityResult`]s; a [`Progress`] observer hears about every
@@ -52,6 +58,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod delete;
 mod error;
 mod layout;
 mod migrate;
@@ -61,7 +68,9 @@ mod url;
 mod write;
 
 pub use crate::{
+    delete::{Deleted, delete_entity},
     error::{Error, Result},
+    layout::{Layout, LayoutKind},
     migrate::{
         EntityResult, EntityStatus, MigrateOptions, MigrationReport, NoProgress, Progress,
         RotationSummary, migrate_secrets, rotate_fernet_key,

@@ -8,6 +8,12 @@
 //! overwritten), and only when it changes in substance (a `fernet:` token re-encrypted to the
 //! same plaintext is not a change), so a second run writes nothing. The policy (order,
 //! claims, equivalence, rotation) is vaultref-core's; this module reads rows and reports.
+//!
+//! Soft-deleted entities (`"deleted": true`) are skipped unless asked for, as OpenMetadata's
+//! `migrate-secrets` does: `SecretsManagerUpdateService`
+//! (openmetadata-service/.../secrets/SecretsManagerUpdateService.java @ f3f1c274) lists
+//! entities with a default `ListFilter`, whose `include` is `NON_DELETED`
+//! (.../jdbi3/ListFilter.java). Each one skipped is in the report, never dropped silently.
 
 use futures::StreamExt as _;
 use secrecy::{ExposeSecret, SecretString};
@@ -28,6 +34,11 @@ pub struct MigrateOptions {
     pub dry_run: bool,
     /// Rows read per query.
     pub page_size: u32,
+    /// Also rewrite soft-deleted entities (`"deleted": true`); by default they are skipped,
+    /// as OpenMetadata's `migrate-secrets` skips them, and reported as
+    /// [`EntityStatus::SkippedDeleted`]. A key rotation that skips them leaves their values
+    /// under the old key: keep it until they are rotated or hard-deleted.
+    pub include_deleted: bool,
 }
 
 impl Default for MigrateOptions {
@@ -35,6 +46,7 @@ impl Default for MigrateOptions {
         Self {
             dry_run: false,
             page_size: DEFAULT_PAGE_SIZE,
+            include_deleted: false,
         }
     }
 }
@@ -44,6 +56,13 @@ impl MigrateOptions {
     #[must_use]
     pub fn with_dry_run(mut self, dry_run: bool) -> Self {
         self.dry_run = dry_run;
+        self
+    }
+
+    /// These options with `include_deleted` set: soft-deleted entities are rewritten too.
+    #[must_use]
+    pub fn with_include_deleted(mut self, include_deleted: bool) -> Self {
+        self.include_deleted = include_deleted;
         self
     }
 
@@ -72,6 +91,9 @@ pub enum EntityStatus {
         /// The secrets that would be written.
         to_write: Vec<SecretName>,
     },
+    /// It is soft-deleted (`"deleted": true`) and was left as it is
+    /// ([`MigrateOptions::include_deleted`] was not set).
+    SkippedDeleted,
     /// It failed; its row is unchanged and so is the vault (secrets written for it were put
     /// back). Running again is safe.
     Failed {
@@ -112,6 +134,9 @@ pub struct MigrationReport {
     pub entities: Vec<EntityResult>,
     /// For a key rotation: what the values were found under.
     pub rotation: Option<RotationSummary>,
+    /// vaultref's tables the database does not have: on OpenMetadata's layout, entities its
+    /// release does not know (none were read; not an error).
+    pub missing_tables: Vec<&'static str>,
 }
 
 /// What a key rotation found in the database.
@@ -160,6 +185,15 @@ impl MigrationReport {
                     EntityStatus::Updated { .. } | EntityStatus::WouldUpdate { .. }
                 )
             })
+            .count()
+    }
+
+    /// How many soft-deleted entities were skipped.
+    #[must_use]
+    pub fn skipped_deleted(&self) -> usize {
+        self.entities
+            .iter()
+            .filter(|e| matches!(e.status, EntityStatus::SkippedDeleted))
             .count()
     }
 
@@ -226,6 +260,7 @@ pub async fn migrate_secrets(
 ) -> Result<MigrationReport> {
     let mut report = MigrationReport {
         dry_run: options.dry_run,
+        missing_tables: store.layout().await?.missing_tables(),
         ..MigrationReport::default()
     };
     let mut refused: std::collections::HashMap<(EntityType, String), Error> =
@@ -241,6 +276,7 @@ pub async fn migrate_secrets(
         while let Some(row) = rows.next().await {
             let result = match row {
                 Ok(row) if !holds_secrets(entity_type, &row.entity) => continue,
+                Ok(row) if skipped(&row, options) => skipped_deleted(row),
                 Ok(row) => {
                     let (id, name) = (row.id.clone(), row.name.clone());
                     let status = match refused.remove(&(entity_type, row.id.clone())) {
@@ -264,6 +300,20 @@ pub async fn migrate_secrets(
         }
     }
     Ok(report)
+}
+
+/// Whether `row` is soft-deleted and the options leave such rows alone.
+fn skipped(row: &StoredEntity, options: &MigrateOptions) -> bool {
+    !options.include_deleted && row.entity.get("deleted") == Some(&serde_json::Value::Bool(true))
+}
+
+fn skipped_deleted(row: StoredEntity) -> EntityResult {
+    EntityResult {
+        entity_type: row.entity_type,
+        id: row.id,
+        name: row.name,
+        status: EntityStatus::SkippedDeleted,
+    }
 }
 
 /// A row whose document does not parse is reported, and the run goes on; a failed query ends
@@ -353,7 +403,8 @@ impl RowPlanner for Rotate {
 /// `fernet_key` (a comma-separated list, first key first, as `FERNET_KEY=new,old`), keeping
 /// each token's timestamp. Values already under the first key are left alone, so a second
 /// run writes nothing. A row with a token no key opens (or that does not parse) fails and
-/// stays unchanged; the run goes on. Once the report is a success and its
+/// stays unchanged; the run goes on. Soft-deleted rows are skipped unless
+/// [`MigrateOptions::include_deleted`] is set. Once the report is a success and its
 /// [`RotationSummary`] shows values were rotated, the old keys can be dropped from the list.
 ///
 /// # Errors
@@ -373,6 +424,7 @@ pub async fn rotate_fernet_key(
     };
     let mut report = MigrationReport {
         dry_run: options.dry_run,
+        missing_tables: store.layout().await?.missing_tables(),
         ..MigrationReport::default()
     };
     for entity_type in tables() {
@@ -380,6 +432,7 @@ pub async fn rotate_fernet_key(
         let mut rows = store.stream(entity_type, options.page_size);
         while let Some(row) = rows.next().await {
             let result = match row {
+                Ok(row) if skipped(&row, options) => skipped_deleted(row),
                 Ok(row) => EntityResult {
                     entity_type,
                     id: row.id.clone(),

@@ -64,15 +64,22 @@ pub struct ScanReport {
     pub rows: u64,
     /// Every problem, in table order.
     pub findings: Vec<Finding>,
+    /// vaultref's tables the database does not have: on OpenMetadata's layout, entities its
+    /// release does not know (nothing to scan; not an error).
+    pub missing_tables: Vec<&'static str>,
 }
 
 /// Reads every row of every entity table and reports every secret readable at rest, every
 /// unclassified secret-looking plaintext, and every row whose secrets cannot be told.
+/// Soft-deleted rows are scanned too: their plaintexts are at rest all the same.
 ///
 /// # Errors
 /// A failed query (a missing table, a lost connection).
 pub async fn scan(store: &Store, manager: &SecretsManager) -> Result<ScanReport> {
-    let mut report = ScanReport::default();
+    let mut report = ScanReport {
+        missing_tables: store.layout().await?.missing_tables(),
+        ..ScanReport::default()
+    };
     for entity_type in entity_types_with_tables() {
         let table = table_name(entity_type);
         let mut rows = store.stream(entity_type, DEFAULT_PAGE_SIZE);

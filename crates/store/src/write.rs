@@ -9,9 +9,10 @@
 //! only afterwards, once every row has been looked at again ([`release_secrets`]).
 
 use futures::StreamExt as _;
+use serde_json::Value;
 use vaultref_core::{
-    Document, EntityKey, EntityType, FieldRef, References, Release, SecretName, SecretsManager,
-    StorePlan, VaultWrites, migration_order,
+    Document, EntityKey, EntityType, FieldRef, PathStep, References, Release, SecretName,
+    SecretsManager, StorePlan, VaultWrites, key_path, migration_order,
 };
 
 use crate::error::{Error, Result};
@@ -37,7 +38,11 @@ pub struct Imported {
 
 /// Stores one entity document (as a user gives it: any text, numbers and key order kept)
 /// through `manager`'s store path: inserted, or replacing the row with the same identity
-/// (its name; an ingestion pipeline's fully qualified name), compared exactly. Call
+/// (its name; an ingestion pipeline's fully qualified name), compared exactly. On
+/// OpenMetadata's tables a stored entity keeps its document and only its secret fields take
+/// the imported values (OpenMetadata owns the rest: `updatedAt`, `version`,
+/// `changeDescription`, the connection's other settings), and a new row gets the members
+/// OpenMetadata's generated columns need (see [`Store::upsert`]). Call
 /// [`register_stored_rows`] first, so that names other entities own are refused.
 ///
 /// # Errors
@@ -53,6 +58,10 @@ pub async fn import_entity(
         let target = store.target(entity_type, document).await?;
         let plan = manager.plan_store(entity_type, target.document.value())?;
         let new = target.document.edited(&plan.edits())?;
+        let new = match &target.existing {
+            Some(row) if target.table.openmetadata => secrets_into(manager, row, &new)?,
+            _ => new,
+        };
         let change = match &target.existing {
             Some(row) => RowChange::Update {
                 row,
@@ -91,6 +100,39 @@ pub async fn import_entity(
             .map(|key| key.fqn())
             .unwrap_or_default(),
         attempts: MAX_ATTEMPTS,
+    })
+}
+
+/// The stored row's document with the secret fields of `new` (an imported document, in its
+/// database form) put in: nothing else changes, byte for byte. A secret field `new` sets that
+/// the stored document lacks is an error (it would be dropped otherwise).
+fn secrets_into(manager: &SecretsManager, row: &StoredEntity, new: &Document) -> Result<Document> {
+    let mut edits = Vec::new();
+    for (field, _) in manager.secret_names(row.entity_type, new.value())? {
+        let path = key_path(&field.path.split('.').collect::<Vec<_>>());
+        let Some(value) = at(new.value(), &path) else {
+            continue;
+        };
+        match at(&row.entity, &path) {
+            Some(stored) if stored == value => {}
+            Some(_) => edits.push((path, value.clone())),
+            None => {
+                return Err(Error::FieldNotStored {
+                    entity_type: row.entity_type.to_string(),
+                    name: row.key().map_or_else(|| row.name.clone(), |key| key.fqn()),
+                    path: field.path,
+                });
+            }
+        }
+    }
+    Ok(row.document().edited(&edits)?)
+}
+
+/// The value at `path` in `value`.
+fn at<'a>(value: &'a Value, path: &[PathStep]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |value, step| match step {
+        PathStep::Key(key) => value.get(key),
+        PathStep::Index(index) => value.get(index),
     })
 }
 
@@ -303,6 +345,16 @@ pub async fn release_secrets(
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
+    register_references_again(store, manager).await?;
+    Ok(manager.release_secrets(candidates).await)
+}
+
+/// Forgets what `manager` knows rows reference and reads every row again: a reference another
+/// writer added meanwhile keeps its secret.
+pub(crate) async fn register_references_again(
+    store: &Store,
+    manager: &SecretsManager,
+) -> Result<()> {
     manager.forget_references();
     for entity_type in tables() {
         let mut rows = store.stream(entity_type, crate::store::DEFAULT_PAGE_SIZE);
@@ -316,5 +368,5 @@ pub async fn release_secrets(
             }
         }
     }
-    Ok(manager.release_secrets(candidates).await)
+    Ok(())
 }

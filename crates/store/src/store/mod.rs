@@ -5,17 +5,19 @@ mod cas;
 mod row;
 
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use secrecy::ExposeSecret;
 use sqlx::Row;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Connection};
-use vaultref_core::{Config, DatabaseConfig, Document, EntityKey, EntityType};
+use vaultref_core::{Clock, Config, DatabaseConfig, Document, EntityKey, EntityType, SystemClock};
 
 pub(crate) use self::cas::{RowChange, RowFailure, RowWritten};
 pub use self::row::{StoredEntity, Upserted};
 use crate::error::{Error, Result};
+use crate::layout::{Layout, Table, name_hash};
 use crate::url::{Flavour, database_identity, database_url, redact_url};
 
 /// How many rows a page of [`Store::stream`] reads when the caller does not say.
@@ -66,9 +68,11 @@ pub fn entity_types_with_tables() -> Vec<EntityType> {
 ///
 /// Reads select `id`, `name` and `json` (as text); updates set `json` alone (by id, compared
 /// with the text read), so that they also work on an OpenMetadata database, whose `id` and
-/// `name` columns are generated from the document. Inserts set the columns too and need the
-/// store's own tables ([`Store::migrate`]). Names are compared exactly, whatever the
-/// collation (MariaDB's default one would take `cafe` for `café`).
+/// `name` columns are generated from the document. Inserts set `id`, `name` and `json` on the
+/// store's own tables ([`Store::migrate`]), and only `json` and the name hash on
+/// OpenMetadata's ([`Store::layout`]). Names are compared exactly, whatever the collation
+/// (MariaDB's default one would take `cafe` for `café`): on OpenMetadata's tables through
+/// their `nameHash` / `fqnHash`.
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -77,6 +81,10 @@ pub struct Store {
     url: String,
     /// The database's identity, for vaultref's ownership tag.
     identity: String,
+    /// The layout, read once (and again after [`Store::migrate`]).
+    layout: Arc<Mutex<Option<Arc<Layout>>>>,
+    /// The time written into new rows of OpenMetadata's tables (`updatedAt`).
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for Store {
@@ -120,6 +128,8 @@ impl Store {
             flavour,
             url: redacted,
             identity,
+            layout: Arc::default(),
+            clock: Arc::new(SystemClock),
         })
     }
 
@@ -140,6 +150,45 @@ impl Store {
     pub async fn from_config(config: &Config) -> Result<Self> {
         let database = config.database.as_ref().ok_or(Error::NoDatabase)?;
         Self::connect_database(database).await
+    }
+
+    /// This store, writing `clock`'s time into the `updatedAt` of rows it inserts into
+    /// OpenMetadata's tables (the system clock by default).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Whose tables the database holds (OpenMetadata's, by release when it records one;
+    /// vaultref's own; none), and which of vaultref's tables it lacks. Read from the
+    /// database's catalog once.
+    ///
+    /// # Errors
+    /// [`Error::Query`] when the catalog cannot be read.
+    pub async fn layout(&self) -> Result<Arc<Layout>> {
+        if let Some(layout) = self.cached_layout() {
+            return Ok(layout);
+        }
+        let layout = Arc::new(crate::layout::detect(&self.pool, self.flavour).await?);
+        *self.layout.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&layout));
+        Ok(layout)
+    }
+
+    fn cached_layout(&self) -> Option<Arc<Layout>> {
+        self.layout
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The layout of the table of `entity_type`, `None` when the database has no such table.
+    pub(crate) async fn table(&self, entity_type: EntityType) -> Result<Option<Table>> {
+        Ok(self.layout().await?.table(entity_type))
+    }
+
+    pub(crate) fn now_millis(&self) -> i64 {
+        i64::try_from(self.clock.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
     }
 
     /// The database flavour.
@@ -164,12 +213,18 @@ impl Store {
 
     /// Creates the entity tables (sqlx migrations for the flavour; applied ones are skipped),
     /// then fits vaultref's own tables to the identities OpenMetadata's have: names compared
-    /// exactly on MySQL/MariaDB, ingestion pipelines unique by fully qualified name. Tables
-    /// OpenMetadata created (their `name` is generated from the document) are left alone.
+    /// exactly on MySQL/MariaDB, ingestion pipelines unique by fully qualified name. On
+    /// OpenMetadata's layout ([`layout`](Self::layout)) nothing is done: its tables are
+    /// OpenMetadata's to create, and a table its release lacks stays missing.
     ///
     /// # Errors
     /// [`Error::Migrate`], [`Error::Query`].
     pub async fn migrate(&self) -> Result<()> {
+        if self.layout().await?.is_openmetadata() {
+            tracing::info!(layout = %self.layout().await?, "OpenMetadata's tables: no migration");
+            return Ok(());
+        }
+        *self.layout.lock().unwrap_or_else(PoisonError::into_inner) = None;
         let migrator = match self.flavour {
             Flavour::Postgres => sqlx::migrate!("migrations/postgres"),
             Flavour::MySql => sqlx::migrate!("migrations/mysql"),
@@ -179,7 +234,9 @@ impl Store {
             .run(&self.pool)
             .await
             .map_err(|source| Error::Migrate { source })?;
-        crate::layout::fit_standalone_tables(&self.pool, self.flavour).await
+        crate::layout::fit_standalone_tables(&self.pool, self.flavour).await?;
+        *self.layout.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        Ok(())
     }
 
     /// Closes the pool's connections.
@@ -193,6 +250,12 @@ impl Store {
     /// # Errors
     /// [`Error::Query`], [`Error::InvalidDocument`].
     pub async fn get(&self, entity_type: EntityType, name: &str) -> Result<Option<StoredEntity>> {
+        if entity_type != EntityType::IngestionPipeline {
+            let key = EntityKey::of(entity_type, &serde_json::json!({ "name": name }));
+            if let Some(key) = key {
+                return self.find(&key).await;
+            }
+        }
         Ok(self
             .named(entity_type, name)
             .await?
@@ -206,6 +269,32 @@ impl Store {
     /// # Errors
     /// [`Error::Query`], [`Error::InvalidDocument`].
     pub async fn find(&self, key: &EntityKey) -> Result<Option<StoredEntity>> {
+        let entity_type = key.entity_type();
+        let Some(table) = self.table(entity_type).await? else {
+            return Ok(None);
+        };
+        if let (true, Some(hash)) = (table.openmetadata, table.hash) {
+            // OpenMetadata's identity: the hash column, exact and indexed.
+            let Ok(value) = name_hash(key) else {
+                return Ok(None);
+            };
+            let sql = format!(
+                "{} WHERE {} = {} ORDER BY id",
+                self.select(entity_type),
+                hash.column(),
+                self.param(1)
+            );
+            let rows = sqlx::query(&sql)
+                .bind(value)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|source| query_error("read an entity", entity_type, source))?;
+            // The hash is OpenMetadata's identity of the row: it decides, not the document.
+            return rows
+                .first()
+                .map(|row| decode(entity_type, row).1)
+                .transpose();
+        }
         Ok(self
             .named(key.entity_type(), key.name())
             .await?
@@ -216,6 +305,9 @@ impl Store {
     /// The rows whose name the database's collation takes for `name` (a superset of the exact
     /// matches on MySQL/MariaDB), in id order.
     async fn named(&self, entity_type: EntityType, name: &str) -> Result<Vec<StoredEntity>> {
+        if self.table(entity_type).await?.is_none() {
+            return Ok(Vec::new());
+        }
         let sql = format!(
             "{} WHERE name = {} ORDER BY id",
             self.select(entity_type),
@@ -238,6 +330,9 @@ impl Store {
         entity_type: EntityType,
         id: &str,
     ) -> Result<Option<StoredEntity>> {
+        if self.table(entity_type).await?.is_none() {
+            return Ok(None);
+        }
         let sql = format!("{} WHERE id = {}", self.select(entity_type), self.param(1));
         let row = sqlx::query(&sql)
             .bind(id)
@@ -247,11 +342,15 @@ impl Store {
         row.map(|row| decode(entity_type, &row).1).transpose()
     }
 
-    /// How many rows the table of `entity_type` has.
+    /// How many rows the table of `entity_type` has (none when the database has no such
+    /// table: see [`Layout::missing_tables`]).
     ///
     /// # Errors
     /// [`Error::Query`].
     pub async fn count(&self, entity_type: EntityType) -> Result<u64> {
+        if self.table(entity_type).await?.is_none() {
+            return Ok(0);
+        }
         let sql = format!("SELECT COUNT(*) FROM {}", table_name(entity_type));
         let count: i64 = sqlx::query_scalar(&sql)
             .fetch_one(&self.pool)
@@ -287,6 +386,9 @@ impl Store {
         after: &str,
         limit: u32,
     ) -> Result<Vec<(String, Result<StoredEntity>)>> {
+        if self.table(entity_type).await?.is_none() {
+            return Ok(Vec::new());
+        }
         let sql = format!(
             "{} WHERE id > {} ORDER BY id LIMIT {}",
             self.select(entity_type),
@@ -361,8 +463,13 @@ impl Store {
         }
     }
 
-    fn json_param(&self, n: usize) -> String {
+    /// A bound document for the `json` column of `table`: PostgreSQL's `json` type (kept as
+    /// written) or `jsonb`.
+    fn json_param(&self, n: usize, table: Option<Table>) -> String {
         match self.flavour {
+            Flavour::Postgres if table.is_some_and(|t| t.plain_json) => {
+                format!("CAST(${n} AS json)")
+            }
             Flavour::Postgres => format!("CAST(${n} AS jsonb)"),
             Flavour::MySql | Flavour::Sqlite => "?".to_owned(),
         }

@@ -8,6 +8,9 @@
 // a panic is how they report a broken fixture. The notes on skipped databases go to stderr.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod delete;
 mod migrate;
+mod openmetadata;
 mod store;
 mod support;
+mod tls;

@@ -1,5 +1,7 @@
 //! Database URLs: the `database` block of the configuration to a sqlx URL, and redaction.
 
+mod jdbc;
+
 use md5::Digest as _;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -104,11 +106,16 @@ fn sqlite_identity(url: &str) -> String {
 
 /// The sqlx URL the configuration's `database` block names. OpenMetadata's JDBC form
 /// (`jdbc:mysql://...` or `jdbc:postgresql://...` with `user` and `password`) becomes
-/// `mysql://user:password@host:port/db`; JDBC driver parameters are dropped, except
-/// PostgreSQL's `sslmode`, which sqlx understands as well.
+/// `mysql://user:password@host:port/db`. Its driver parameters are mapped to sqlx's: the TLS
+/// ones (MySQL `sslMode`, `useSSL`, `requireSSL`, `verifyServerCertificate`, a PEM CA file as
+/// `sslca`; PostgreSQL `sslmode`, `ssl`, `sslrootcert`, `sslcert`, `sslkey`) to the same TLS
+/// mode and files, those that change nothing for vaultref (`allowPublicKeyRetrieval`,
+/// `serverTimezone`, ...) accepted; the TLS mode is always written out.
 ///
 /// # Errors
-/// [`Error::InvalidUrl`] for a JDBC URL of another database or one that does not parse.
+/// [`Error::InvalidUrl`] for a JDBC URL of another database, one that does not parse, or a
+/// parameter that cannot be honoured (named in the message; a TLS parameter is never
+/// dropped).
 pub fn database_url(config: &DatabaseConfig) -> Result<SecretString> {
     match config {
         DatabaseConfig::Url(url) => Ok(url.clone()),
@@ -133,19 +140,20 @@ fn jdbc_to_sqlx(jdbc: &str, user: &str, password: &SecretString) -> Result<Secre
         .strip_prefix("jdbc:")
         .ok_or_else(|| invalid("a JDBC URL starts with `jdbc:`"))?;
     let mut parsed = Url::parse(rest).map_err(|e| invalid(&format!("it does not parse: {e}")))?;
-    let scheme = match parsed.scheme() {
-        "mysql" | "mariadb" => "mysql",
-        "postgresql" | "postgres" => "postgres",
+    let (scheme, driver) = match parsed.scheme() {
+        "mysql" | "mariadb" => ("mysql", jdbc::Driver::MySql),
+        "postgresql" | "postgres" => ("postgres", jdbc::Driver::Postgres),
         other => {
             return Err(invalid(&format!(
                 "JDBC URLs of `{other}` are not supported, only mysql and postgresql"
             )));
         }
     };
-    let sslmode: Option<String> = parsed
+    let pairs: Vec<(String, String)> = parsed
         .query_pairs()
-        .find(|(k, _)| k == "sslmode")
-        .map(|(_, v)| v.into_owned());
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let parameters = jdbc::sqlx_parameters(driver, &pairs).map_err(|problem| invalid(&problem))?;
     // `Url` refuses to change a special scheme into another, so rebuild from the parts.
     let host = parsed
         .host_str()
@@ -164,10 +172,8 @@ fn jdbc_to_sqlx(jdbc: &str, user: &str, password: &SecretString) -> Result<Secre
         out.set_password(Some(password.expose_secret()))
             .map_err(|()| invalid("the password cannot be put in a URL"))?;
     }
-    if scheme == "postgres"
-        && let Some(mode) = sslmode
-    {
-        out.query_pairs_mut().append_pair("sslmode", &mode);
+    for (key, value) in parameters {
+        out.query_pairs_mut().append_pair(key, &value);
     }
     parsed.set_query(None);
     Ok(SecretString::from(out.to_string()))
@@ -194,7 +200,7 @@ mod tests {
                 "openmetadata_user",
                 "p@ss:w/rd"
             ),
-            "mysql://openmetadata_user:p%40ss%3Aw%2Frd@mysql:3306/openmetadata_db"
+            "mysql://openmetadata_user:p%40ss%3Aw%2Frd@mysql:3306/openmetadata_db?ssl-mode=disabled"
         );
         assert_eq!(
             jdbc(

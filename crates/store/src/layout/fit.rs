@@ -9,9 +9,10 @@
 //! only to tables whose `name` column is not generated from the document (vaultref's own);
 //! SQLite databases are always vaultref's, and a migration does it there.
 
+use sqlx::AnyPool;
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
 
+use super::detect::text;
 use crate::error::{Error, Result};
 use crate::store::table_name;
 use crate::url::Flavour;
@@ -48,19 +49,6 @@ async fn fetch(pool: &AnyPool, table: &'static str, sql: &str) -> Result<Vec<Any
             action: "read the table layout",
             table,
             source,
-        })
-}
-
-/// A text column that MySQL's `information_schema` may type as bytes.
-fn text(row: &AnyRow, index: usize) -> Option<String> {
-    row.try_get::<Option<String>, _>(index)
-        .ok()
-        .flatten()
-        .or_else(|| {
-            row.try_get::<Option<Vec<u8>>, _>(index)
-                .ok()
-                .flatten()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
         })
 }
 
