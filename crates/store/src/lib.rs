@@ -77,7 +77,8 @@ pub use crate::{
     },
     scan::{Finding, Problem, ScanReport, scan},
     store::{
-        DEFAULT_PAGE_SIZE, Store, StoredEntity, Upserted, entity_types_with_tables, table_name,
+        DEFAULT_PAGE_SIZE, EntityVersion, Store, StoredEntity, Upserted, entity_types_with_tables,
+        table_name,
     },
     url::{Flavour, database_identity, database_url, redact_url},
     write::{Imported, import_entity, register_stored_rows, release_secrets},

@@ -5,7 +5,9 @@ use futures::StreamExt as _;
 use vaultref_core::{AtRest, EntityType, SecretsManager};
 
 use crate::error::{Error, Result};
-use crate::store::{DEFAULT_PAGE_SIZE, Store, entity_types_with_tables, table_name};
+use crate::store::{
+    DEFAULT_PAGE_SIZE, Store, VERSIONS_TABLE, entity_types_with_tables, table_name,
+};
 
 /// One problem `scan` found: where, and what (never a value).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +21,9 @@ pub struct Finding {
     pub id: String,
     /// The row's `name`.
     pub name: String,
+    /// For a row of OpenMetadata's version history (`entity_extension`): the version (`0.2`)
+    /// of the entity that row keeps.
+    pub version: Option<String>,
     /// The field path from the entity root (empty when the whole row could not be checked).
     pub path: String,
     /// What is wrong.
@@ -69,7 +74,8 @@ pub struct ScanReport {
     pub missing_tables: Vec<&'static str>,
 }
 
-/// Reads every row of every entity table and reports every secret readable at rest, every
+/// Reads every row of every entity table, and on OpenMetadata's database every earlier version
+/// of those entities (`entity_extension`), and reports every secret readable at rest, every
 /// unclassified secret-looking plaintext, and every row whose secrets cannot be told.
 /// Soft-deleted rows are scanned too: their plaintexts are at rest all the same.
 ///
@@ -93,6 +99,7 @@ pub async fn scan(store: &Store, manager: &SecretsManager) -> Result<ScanReport>
                         entity_type,
                         id: String::new(),
                         name: String::new(),
+                        version: None,
                         path: String::new(),
                         problem: Problem::Unchecked(err.to_string()),
                     });
@@ -105,20 +112,73 @@ pub async fn scan(store: &Store, manager: &SecretsManager) -> Result<ScanReport>
                 entity_type,
                 id: row.id.clone(),
                 name: row.name.clone(),
+                version: None,
                 path,
                 problem,
             };
-            match manager.scan_entity(row.entity_type, &row.entity) {
-                Ok(found) => report.findings.extend(
-                    found
-                        .into_iter()
-                        .map(|(field, at_rest)| finding(field.path, Problem::AtRest(at_rest))),
-                ),
-                Err(err) => report
-                    .findings
-                    .push(finding(String::new(), Problem::Unchecked(err.to_string()))),
-            }
+            check(manager, row.entity_type, &row.entity, finding, &mut report);
         }
     }
+    // Earlier versions keep the secrets of their time: a plaintext there is at rest too.
+    let mut versions = store.stream_typed_versions(DEFAULT_PAGE_SIZE);
+    while let Some(version) = versions.next().await {
+        report.rows += 1;
+        let (entity_type, version) = version?;
+        let version = match version {
+            Ok(version) => version,
+            Err(err) => {
+                report.findings.push(Finding {
+                    table: VERSIONS_TABLE,
+                    entity_type,
+                    id: String::new(),
+                    name: String::new(),
+                    version: None,
+                    path: String::new(),
+                    problem: Problem::Unchecked(err.to_string()),
+                });
+                continue;
+            }
+        };
+        let name = version.entity["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let finding = |path: String, problem: Problem| Finding {
+            table: VERSIONS_TABLE,
+            entity_type: version.entity_type,
+            id: version.id.clone(),
+            name: name.clone(),
+            version: Some(version.version.clone()),
+            path,
+            problem,
+        };
+        check(
+            manager,
+            version.entity_type,
+            &version.entity,
+            finding,
+            &mut report,
+        );
+    }
     Ok(report)
+}
+
+/// Adds what `manager` finds readable at rest in one document to `report`.
+fn check(
+    manager: &SecretsManager,
+    entity_type: EntityType,
+    entity: &serde_json::Value,
+    finding: impl Fn(String, Problem) -> Finding,
+    report: &mut ScanReport,
+) {
+    match manager.scan_entity(entity_type, entity) {
+        Ok(found) => report.findings.extend(
+            found
+                .into_iter()
+                .map(|(field, at_rest)| finding(field.path, Problem::AtRest(at_rest))),
+        ),
+        Err(err) => report
+            .findings
+            .push(finding(String::new(), Problem::Unchecked(err.to_string()))),
+    }
 }

@@ -7,7 +7,7 @@ use sqlx::{AnyPool, Row};
 
 use super::{HashColumn, Layout, LayoutKind, Table, newest_version};
 use crate::error::{Error, Result};
-use crate::store::{entity_types_with_tables, table_name};
+use crate::store::{VERSIONS_TABLE, entity_types_with_tables, table_name};
 use crate::url::Flavour;
 
 /// The layout of the database behind `pool`: one query over the catalog's columns, and one
@@ -74,7 +74,13 @@ pub(crate) async fn detect(pool: &AnyPool, flavour: Flavour) -> Result<Layout> {
     } else {
         LayoutKind::Vaultref
     };
-    Ok(Layout { kind, tables })
+    let versions =
+        matches!(kind, LayoutKind::OpenMetadata { .. }) && columns.contains_key(VERSIONS_TABLE);
+    Ok(Layout {
+        kind,
+        tables,
+        versions,
+    })
 }
 
 /// SQLite databases are vaultref's: every table or none.
@@ -89,6 +95,7 @@ async fn sqlite(pool: &AnyPool) -> Result<Layout> {
         Layout {
             kind: LayoutKind::Empty,
             tables: BTreeMap::new(),
+            versions: false,
         }
     } else {
         complete

@@ -44,6 +44,8 @@ pub enum LayoutKind {
 pub struct Layout {
     kind: LayoutKind,
     tables: BTreeMap<&'static str, Table>,
+    /// OpenMetadata's `entity_extension` (entity version history) is there.
+    versions: bool,
 }
 
 /// What the store needs to know of one table.
@@ -94,6 +96,7 @@ impl Layout {
         Self {
             kind: LayoutKind::Vaultref,
             tables,
+            versions: false,
         }
     }
 
@@ -133,6 +136,13 @@ impl Layout {
             .map(table_name)
             .filter(|t| !self.tables.contains_key(t))
             .collect()
+    }
+
+    /// Whether the database keeps OpenMetadata's entity version history (`entity_extension`),
+    /// where every earlier version of an entity is a whole document, secrets included.
+    #[must_use]
+    pub fn has_versions(&self) -> bool {
+        self.versions
     }
 
     pub(crate) fn table(&self, entity_type: EntityType) -> Option<Table> {

@@ -3,6 +3,7 @@
 
 mod cas;
 mod row;
+mod versions;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -16,12 +17,16 @@ use vaultref_core::{Clock, Config, DatabaseConfig, Document, EntityKey, EntityTy
 
 pub(crate) use self::cas::{RowChange, RowFailure, RowWritten};
 pub use self::row::{StoredEntity, Upserted};
+pub use self::versions::EntityVersion;
 use crate::error::{Error, Result};
 use crate::layout::{Layout, Table, name_hash};
 use crate::url::{Flavour, database_identity, database_url, redact_url};
 
 /// How many rows a page of [`Store::stream`] reads when the caller does not say.
 pub const DEFAULT_PAGE_SIZE: u32 = 500;
+
+/// OpenMetadata's entity version history.
+pub(crate) const VERSIONS_TABLE: &str = "entity_extension";
 
 /// The longest entity id the tables hold (a UUID).
 const MAX_ID_LEN: usize = 36;

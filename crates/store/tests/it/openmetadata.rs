@@ -1,6 +1,7 @@
 //! The store on OpenMetadata's own tables (tests/data/openmetadata: the 1.13 and 2.0 layouts,
 //! and an older 1.x without `api_service_entity`), on real PostgreSQL and MariaDB/MySQL.
 
+use futures::StreamExt as _;
 use md5::Digest as _;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -621,4 +622,93 @@ async fn managed_mode_moves_secrets_of_openmetadata_rows_into_the_vault() {
         emu.shutdown().await;
     })
     .await;
+}
+
+#[tokio::test]
+async fn scan_reads_openmetadatas_version_history() {
+    for_each_layout(&[Release::V1_13], async |db| {
+        let keys = KeyRing::parse(FERNET_KEY).unwrap();
+        let id = "6f0f6a52-93d1-4a55-a1c1-4d1f0b1e3c11";
+        let old = service("history", "plain-then");
+        let mut encrypted = service("history", "");
+        encrypted["connection"]["config"]["authType"]["password"] =
+            json!(keys.encrypt_if_not_tokenized("s3cret"));
+        // Versions of a service: 0.1 kept its password in plaintext, 0.2 encrypted; and a
+        // table's version whose `password` key is none of vaultref's business.
+        let rows = [
+            ("databaseService.version.0.1", old),
+            ("databaseService.version.0.2", encrypted),
+            (
+                "table.version.0.1",
+                json!({"name": "t", "password": "not-a-service"}),
+            ),
+        ];
+        for (extension, document) in rows {
+            let sql = format!(
+                "INSERT INTO entity_extension (id, extension, jsonSchema, json) \
+                 VALUES ({}, {}, {}, {})",
+                db.param(1),
+                db.param(2),
+                db.param(3),
+                if db.engine == Engine::Postgres {
+                    "CAST($4 AS jsonb)".to_owned()
+                } else {
+                    db.param(4)
+                }
+            );
+            sqlx::query(&sql)
+                .bind(id)
+                .bind(extension)
+                .bind(extension.split('.').next().unwrap())
+                .bind(document.to_string())
+                .execute(&db.pool)
+                .await
+                .unwrap();
+        }
+        assert!(
+            db.store.layout().await.unwrap().has_versions(),
+            "{}",
+            db.label
+        );
+        let versions: Vec<_> = db
+            .store
+            .stream_versions(1)
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        let read: Vec<_> = versions.iter().map(|v| v.version.as_str()).collect();
+        assert_eq!(read, ["0.1", "0.2"], "{}", db.label);
+        let report = vaultref_store::scan(&db.store, &db_mode()).await.unwrap();
+        let found: Vec<_> = report
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    f.table,
+                    f.version.as_deref(),
+                    f.path.as_str(),
+                    f.problem.code(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [(
+                "entity_extension",
+                Some("0.1"),
+                "connection.config.authType.password",
+                "plaintext"
+            )],
+            "{}",
+            db.label
+        );
+        assert_eq!(report.findings[0].name, "history");
+    })
+    .await;
+    // vaultref's own layout has no history to read.
+    for db in databases().await {
+        assert!(!db.store.layout().await.unwrap().has_versions());
+        assert_eq!(db.store.stream_versions(10).count().await, 0);
+        db.drop_database().await;
+    }
 }

@@ -257,6 +257,19 @@ CREATE TABLE `automations_workflow` (
   UNIQUE KEY `nameHash` (`nameHash`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci;
 
+-- Entity version history: a row per (entity id, `<entityType>.version.<x.y>`) holding the
+-- document as it was before each change (EntityUtil.getVersionExtension); old versions keep the
+-- secrets of their time. `vaultref scan` reads it.
+CREATE TABLE `entity_extension` (
+  `id` varchar(36) NOT NULL,
+  `extension` varchar(256) NOT NULL,
+  `jsonSchema` varchar(256) NOT NULL,
+  `json` json NOT NULL,
+  `updatedAt` bigint unsigned GENERATED ALWAYS AS (cast(json_unquote(json_extract(`json`,'$.updatedAt')) as unsigned)) STORED,
+  PRIMARY KEY (`id`,`extension`),
+  KEY `extension_index` (`extension`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci;
+
 -- One row per applied migration; `version` is its key (base dump @ 010700ce). Only the
 -- versions matter to vaultref: the highest one names the release.
 CREATE TABLE `SERVER_CHANGE_LOG` (

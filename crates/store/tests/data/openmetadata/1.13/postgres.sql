@@ -252,6 +252,18 @@ CREATE TABLE automations_workflow (
     CONSTRAINT automations_workflow_namehash_key UNIQUE (namehash)
 );
 
+-- Entity version history: a row per (entity id, '<entityType>.version.<x.y>') holding the
+-- document as it was before each change (EntityUtil.getVersionExtension); old versions keep the
+-- secrets of their time. `vaultref scan` reads it.
+CREATE TABLE entity_extension (
+    id varchar(36) NOT NULL,
+    extension varchar(256) NOT NULL,
+    jsonschema varchar(256) NOT NULL,
+    json jsonb NOT NULL,
+    updatedat bigint GENERATED ALWAYS AS (((json ->> 'updatedAt'))::bigint) STORED,
+    CONSTRAINT entity_extension_pkey PRIMARY KEY (id, extension)
+);
+
 -- One row per applied migration; `version` is its key (base dump @ 010700ce). Only the
 -- versions matter to vaultref: the highest one names the release.
 CREATE TABLE server_change_log (
