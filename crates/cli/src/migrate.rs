@@ -43,7 +43,8 @@ impl Operation {
 }
 
 /// Progress on stderr (`progress::Tracker`). Entity lines are printed as each entity is done
-/// (a log that follows the run, and what the fault tests watch), in the store's order.
+/// (a log that follows the run, and what the fault tests watch), in the store's order: table by
+/// table, by name within a table.
 struct EntityProgress {
     operation: Operation,
     tracker: Tracker,
