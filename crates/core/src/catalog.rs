@@ -24,6 +24,10 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
+mod pattern;
+
+use self::pattern::{Pattern, Step, expand, matches, pattern, pattern_text};
+pub(crate) use self::pattern::{dotted, pointer, pointer_mut};
 use crate::document::{JsonPath, PathStep};
 use crate::error::{Error, Result};
 
@@ -61,50 +65,6 @@ impl SecretField {
     pub fn dotted(&self) -> String {
         dotted(&self.steps)
     }
-}
-
-/// Steps joined with `.` (an index as its number).
-pub(crate) fn dotted(steps: &[PathStep]) -> String {
-    steps
-        .iter()
-        .map(|step| match step {
-            PathStep::Key(key) => key.clone(),
-            PathStep::Index(i) => i.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-/// One step of a catalog path.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Step {
-    Key(String),
-    AnyIndex,
-    AnyKey,
-}
-
-type Pattern = Vec<Step>;
-
-fn pattern(path: &str) -> Pattern {
-    if path.is_empty() {
-        return Vec::new();
-    }
-    path.split('.')
-        .map(|part| match part {
-            "[]" => Step::AnyIndex,
-            "*" => Step::AnyKey,
-            key => Step::Key(key.to_owned()),
-        })
-        .collect()
-}
-
-fn matches(pattern: &[Step], steps: &[PathStep]) -> bool {
-    pattern.len() == steps.len()
-        && pattern.iter().zip(steps).all(|(p, s)| match (p, s) {
-            (Step::Key(a), PathStep::Key(b)) => a == b,
-            (Step::AnyIndex, PathStep::Index(_)) | (Step::AnyKey, PathStep::Key(_)) => true,
-            _ => false,
-        })
 }
 
 /// What the catalog says about one kind of value: a connection type, or an entity kind.
@@ -674,70 +634,10 @@ pub fn replace_coverage_table(doc: &str, table: &str) -> Option<String> {
     Some(format!("{}\n{table}{}", &doc[..start], &doc[end..]))
 }
 
-fn pattern_text(pattern: &[Step]) -> String {
-    pattern
-        .iter()
-        .map(|s| match s {
-            Step::Key(k) => k.as_str(),
-            Step::AnyIndex => "[]",
-            Step::AnyKey => "*",
-        })
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
 /// Slots in connections in slots: bounded (a connection never holds itself in practice).
 const MAX_SLOT_DEPTH: usize = 4;
 /// How deep the unclassified walk goes.
 const MAX_WALK_DEPTH: usize = 128;
-
-/// Calls `found` with every concrete path (prefixed) where `pattern` reaches a value in `value`.
-fn expand(pattern: &[Step], value: &Value, prefix: &mut JsonPath, found: &mut dyn FnMut(JsonPath)) {
-    let Some((first, rest)) = pattern.split_first() else {
-        found(prefix.clone());
-        return;
-    };
-    match (first, value) {
-        (Step::Key(key), Value::Object(fields)) => {
-            if let Some(child) = fields.get(key) {
-                prefix.push(PathStep::Key(key.clone()));
-                expand(rest, child, prefix, found);
-                prefix.pop();
-            }
-        }
-        (Step::AnyKey, Value::Object(fields)) => {
-            for (key, child) in fields {
-                prefix.push(PathStep::Key(key.clone()));
-                expand(rest, child, prefix, found);
-                prefix.pop();
-            }
-        }
-        (Step::AnyIndex, Value::Array(items)) => {
-            for (i, child) in items.iter().enumerate() {
-                prefix.push(PathStep::Index(i));
-                expand(rest, child, prefix, found);
-                prefix.pop();
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The value at `steps` inside `value`.
-pub(crate) fn pointer<'a>(value: &'a Value, steps: &[PathStep]) -> Option<&'a Value> {
-    steps.iter().try_fold(value, |v, step| match step {
-        PathStep::Key(k) => v.get(k),
-        PathStep::Index(i) => v.get(i),
-    })
-}
-
-/// The value at `steps` inside `value`, mutable.
-pub(crate) fn pointer_mut<'a>(value: &'a mut Value, steps: &[PathStep]) -> Option<&'a mut Value> {
-    steps.iter().try_fold(value, |v, step| match step {
-        PathStep::Key(k) => v.get_mut(k),
-        PathStep::Index(i) => v.get_mut(i),
-    })
-}
 
 /// A non-empty string that is neither a `secret:` reference nor a `fernet:` token, or an
 /// object or array holding one.
@@ -755,190 +655,4 @@ fn holds_plaintext(value: &Value) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn entity() -> crate::error::EntityRef {
-        crate::error::EntityRef {
-            entity_type: "databaseService".to_owned(),
-            name: "t".to_owned(),
-        }
-    }
-
-    fn found(category: &str, connection_type: &str, value: &Value) -> Vec<String> {
-        let catalog = Catalog::builtin();
-        let shapes = catalog.connection_shapes([category], connection_type);
-        assert_eq!(shapes.len(), 1, "{category} {connection_type}");
-        catalog
-            .secret_fields(shapes[0], value, &entity())
-            .unwrap()
-            .iter()
-            .map(SecretField::dotted)
-            .collect()
-    }
-
-    #[test]
-    fn the_builtin_catalog_covers_every_category_and_release() {
-        let catalog = Catalog::builtin();
-        assert_eq!(catalog.releases(), ["1.13.6.3", "2.0.7.0"]);
-        for category in [
-            "api",
-            "dashboard",
-            "database",
-            "drive",
-            "llm",
-            "mcp",
-            "messaging",
-            "metadata",
-            "mlmodel",
-            "pipeline",
-            "search",
-            "security",
-            "storage",
-        ] {
-            assert!(catalog.connection_types(category).count() > 0, "{category}");
-        }
-        for kind in ["user", "bot", "ingestionPipeline", "workflow"] {
-            assert!(catalog.entity_shape(kind).is_some(), "{kind}");
-        }
-    }
-
-    #[test]
-    fn every_branch_is_walked() {
-        // Basic auth, IAM and Azure AD branches of Mysql's authType, all found.
-        let value = json!({"type": "Mysql", "authType": {"password": "p",
-            "azureConfig": {"clientSecret": "s"}}, "sslConfig": {"sslKey": "k"}});
-        assert_eq!(
-            found("database", "Mysql", &value),
-            [
-                "authType.azureConfig.clientSecret",
-                "authType.password",
-                "sslConfig.sslKey"
-            ]
-        );
-        assert_eq!(
-            found(
-                "database",
-                "Databricks",
-                &json!({"authType": {"token": "t"}})
-            ),
-            ["authType.token"]
-        );
-        // A null is found (the store path deletes its secret); absent fields are not.
-        assert_eq!(
-            found(
-                "database",
-                "Mysql",
-                &json!({"authType": {"password": null}})
-            ),
-            ["authType.password"]
-        );
-        assert!(found("database", "Mysql", &json!({"username": "u"})).is_empty());
-    }
-
-    #[test]
-    fn arrays_are_walked() {
-        let value = json!({"servers": [{"apiKey": "a"}, {"name": "x"}, {"apiKey": "b"}]});
-        assert_eq!(
-            found("mcp", "Mcp", &value),
-            ["servers.0.apiKey", "servers.2.apiKey"]
-        );
-    }
-
-    #[test]
-    fn workflow_slots_take_the_connection_type() {
-        let catalog = Catalog::builtin();
-        let shape = catalog.entity_shape("workflow").unwrap();
-        let value = json!({"request": {"connection": {"config": {"type": "Tableau",
-            "authType": {"personalAccessTokenSecret": "s"}}}},
-            "openMetadataServerConnection": {"securityConfig": {"jwtToken": "t"}}});
-        let got: Vec<String> = catalog
-            .secret_fields(shape, &value, &entity())
-            .unwrap()
-            .iter()
-            .map(SecretField::dotted)
-            .collect();
-        assert_eq!(
-            got,
-            [
-                "openMetadataServerConnection.securityConfig.jwtToken",
-                "request.connection.config.authType.personalAccessTokenSecret",
-            ]
-        );
-        let unknown =
-            json!({"request": {"connection": {"config": {"type": "Nope", "password": "p"}}}});
-        let err = catalog
-            .secret_fields(shape, &unknown, &entity())
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("request.connection.config"),
-            "{err}"
-        );
-        assert!(err.to_string().contains("`Nope`"), "{err}");
-    }
-
-    #[test]
-    fn unclassified_fields_are_found_and_declared_ones_are_not() {
-        let catalog = Catalog::builtin();
-        let shape = catalog.connection_shapes(["database"], "Mysql")[0];
-        let value = json!({"type": "Mysql", "authType": {"password": "p",
-            "awsConfig": {"awsAccessKeyId": "id"}},
-            "connectionOptions": {"myPassword": "x", "ref": "y", "apiToken": "secret:n"},
-            "extraSecret": {"inner": "z"}});
-        let got: Vec<String> = catalog
-            .unclassified(shape, &value)
-            .iter()
-            .map(|p| dotted(p))
-            .collect();
-        assert_eq!(got, ["connectionOptions.myPassword", "extraSecret"]);
-    }
-
-    #[test]
-    fn custom_entries_merge() {
-        let mut catalog = Catalog::builtin();
-        let custom = Catalog::parse(
-            r#"{"services": {"databaseService": {"category": "database", "connections": {
-                "AcmeDB": {"secrets": ["token", "auth.password"]},
-                "Mysql": {"plain": ["connectionOptions.myPassword"]}}}}}"#,
-            "custom.json",
-        )
-        .unwrap();
-        catalog.merge(&custom);
-        assert_eq!(
-            found_in(
-                &catalog,
-                "AcmeDB",
-                &json!({"token": "t", "auth": {"password": "p"}})
-            ),
-            ["auth.password", "token"]
-        );
-        let shape = catalog.connection_shapes(["database"], "Mysql")[0];
-        assert!(
-            catalog
-                .unclassified(shape, &json!({"connectionOptions": {"myPassword": "x"}}))
-                .is_empty()
-        );
-        assert!(Catalog::parse("{\"servicez\": {}}", "bad.json").is_err());
-    }
-
-    fn found_in(catalog: &Catalog, connection_type: &str, value: &Value) -> Vec<String> {
-        let shapes = catalog.connection_shapes(["database"], connection_type);
-        catalog
-            .secret_fields(shapes[0], value, &entity())
-            .unwrap()
-            .iter()
-            .map(SecretField::dotted)
-            .collect()
-    }
-
-    #[test]
-    fn the_docs_table_is_the_catalogs() {
-        let doc = include_str!("../../../docs/compatibility.md");
-        let table = Catalog::builtin().coverage_table();
-        assert!(
-            replace_coverage_table(doc, &table).as_deref() == Some(doc),
-            "docs/compatibility.md's coverage table is missing or stale: run `cargo xtask om-catalog`"
-        );
-    }
-}
+mod tests;
