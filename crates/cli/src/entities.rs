@@ -27,7 +27,7 @@ use vaultref_core::{
 };
 use vaultref_fernet::Zeroizing;
 use vaultref_store::{
-    DEFAULT_PAGE_SIZE, Imported, Store, StoredEntity, Upserted, import_entity,
+    DEFAULT_PAGE_SIZE, Imported, LayoutKind, Store, StoredEntity, Upserted, import_entity,
     register_stored_rows, release_secrets,
 };
 
@@ -166,6 +166,22 @@ pub(crate) async fn store(config: &Config) -> Result<Store> {
     Store::from_config(config)
         .await
         .context("cannot open the entity store (check the configuration's database block)")
+}
+
+/// The store, refusing a database without any entity table: reading it would find nothing and
+/// succeed, although the configuration most likely names the wrong database.
+pub(crate) async fn store_with_tables(config: &Config) -> Result<Store> {
+    let store = store(config).await?;
+    let layout = store.layout().await.context(NO_TABLES)?;
+    if matches!(layout.kind(), LayoutKind::Empty) {
+        store.close().await;
+        bail!(
+            "the database {} has no entity tables: a new database gets them from `vaultref \
+             entities import`; or point database at OpenMetadata's database",
+            store.redacted_url()
+        );
+    }
+    Ok(store)
 }
 
 /// Every entity type with a table of its own, once.
@@ -355,7 +371,7 @@ async fn export(
     view: View,
     catalog: &CatalogArg,
 ) -> Result<()> {
-    let store = store(config).await?;
+    let store = store_with_tables(config).await?;
     let reveal = match view {
         View::AsStored => None,
         View::Revealed | View::Masked => Some(Reveal {

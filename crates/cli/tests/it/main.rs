@@ -20,6 +20,7 @@ mod python_interop;
 mod resolve;
 mod resolve_workflow;
 mod secret;
+mod soft_deleted;
 mod support;
 mod unreachable;
 mod vault;
