@@ -6,6 +6,7 @@ mod catalog;
 mod check;
 mod container;
 mod databases;
+mod delete;
 mod deploy_manifests;
 mod emulator;
 mod entities;
