@@ -1,6 +1,7 @@
-//! What issue 12 adds to `migrate-secrets`, `rotate-fernet-key`, `scan` and `check` on every
-//! database: soft-deleted entities skipped unless `--include-deleted`, and a table the
-//! database lacks reported as a note, not an error.
+//! Sharing a database with OpenMetadata (issue 12), through the binary: soft-deleted entities
+//! skipped by `migrate-secrets` and `rotate-fernet-key` unless `--include-deleted`, a table the
+//! database lacks reported as a note (not an error), and on OpenMetadata's own tables `check`
+//! naming the release and `entities delete` pointing to OpenMetadata's hard delete.
 
 // The helpers below panic on setup failures, like the tests themselves.
 #![allow(clippy::unwrap_used)]
@@ -152,6 +153,71 @@ fn a_table_the_database_lacks_is_a_note_not_an_error() {
                  release has no such entities)\n"
             ),
             "{label}: {checked}"
+        );
+    }
+}
+
+/// OpenMetadata's own tables of `releases` (crates/store/tests/data/openmetadata; 2.0 is 1.13
+/// with 2.0's changes applied, as OpenMetadata migrates), loaded into `db`. PostgreSQL only:
+/// the store's tests cover MariaDB's form of the same layout.
+fn load_openmetadata(db: &crate::databases::Database, releases: &[&str]) {
+    for release in releases {
+        let path = format!(
+            "{}/../store/tests/data/openmetadata/{release}/postgres.sql",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        db.execute_script(&std::fs::read_to_string(path).unwrap());
+    }
+}
+
+#[test]
+fn on_openmetadatas_tables_check_names_the_release_and_entities_delete_points_to_openmetadata() {
+    let layouts: [(&[&str], &str); 2] = [(&["1.13"], "1.13.4"), (&["1.13", "2.0"], "2.0.0")];
+    for (releases, release) in layouts {
+        let Some(db) = databases().into_iter().find(|db| db.label == "postgres") else {
+            return;
+        };
+        load_openmetadata(&db, releases);
+        let vault = Vault::start();
+        let d = Deployment::new(&vault, db);
+        import(&d);
+
+        let checked = d.run(&["check"], &[], b"").ok_text();
+        assert!(
+            checked.contains(&format!(
+                "ok: database layout: OpenMetadata {release} layout\n"
+            )),
+            "{release}: {checked}"
+        );
+        let json = json_of(&d.run(&["--output", "json", "check"], &[], b"").ok_text());
+        assert_eq!(json["database"]["layout"], "openmetadata", "{json}");
+        assert_eq!(json["database"]["release"], release, "{json}");
+
+        // Refused, with the way to delete it through OpenMetadata; the row and vault stay.
+        vault.emulator.clear_requests();
+        let refused = d.run(&["entities", "delete", "databaseService", "live"], &[], b"");
+        refused.assert_one_line_failure();
+        assert!(
+            refused.stderr.contains("delete it through OpenMetadata")
+                && refused.stderr.contains("`?hardDelete=true&recursive=true`")
+                && refused.stderr.contains("its secrets"),
+            "{release}: {}",
+            refused.stderr
+        );
+        assert!(
+            vault
+                .emulator
+                .requests_to(vaultref_emulator::Target::Vault)
+                .is_empty()
+        );
+        let rows = d.export(&[], false);
+        assert_eq!(rows.len(), 2, "{release}: {rows:?}");
+
+        // The migration runs on them, skipping the soft-deleted entity.
+        let migrated = d.run(&["migrate-secrets"], &[], b"").ok_text();
+        assert!(
+            migrated.contains("updated 1, unchanged 0, failed 0, skipped 1 soft-deleted"),
+            "{release}: {migrated}"
         );
     }
 }
