@@ -6,9 +6,9 @@
 //! and the identity's permissions are probed on the vault without changing anything: list one
 //! name, then get, update and delete a name that does not exist (404 means allowed, 403 not).
 //! A `database` block is connected to, its layout told (OpenMetadata's tables by release, or
-//! vaultref's own, and the tables a release lacks) and its entity tables counted. One line per finding
-//! (`ok:`, `note:`, `warning:`, `problem:`), or one JSON document with `--output json`. Any
-//! problem: exit 1.
+//! vaultref's own, and the tables a release lacks) and its entity tables counted. One line per
+//! finding (`ok:`, `note:`, `warning:`, `problem:`), or one JSON document with `--output json`.
+//! Any problem: exit 1.
 
 use anyhow::{Result, anyhow};
 use futures::StreamExt as _;
@@ -322,11 +322,12 @@ fn check_database(config: &Config, report: &mut Report<'_>) -> Result<()> {
             LayoutKind::Vaultref => ("vaultref", None),
             _ => ("empty", None),
         };
-        if kind == "empty" {
-            report.warning(&format!(
-                "database layout: {layout}: `vaultref entities import` creates vaultref's \
-                 tables, or point database at an OpenMetadata database"
-            ))?;
+        let empty = matches!(layout.kind(), LayoutKind::Empty);
+        if empty {
+            report.warning(
+                "database layout: no entity tables: `vaultref entities import` creates \
+                 vaultref's tables, or point database at OpenMetadata's database",
+            )?;
         } else {
             report.ok(&format!("database layout: {layout}"))?;
         }
@@ -350,7 +351,7 @@ fn check_database(config: &Config, report: &mut Report<'_>) -> Result<()> {
         });
         match failure {
             Some(err) => report.problem(&format!("database: {err}")),
-            None if kind == "empty" => Ok(()),
+            None if empty => Ok(()),
             None => report.ok(&format!("the entity tables hold {rows} row(s)")),
         }
     })
