@@ -5,15 +5,17 @@
 //! credential that will be used and why). Then, when it names a Key Vault, a token is fetched
 //! and the identity's permissions are probed on the vault without changing anything: list one
 //! name, then get, update and delete a name that does not exist (404 means allowed, 403 not).
-//! A `database` block is connected to and its entity tables counted. One line per finding
-//! (`ok:`, `note:`, `warning:`, `problem:`), or one JSON document with `--output json`. Any
-//! problem: exit 1.
+//! A `database` block is connected to, its layout told (OpenMetadata's tables by release, or
+//! vaultref's own, and the tables a release lacks) and its entity tables counted. One line per
+//! finding (`ok:`, `note:`, `warning:`, `problem:`), or one JSON document with `--output json`.
+//! Any problem: exit 1.
 
 use anyhow::{Result, anyhow};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 use vaultref_core::{Config, DatabaseConfig, Environment, ProviderKind, Severity};
 use vaultref_keyvault::{ListOptions, SecretClient, SecretName, SecretUpdate};
+use vaultref_store::LayoutKind;
 
 use crate::context::Context;
 use crate::hints::with_hint;
@@ -34,6 +36,8 @@ struct Report<'c> {
     problems: usize,
     findings: Vec<Value>,
     permissions: serde_json::Map<String, Value>,
+    /// The database's layout and rows, when one was reached.
+    database: Value,
 }
 
 impl Report<'_> {
@@ -72,6 +76,7 @@ pub(crate) fn run(args: &CheckArgs, ctx: &Context) -> Result<()> {
         problems: 0,
         findings: Vec::new(),
         permissions: serde_json::Map::new(),
+        database: Value::Null,
     };
     let checked = Config::check_file(path, env);
     let mut provider = None;
@@ -114,6 +119,7 @@ pub(crate) fn run(args: &CheckArgs, ctx: &Context) -> Result<()> {
             "ok": problems == 0,
             "problems": problems,
             "permissions": Value::Object(std::mem::take(&mut report.permissions)),
+            "database": report.database.take(),
             "findings": report.findings,
         }))?;
     }
@@ -287,7 +293,8 @@ async fn probe_permissions(
     Ok(())
 }
 
-/// Connects to the configured database and counts the rows of the entity tables.
+/// Connects to the configured database, tells its layout and counts the rows of the entity
+/// tables.
 fn check_database(config: &Config, report: &mut Report<'_>) -> Result<()> {
     if config.database.is_none() {
         return report
@@ -303,22 +310,49 @@ fn check_database(config: &Config, report: &mut Report<'_>) -> Result<()> {
             "connected to the database {}",
             store.redacted_url()
         ))?;
+        let layout = match store.layout().await {
+            Ok(layout) => layout,
+            Err(err) => {
+                store.close().await;
+                return report.problem(&format!("database: cannot tell its layout: {err}"));
+            }
+        };
+        let (kind, release) = match layout.kind() {
+            LayoutKind::OpenMetadata { release } => ("openmetadata", release.clone()),
+            LayoutKind::Vaultref => ("vaultref", None),
+            _ => ("empty", None),
+        };
+        let empty = matches!(layout.kind(), LayoutKind::Empty);
+        if empty {
+            report.warning(
+                "database layout: no entity tables: `vaultref entities import` creates \
+                 vaultref's tables, or point database at OpenMetadata's database",
+            )?;
+        } else {
+            report.ok(&format!("database layout: {layout}"))?;
+        }
         let mut rows = 0;
+        let mut failure = None;
         for entity_type in crate::entities::entity_types() {
             match store.count(entity_type).await {
                 Ok(n) => rows += n,
-                Err(_) => {
-                    report.warning(&format!(
-                        "the database has no table {}: `vaultref entities import` creates the \
-                         tables, or point database.url at an OpenMetadata database",
-                        vaultref_store::table_name(entity_type)
-                    ))?;
-                    store.close().await;
-                    return Ok(());
+                Err(err) => {
+                    failure = Some(err);
+                    break;
                 }
             }
         }
         store.close().await;
-        report.ok(&format!("the entity tables hold {rows} row(s)"))
+        report.database = json!({
+            "layout": kind,
+            "release": release,
+            "missing_tables": layout.missing_tables(),
+            "rows": failure.is_none().then_some(rows),
+        });
+        match failure {
+            Some(err) => report.problem(&format!("database: {err}")),
+            None if empty => Ok(()),
+            None => report.ok(&format!("the entity tables hold {rows} row(s)")),
+        }
     })
 }

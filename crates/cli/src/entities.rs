@@ -10,7 +10,10 @@
 //! longer reference are released at the end (each delete reported). Export writes every row
 //! as stored, or with `--reveal` Fernet-decrypted and with `secret:` references read from the
 //! vault the configuration names (whatever the provider); a row that cannot be read or
-//! revealed is reported and left out, and the command exits 1 at the end.
+//! revealed is reported and left out, and the command exits 1 at the end. `entities delete
+//! TYPE NAME [--dry-run]` deletes one entity's row, then the secrets computed for it (never a
+//! user's own `secret:` reference), as OpenMetadata's hard delete does; refused on
+//! OpenMetadata's own tables, where OpenMetadata must delete it.
 
 use std::{
     io::{BufReader, Read},
@@ -22,13 +25,14 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 use vaultref_core::{
-    Catalog, Config, Document, EntityType, Environment, LoaderKind, ProviderKind, Resolver,
-    ResolverOptions, SecretBackend, SecretsManager, changes, connect_backend, consumer_backend,
+    Catalog, Config, Document, EntityKey, EntityType, Environment, LoaderKind, ProviderKind,
+    Resolver, ResolverOptions, SecretBackend, SecretName, SecretsManager, changes, connect_backend,
+    consumer_backend,
 };
 use vaultref_fernet::Zeroizing;
 use vaultref_store::{
-    DEFAULT_PAGE_SIZE, Imported, Store, StoredEntity, Upserted, import_entity,
-    register_stored_rows, release_secrets,
+    DEFAULT_PAGE_SIZE, Imported, LayoutKind, Store, StoredEntity, Upserted, delete_entity,
+    import_entity, register_stored_rows, release_secrets,
 };
 
 use vaultref_transport::describe_size;
@@ -69,6 +73,21 @@ enum EntitiesCommand {
         #[command(flatten)]
         catalog: CatalogArg,
     },
+    /// Delete an entity's row, then the secrets computed for its secret fields (never a
+    /// user's own `secret:` reference), as OpenMetadata's hard delete does.
+    Delete {
+        /// The entity type (databaseService, user, bot, ingestionPipeline, workflow, ...).
+        #[arg(value_name = "TYPE")]
+        entity_type: String,
+        /// Its name; an ingestion pipeline by its fully qualified name (`service.pipeline`).
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Say what would be deleted (the row, the candidate secrets) without deleting.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        catalog: CatalogArg,
+    },
 }
 
 pub(crate) fn run(args: EntitiesArgs, ctx: &Context) -> Result<()> {
@@ -98,6 +117,16 @@ pub(crate) fn run(args: EntitiesArgs, ctx: &Context) -> Result<()> {
                 _ => View::AsStored,
             };
             runtime.block_on(export(&loaded, env, view, &catalog))
+        }
+        EntitiesCommand::Delete {
+            entity_type,
+            name,
+            dry_run,
+            catalog,
+        } => {
+            let loaded = ctx.load_config()?;
+            let key = entity_key(&entity_type, &name)?;
+            runtime.block_on(delete(ctx, &loaded, &key, dry_run, &catalog))
         }
     }
 }
@@ -166,6 +195,22 @@ pub(crate) async fn store(config: &Config) -> Result<Store> {
     Store::from_config(config)
         .await
         .context("cannot open the entity store (check the configuration's database block)")
+}
+
+/// The store, refusing a database without any entity table: reading it would find nothing and
+/// succeed, although the configuration most likely names the wrong database.
+pub(crate) async fn store_with_tables(config: &Config) -> Result<Store> {
+    let store = store(config).await?;
+    let layout = store.layout().await.context(NO_TABLES)?;
+    if matches!(layout.kind(), LayoutKind::Empty) {
+        store.close().await;
+        bail!(
+            "the database {} has no entity tables: a new database gets them from `vaultref \
+             entities import`; or point database at OpenMetadata's database",
+            store.redacted_url()
+        );
+    }
+    Ok(store)
 }
 
 /// Every entity type with a table of its own, once.
@@ -333,6 +378,83 @@ async fn import_line(
     ))
 }
 
+/// The identity `entities delete TYPE NAME` names: the name, or a pipeline's fully qualified
+/// name (quoted parts as OpenMetadata writes them).
+fn entity_key(entity_type: &str, name: &str) -> Result<EntityKey> {
+    let entity_type: EntityType = entity_type.parse()?;
+    let document = if entity_type == EntityType::IngestionPipeline {
+        json!({"name": name, "fullyQualifiedName": name})
+    } else {
+        json!({ "name": name })
+    };
+    EntityKey::of(entity_type, &document).ok_or_else(|| anyhow!("the entity's NAME is empty"))
+}
+
+async fn delete(
+    ctx: &Context,
+    config: &Config,
+    key: &EntityKey,
+    dry_run: bool,
+    catalog: &CatalogArg,
+) -> Result<()> {
+    let store = store_with_tables(config).await?;
+    let manager = manager(config, &ctx.env, &store, catalog.path.as_deref())?;
+    let deleted = delete_entity(&store, &manager, key, dry_run).await;
+    store.close().await;
+    let Some(deleted) = deleted.context(NO_TABLES)? else {
+        bail!(
+            "no {key} in the database: check the type and the name (`vaultref entities export` \
+             lists them; an ingestion pipeline is named by its fully qualified name, \
+             service.pipeline)"
+        );
+    };
+    let names: Vec<&str> = deleted.secrets.iter().map(SecretName::as_str).collect();
+    for release in &deleted.released {
+        ctx.note(&release.to_string());
+    }
+    let secrets_deleted = deleted
+        .released
+        .iter()
+        .filter(|r| matches!(r.outcome, vaultref_core::ReleaseOutcome::Deleted))
+        .count();
+    let text = if dry_run {
+        format!(
+            "would delete {key} (row {}) and, where this deployment wrote them and no other row \
+             references them, its {} computed secret(s){}{}",
+            deleted.id,
+            names.len(),
+            if names.is_empty() { "" } else { ": " },
+            names.join(", ")
+        )
+    } else {
+        format!(
+            "deleted {key} (row {}), {secrets_deleted} secret(s) deleted from the vault",
+            deleted.id
+        )
+    };
+    output::result(
+        ctx,
+        &text,
+        &json!({
+            "entity_type": key.entity_type().as_str(),
+            "name": key.fqn(),
+            "id": deleted.id,
+            "dry_run": dry_run,
+            "secrets": names,
+            "secrets_deleted": secrets_deleted,
+            "releases": deleted.released.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        }),
+    )?;
+    let failures = deleted.released.iter().filter(|r| r.is_failed()).count();
+    if failures > 0 {
+        bail!(
+            "{failures} secret(s) could not be deleted (see above): the row is gone; delete them \
+             with `vaultref secret delete NAME`"
+        );
+    }
+    Ok(())
+}
+
 /// What `--reveal` needs: the manager (to decrypt) and the vault references point to.
 struct Reveal {
     manager: SecretsManager,
@@ -355,7 +477,7 @@ async fn export(
     view: View,
     catalog: &CatalogArg,
 ) -> Result<()> {
-    let store = store(config).await?;
+    let store = store_with_tables(config).await?;
     let reveal = match view {
         View::AsStored => None,
         View::Revealed | View::Masked => Some(Reveal {

@@ -43,6 +43,14 @@ pub(crate) fn with_hint(message: &str) -> String {
                 "see where it is with `vaultref secret list --deleted` before trying {name} again"
             ),
         ),
+        // Where OpenMetadata owns the rows (`entities delete`), its own delete must run.
+        (
+            "delete it through OpenMetadata (its hard delete also removes".to_owned(),
+            "delete it through OpenMetadata, with its API's hard delete (the entity's DELETE \
+             with `?hardDelete=true&recursive=true`) or Permanently Delete in its UI, which also \
+             removes"
+                .to_owned(),
+        ),
     ];
     let mut text = message.to_owned();
     for (from, to) in &replacements {
@@ -78,5 +86,14 @@ mod tests {
         );
         assert!(!hinted.contains("recover_deleted_secret"), "{hinted}");
         assert_eq!(with_hint("nothing to do"), "nothing to do");
+        let refused = vaultref_store::Error::OpenMetadataRow {
+            entity: "databaseService `pg`".to_owned(),
+        };
+        let hinted = with_hint(&refused.to_string());
+        assert!(
+            hinted.contains("`?hardDelete=true&recursive=true`"),
+            "{hinted}"
+        );
+        assert!(hinted.contains("its secrets"), "{hinted}");
     }
 }

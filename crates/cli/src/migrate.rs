@@ -2,7 +2,9 @@
 //! --config FILE [--dry-run]`: vaultref-store's operations over the configured database.
 //!
 //! One progress line per entity on stderr, a summary on stdout, exit 1 when any entity failed
-//! (the others are done; running again is safe).
+//! (the others are done; running again is safe). Soft-deleted entities are skipped, as
+//! OpenMetadata skips them, unless `--include-deleted`; tables the database's OpenMetadata
+//! release lacks are notes, not errors.
 
 use anyhow::{Context as _, Result, bail};
 use serde_json::json;
@@ -12,7 +14,7 @@ use vaultref_store::{
 };
 
 use crate::context::Context;
-use crate::entities::{NO_TABLES, manager, refuse_in_memory, store};
+use crate::entities::{NO_TABLES, manager, refuse_in_memory, store_with_tables};
 use crate::hints::with_hint;
 use crate::output;
 use crate::progress::Tracker;
@@ -24,6 +26,10 @@ pub(crate) struct MigrateArgs {
     /// Say what would change without writing to the vault or the database.
     #[arg(long)]
     dry_run: bool,
+    /// Include soft-deleted entities (`"deleted": true`), which are skipped by default as
+    /// OpenMetadata's own migration skips them.
+    #[arg(long)]
+    include_deleted: bool,
 }
 
 /// Which operation.
@@ -91,6 +97,9 @@ fn status_text(operation: Operation, status: &EntityStatus) -> String {
         EntityStatus::WouldUpdate { to_write } => {
             format!("would be updated ({} secret(s) to write)", to_write.len())
         }
+        EntityStatus::SkippedDeleted => {
+            "skipped: soft-deleted (--include-deleted to include)".to_owned()
+        }
         EntityStatus::Failed { error } => format!("FAILED: {error}"),
         _ => "done".to_owned(),
     }
@@ -102,6 +111,7 @@ fn status_word(status: &EntityStatus) -> &'static str {
         EntityStatus::Unchanged => "unchanged",
         EntityStatus::Updated { .. } => "updated",
         EntityStatus::WouldUpdate { .. } => "would_update",
+        EntityStatus::SkippedDeleted => "skipped_deleted",
         EntityStatus::Failed { .. } => "failed",
         _ => "done",
     }
@@ -113,14 +123,16 @@ pub(crate) fn run(operation: Operation, args: &MigrateArgs, ctx: &Context) -> Re
     if matches!(operation, Operation::MigrateSecrets) && !args.dry_run {
         refuse_in_memory(ctx, &config, "migrate-secrets", ", or use --dry-run")?;
     }
-    let options = MigrateOptions::default().with_dry_run(args.dry_run);
+    let options = MigrateOptions::default()
+        .with_dry_run(args.dry_run)
+        .with_include_deleted(args.include_deleted);
     let runtime = setup::runtime()?;
     let progress = EntityProgress {
         operation,
         tracker: Tracker::new(ctx),
     };
     let report = runtime.block_on(async {
-        let store = store(&config).await?;
+        let store = store_with_tables(&config).await?;
         let report = match operation {
             Operation::MigrateSecrets => {
                 let manager = manager(&config, env, &store, None)?;
@@ -144,6 +156,7 @@ pub(crate) fn run(operation: Operation, args: &MigrateArgs, ctx: &Context) -> Re
 fn summary(operation: Operation, report: &MigrationReport, ctx: &Context) -> Result<()> {
     let name = operation.name();
     let failed = report.failed().count();
+    let skipped_deleted = report.skipped_deleted();
     let verb = if report.dry_run {
         "would update"
     } else {
@@ -156,6 +169,10 @@ fn summary(operation: Operation, report: &MigrationReport, ctx: &Context) -> Res
         report.updated(),
         report.unchanged(),
     );
+    // Said only when it happened: the usual line stays as scripts and docs know it.
+    if skipped_deleted > 0 {
+        line.push_str(&format!(", skipped {skipped_deleted} soft-deleted"));
+    }
     if matches!(operation, Operation::MigrateSecrets) {
         line.push_str(&format!(
             ", {} secret(s) {} to the vault",
@@ -199,10 +216,35 @@ fn summary(operation: Operation, report: &MigrationReport, ctx: &Context) -> Res
             "updated": report.updated(),
             "unchanged": report.unchanged(),
             "failed": failed,
+            "skipped_deleted": skipped_deleted,
+            "missing_tables": report.missing_tables,
             "secrets_written": if migrate { Some(report.secrets_written().len()) } else { None },
             "results": entities,
         }),
     )?;
+    for table in &report.missing_tables {
+        ctx.note(&format!(
+            "note: no table {table}: this release has no such entities"
+        ));
+    }
+    if skipped_deleted > 0 {
+        ctx.note(&format!(
+            "note: {skipped_deleted} soft-deleted entit{} skipped (OpenMetadata skips them \
+             too); run {name} --include-deleted to include them",
+            if skipped_deleted == 1 {
+                "y was"
+            } else {
+                "ies were"
+            }
+        ));
+        if matches!(operation, Operation::RotateFernetKey) {
+            ctx.note(
+                "note: the skipped soft-deleted entities stay under the old key: keep it in \
+                 the key list until a run with --include-deleted re-encrypts them (or they are \
+                 deleted for good), or they can no longer be read if restored",
+            );
+        }
+    }
     if let Some(rotation) = report
         .rotation
         .filter(vaultref_store::RotationSummary::nothing_rotated)

@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result, bail};
 use serde_json::json;
 
 use crate::context::Context;
-use crate::entities::{CatalogArg, NO_TABLES, manager, store};
+use crate::entities::{CatalogArg, NO_TABLES, manager, store_with_tables};
 use crate::setup;
 
 /// Options of `vaultref scan`.
@@ -18,7 +18,7 @@ pub(crate) struct ScanArgs {
     #[command(flatten)]
     catalog: CatalogArg,
     /// The same as the global `-o json`: one JSON object on stdout, `rows` and `findings`
-    /// (table, entityType, id, name, path, problem, description).
+    /// (table, entityType, id, name, path, problem, description) and `missing_tables`.
     #[arg(long)]
     json: bool,
 }
@@ -28,7 +28,7 @@ pub(crate) fn run(args: &ScanArgs, ctx: &Context) -> Result<()> {
     let config = ctx.load_config()?;
     let runtime = setup::runtime()?;
     let report = runtime.block_on(async {
-        let store = store(&config).await?;
+        let store = store_with_tables(&config).await?;
         let manager = manager(&config, env, &store, args.catalog.path.as_deref())?;
         let report = vaultref_store::scan(&store, &manager)
             .await
@@ -46,7 +46,11 @@ pub(crate) fn run(args: &ScanArgs, ctx: &Context) -> Result<()> {
                        "description": f.problem.describe()})
             })
             .collect();
-        setup::print_line(&json!({"rows": report.rows, "findings": findings}).to_string())?;
+        setup::print_line(
+            &json!({"rows": report.rows, "findings": findings,
+                    "missing_tables": report.missing_tables})
+            .to_string(),
+        )?;
     } else {
         for f in &report.findings {
             setup::print_line(&format!(
@@ -58,6 +62,11 @@ pub(crate) fn run(args: &ScanArgs, ctx: &Context) -> Result<()> {
                 f.problem.describe()
             ))?;
         }
+    }
+    for table in &report.missing_tables {
+        ctx.note(&format!(
+            "note: no table {table}: this release has no such entities"
+        ));
     }
     ctx.note(&format!(
         "scan: {} row(s), {} finding(s)",

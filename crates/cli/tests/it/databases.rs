@@ -41,6 +41,19 @@ impl Database {
         });
     }
 
+    /// Runs a script of several statements (comments included) as the server's simple query
+    /// protocol takes it (PostgreSQL).
+    pub(crate) fn execute_script(&self, sql: &str) {
+        self.runtime.block_on(async {
+            let mut conn = sqlx::AnyConnection::connect(&self.url).await.unwrap();
+            sqlx::raw_sql(sql)
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", self.label));
+            conn.close().await.unwrap();
+        });
+    }
+
     /// Runs several statements through one connection, as fast as the database takes them.
     pub(crate) fn connection(&self) -> Session<'_> {
         let mut conn = self

@@ -377,7 +377,7 @@ fn rotate_fernet_key_re_encrypts_every_row_under_the_new_key() {
 }
 
 #[test]
-fn check_connects_to_the_database_and_counts_the_entity_tables() {
+fn check_tells_the_database_layout_and_counts_the_entity_tables() {
     let vault = Vault::start();
     let config = config(&vault);
     let before = run(&config, &["check"], &[], b"");
@@ -387,14 +387,27 @@ fn check_connects_to_the_database_and_counts_the_entity_tables() {
         "{out}"
     );
     assert!(
-        out.contains("warning: the database has no table dbservice_entity"),
+        out.contains("warning: database layout: no entity tables"),
         "{out}"
     );
+    assert!(out.contains("`vaultref entities import` creates"), "{out}");
     run(&config, &["entities", "import"], &[], &sample()).assert_ok();
     let after = run(&config, &["check"], &[], b"").ok_text();
     assert!(
+        after.contains("ok: database layout: vaultref's own layout\n"),
+        "{after}"
+    );
+    assert!(
         after.contains("ok: the entity tables hold 3 row(s)"),
         "{after}"
+    );
+    let json = run(&config, &["--output", "json", "check"], &[], b"").ok_text();
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        json["database"],
+        serde_json::json!({"layout": "vaultref", "release": null, "missing_tables": [],
+                           "rows": 3}),
+        "{json}"
     );
 
     // An unreachable database is a problem.
@@ -429,9 +442,9 @@ fn a_database_without_tables_says_how_to_create_them_once() {
             "{}",
             failed.stderr
         );
-        // Each cause once, though the store's message already includes sqlx's.
+        // Said once, not once per table.
         assert_eq!(
-            failed.stderr.matches("no such table").count(),
+            failed.stderr.matches("no entity tables").count(),
             1,
             "{}",
             failed.stderr

@@ -176,6 +176,7 @@ fn every_command_prints_json_that_matches_its_documented_schema() {
     let c = config.to_str().unwrap();
     let checked = json_checked("check", &["check", "--config", c], &[], b"");
     assert_eq!(checked["ok"], true, "{checked}");
+    assert_eq!(checked["database"]["layout"], "empty", "{checked}");
     for permission in ["list", "get", "set", "delete"] {
         assert_eq!(checked["permissions"][permission], "allowed", "{checked}");
     }
@@ -256,6 +257,27 @@ fn every_command_prints_json_that_matches_its_documented_schema() {
     );
     assert_eq!(rotated["operation"], "rotate-fernet-key");
     assert_eq!(rotated["secrets_written"], Value::Null);
+    let rotated_env = [("FERNET_KEY", keys.as_str())];
+    let delete = [
+        "--config",
+        c,
+        "entities",
+        "delete",
+        "databaseService",
+        "mysql-test",
+    ];
+    let dry = json_checked(
+        "entities delete",
+        &[&delete[..], &["--dry-run"]].concat(),
+        &rotated_env,
+        b"",
+    );
+    assert_eq!(dry["secrets_deleted"], 0, "{dry}");
+    let deleted = json_checked("entities delete", &delete, &rotated_env, b"");
+    assert_eq!(deleted["secrets_deleted"], 1, "{deleted}");
+    let checked = json_checked("check", &["check", "--config", c], &[], b"");
+    assert_eq!(checked["database"]["layout"], "vaultref", "{checked}");
+    assert_eq!(checked["database"]["rows"], 2, "{checked}");
     let key = json_checked("fernet generate-key", &["fernet", "generate-key"], &[], b"");
     let key = key["key"].as_str().unwrap().to_owned();
     json_checked(
