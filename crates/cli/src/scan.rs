@@ -42,8 +42,8 @@ pub(crate) fn run(args: &ScanArgs, ctx: &Context) -> Result<()> {
             .iter()
             .map(|f| {
                 json!({"table": f.table, "entityType": f.entity_type.as_str(), "id": f.id,
-                       "name": f.name, "path": f.path, "problem": f.problem.code(),
-                       "description": f.problem.describe()})
+                       "name": f.name, "version": f.version, "path": f.path,
+                       "problem": f.problem.code(), "description": f.problem.describe()})
             })
             .collect();
         setup::print_line(
@@ -53,8 +53,13 @@ pub(crate) fn run(args: &ScanArgs, ctx: &Context) -> Result<()> {
         )?;
     } else {
         for f in &report.findings {
+            let version = f
+                .version
+                .as_ref()
+                .map(|v| format!(" version {v}"))
+                .unwrap_or_default();
             setup::print_line(&format!(
-                "{} {} `{}` {}: {}",
+                "{} {} `{}`{version} {}: {}",
                 f.table,
                 f.entity_type,
                 f.name,
@@ -73,6 +78,18 @@ pub(crate) fn run(args: &ScanArgs, ctx: &Context) -> Result<()> {
         report.rows,
         report.findings.len()
     ));
+    let in_history = report
+        .findings
+        .iter()
+        .filter(|f| f.version.is_some())
+        .count();
+    if in_history > 0 {
+        ctx.note(&format!(
+            "note: {in_history} finding(s) in OpenMetadata's version history (entity_extension): \
+             vaultref does not rewrite history, and those values have been readable in the \
+             database; rotate those credentials where they are issued"
+        ));
+    }
     if !report.findings.is_empty() {
         bail!(
             "{} secret field(s) readable at rest or that cannot be checked (see above): run \

@@ -178,6 +178,14 @@ fn on_openmetadatas_tables_check_names_the_release_and_entities_delete_points_to
             return;
         };
         load_openmetadata(&db, releases);
+        // An earlier version of a service, as OpenMetadata keeps it, with its password then.
+        db.execute_script(
+            "INSERT INTO entity_extension (id, extension, jsonschema, json) VALUES \
+             ('0b5f7c1e-52a4-4c41-9a55-2f4d3e1a7b01', 'databaseService.version.0.1', \
+             'databaseService', '{\"name\": \"old\", \"serviceType\": \"Mysql\", \
+             \"connection\": {\"config\": {\"type\": \"Mysql\", \"authType\": \
+             {\"password\": \"then-plain\"}}}}');",
+        );
         let vault = Vault::start();
         let d = Deployment::new(&vault, db);
         import(&d);
@@ -218,6 +226,32 @@ fn on_openmetadatas_tables_check_names_the_release_and_entities_delete_points_to
         assert!(
             migrated.contains("updated 1, unchanged 0, failed 0, skipped 1 soft-deleted"),
             "{release}: {migrated}"
+        );
+
+        // scan reads the version history too, and says migrate-secrets cannot fix it.
+        let scanned = d.run(&["--output", "json", "scan"], &[], b"");
+        assert_eq!(scanned.code, Some(1), "{release}: {}", scanned.stderr);
+        let stdout = String::from_utf8(scanned.stdout.clone()).unwrap();
+        let report = json_of(&stdout);
+        let in_history: Vec<_> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["table"] == "entity_extension")
+            .collect();
+        assert_eq!(in_history.len(), 1, "{release}: {report}");
+        assert_eq!(in_history[0]["version"], "0.1");
+        assert_eq!(in_history[0]["path"], "connection.config.authType.password");
+        assert!(
+            !stdout.contains("then-plain") && !scanned.stderr.contains("then-plain"),
+            "{release}: a value was printed"
+        );
+        assert!(
+            scanned
+                .stderr
+                .contains("1 finding(s) in OpenMetadata's version history"),
+            "{release}: {}",
+            scanned.stderr
         );
     }
 }
