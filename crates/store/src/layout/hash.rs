@@ -7,8 +7,10 @@
 //! digests are joined with `.`. A service's FQN is its quoted name, so its `nameHash` is one
 //! digest; an ingestion pipeline's `fqnHash` is `md5(service).md5(pipeline)`.
 //!
-//! Names holding a `"` are refused: OpenMetadata's releases disagree on how such a part is
-//! quoted (rejected, `\"`, or `""`), and a wrong hash would create a second row for one entity.
+//! Names holding a `"` are refused: the sources disagree on how such a part is quoted
+//! (rejected, `\"`, or `""`), a wrong hash would create a second row for one entity, and the
+//! released ingestion packages of both supported releases reject them (`fqn.quote_name`,
+//! docs/facts-checked.md 7.2).
 
 use md5::Digest as _;
 use vaultref_core::EntityKey;
