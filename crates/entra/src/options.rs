@@ -220,12 +220,7 @@ pub(crate) fn validate_authority_host(mut url: Url) -> Result<Url> {
     check_endpoint(&url, EndpointRole::Authority)
         .map_err(|e| Error::Configuration(e.to_string()))?;
     // Keep any path prefix, drop query and fragment, and end with '/' so joins append.
-    url.set_query(None);
-    url.set_fragment(None);
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
+    vaultref_transport::make_base_url(&mut url);
     Ok(url)
 }
 

@@ -30,6 +30,21 @@ pub struct Finding {
     pub problem: Problem,
 }
 
+impl Finding {
+    /// A row whose document cannot be read: its secrets cannot be told.
+    fn unreadable(table: &'static str, entity_type: EntityType, err: &Error) -> Self {
+        Self {
+            table,
+            entity_type,
+            id: String::new(),
+            name: String::new(),
+            version: None,
+            path: String::new(),
+            problem: Problem::Unchecked(err.to_string()),
+        }
+    }
+}
+
 /// What is wrong with a field or a row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -94,15 +109,9 @@ pub async fn scan(store: &Store, manager: &SecretsManager) -> Result<ScanReport>
             let row = match row {
                 Ok(row) => row,
                 Err(err @ Error::InvalidDocument { .. }) => {
-                    report.findings.push(Finding {
-                        table,
-                        entity_type,
-                        id: String::new(),
-                        name: String::new(),
-                        version: None,
-                        path: String::new(),
-                        problem: Problem::Unchecked(err.to_string()),
-                    });
+                    report
+                        .findings
+                        .push(Finding::unreadable(table, entity_type, &err));
                     continue;
                 }
                 Err(err) => return Err(err),
@@ -127,15 +136,9 @@ pub async fn scan(store: &Store, manager: &SecretsManager) -> Result<ScanReport>
         let version = match version {
             Ok(version) => version,
             Err(err) => {
-                report.findings.push(Finding {
-                    table: VERSIONS_TABLE,
-                    entity_type,
-                    id: String::new(),
-                    name: String::new(),
-                    version: None,
-                    path: String::new(),
-                    problem: Problem::Unchecked(err.to_string()),
-                });
+                report
+                    .findings
+                    .push(Finding::unreadable(VERSIONS_TABLE, entity_type, &err));
                 continue;
             }
         };

@@ -35,6 +35,23 @@ impl EndpointRole {
     }
 }
 
+/// `url` made a base that relative paths join onto: query and fragment dropped (an authority's
+/// query means nothing to Entra ID), any path prefix kept, ending with `/`.
+///
+/// ```
+/// let mut url = url::Url::parse("https://login.example/tenant-path?x=1#f").unwrap();
+/// vaultref_transport::make_base_url(&mut url);
+/// assert_eq!(url.as_str(), "https://login.example/tenant-path/");
+/// ```
+pub fn make_base_url(url: &mut Url) {
+    url.set_query(None);
+    url.set_fragment(None);
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+}
+
 /// Checks that `url` may serve as an endpoint in `role`:
 ///
 /// - `https`, or `http` on a loopback host (`localhost`, `*.localhost`, `127.0.0.0/8`, `::1`:

@@ -40,7 +40,9 @@ mod time;
 
 pub use crate::{
     client::{HttpClientOptions, MAX_CA_FILE_BYTES, build_http_client, http_client_builder},
-    endpoint::{EndpointRole, check_endpoint, is_ip_literal, is_link_local, is_loopback},
+    endpoint::{
+        EndpointRole, check_endpoint, is_ip_literal, is_link_local, is_loopback, make_base_url,
+    },
     env::{Environment, SSL_CERT_FILE},
     error::{Error, Result},
     failure::{FailureKind, TransportFailure, cause_chain},

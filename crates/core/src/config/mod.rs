@@ -509,12 +509,7 @@ pub(crate) fn parse_http_url(text: &str, role: EndpointRole) -> std::result::Res
         ));
     }
     // An authority's query means nothing to Entra ID; it is dropped, as the credentials do.
-    url.set_query(None);
-    url.set_fragment(None);
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
+    vaultref_transport::make_base_url(&mut url);
     Ok(url)
 }
 

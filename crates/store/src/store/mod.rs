@@ -546,13 +546,22 @@ fn query_error(action: &'static str, entity_type: EntityType, source: sqlx::Erro
 /// A row's id, and the row (or why its document cannot be read).
 /// A text column of a row of `entity_type`'s table.
 fn column_text(entity_type: EntityType, row: &AnyRow, index: usize) -> Result<String> {
+    text_column(table_name(entity_type), row, index)
+}
+
+/// A text column of a row of `table`.
+pub(super) fn text_column(table: &'static str, row: &AnyRow, index: usize) -> Result<String> {
     // MySQL may type a text result as a BLOB through the `Any` driver: take bytes then.
     row.try_get::<String, _>(index).or_else(|_| {
         row.try_get::<Vec<u8>, _>(index)
-            .map_err(|source| query_error("read a column", entity_type, source))
+            .map_err(|source| Error::Query {
+                action: "read a column",
+                table,
+                source,
+            })
             .and_then(|bytes| {
                 String::from_utf8(bytes).map_err(|_| Error::InvalidDocument {
-                    table: table_name(entity_type),
+                    table,
                     id: String::new(),
                     problem: format!("column {index} is not UTF-8 text"),
                 })

@@ -7,11 +7,10 @@ use std::fmt;
 
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use serde_json::Value;
-use sqlx::Row;
 use sqlx::any::AnyRow;
 use vaultref_core::{Document, EntityType};
 
-use super::{Store, VERSIONS_TABLE};
+use super::{Store, VERSIONS_TABLE, text_column};
 use crate::error::{Error, Result};
 
 /// The infix between an entity type and a version number in an extension.
@@ -148,18 +147,8 @@ impl Store {
     }
 }
 
-/// A text column (MySQL may give bytes through the `Any` driver).
 fn text(row: &AnyRow, index: usize) -> Result<String> {
-    row.try_get::<String, _>(index).or_else(|_| {
-        row.try_get::<Vec<u8>, _>(index)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or_else(|| Error::InvalidDocument {
-                table: VERSIONS_TABLE,
-                id: String::new(),
-                problem: format!("column {index} is not UTF-8 text"),
-            })
-    })
+    text_column(VERSIONS_TABLE, row, index)
 }
 
 /// The row's entity type (an error when the extension names none: the query selects only
