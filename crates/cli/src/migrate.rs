@@ -50,7 +50,7 @@ impl Operation {
 
 /// Progress on stderr (`progress::Tracker`). Entity lines are printed as each entity is done
 /// (a log that follows the run, and what the fault tests watch), in the store's order: table by
-/// table, by name within a table.
+/// table, by id within a table (ids are what no other writer changes; see `Store::stream`).
 struct EntityProgress {
     operation: Operation,
     tracker: Tracker,

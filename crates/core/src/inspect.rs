@@ -77,6 +77,22 @@ impl SecretsManager {
         Ok((secrets, unclassified))
     }
 
+    /// The secret fields of `entity` with their steps from the entity root (array items as
+    /// indexes, keys as they are, dots included): where to read or edit each one.
+    ///
+    /// # Errors
+    /// Entity shape errors and [`Error::UnknownConnectionType`].
+    pub fn secret_field_paths(
+        &self,
+        entity_type: EntityType,
+        entity: &Value,
+    ) -> Result<Vec<(JsonPath, FieldRef)>> {
+        let Some((scope, fields)) = self.discover(entity_type, entity)? else {
+            return Ok(Vec::new());
+        };
+        Ok(fields.iter().map(|s| self.locate(&scope, s)).collect())
+    }
+
     /// Masks every secret field of `entity` as OpenMetadata's API does for readers without
     /// permission (`*********`), and every field that looks secret and is not classified.
     /// Returns how many fields were masked.

@@ -46,11 +46,14 @@ pub async fn delete_entity(
     dry_run: bool,
 ) -> Result<Option<Deleted>> {
     let entity_type = key.entity_type();
-    if store
-        .table(entity_type)
-        .await?
-        .is_some_and(|table| table.openmetadata)
-    {
+    // The database as a whole, not only this table: one table read as vaultref's on an
+    // OpenMetadata database must not let a raw delete through.
+    let openmetadata = store.layout().await?.is_openmetadata()
+        || store
+            .table(entity_type)
+            .await?
+            .is_some_and(|table| table.openmetadata);
+    if openmetadata {
         return Err(Error::OpenMetadataRow {
             entity: key.to_string(),
         });

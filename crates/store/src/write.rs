@@ -12,7 +12,7 @@ use futures::StreamExt as _;
 use serde_json::Value;
 use vaultref_core::{
     Document, EntityKey, EntityType, FieldRef, PathStep, References, Release, SecretName,
-    SecretsManager, StorePlan, VaultWrites, key_path, migration_order,
+    SecretsManager, StorePlan, VaultWrites, migration_order,
 };
 
 use crate::error::{Error, Result};
@@ -108,10 +108,16 @@ pub async fn import_entity(
 /// the stored document lacks is an error (it would be dropped otherwise).
 fn secrets_into(manager: &SecretsManager, row: &StoredEntity, new: &Document) -> Result<Document> {
     let mut edits = Vec::new();
-    for (field, _) in manager.secret_names(row.entity_type, new.value())? {
-        let path = key_path(&field.path.split('.').collect::<Vec<_>>());
+    // The real steps (array items by index, keys with dots whole): a path rebuilt from the
+    // dotted text would miss those fields and leave the stored value in place.
+    for (path, field) in manager.secret_field_paths(row.entity_type, new.value())? {
         let Some(value) = at(new.value(), &path) else {
-            continue;
+            // Discovery found the field in this very document.
+            return Err(Error::FieldNotStored {
+                entity_type: row.entity_type.to_string(),
+                name: row.key().map_or_else(|| row.name.clone(), |key| key.fqn()),
+                path: field.path,
+            });
         };
         match at(&row.entity, &path) {
             Some(stored) if stored == value => {}

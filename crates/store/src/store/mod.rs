@@ -408,87 +408,36 @@ impl Store {
         Ok(rows.iter().map(|row| decode(entity_type, row)).collect())
     }
 
-    /// Every row of the table of `entity_type` in name order (then id: a stable order that
-    /// progress lines and reports follow), read `page_size` rows at a time (keyset paging by
-    /// name and id, so memory stays bounded on large tables). A row whose document does not
-    /// parse is an [`Error::InvalidDocument`] item and the stream goes on; a failed query ends
-    /// it.
+    /// Every row of the table of `entity_type`, read `page_size` rows at a time (keyset paging
+    /// by id, so memory stays bounded on large tables). A row whose document does not parse is
+    /// an [`Error::InvalidDocument`] item and the stream goes on; a failed query ends it.
+    ///
+    /// By id, which no writer changes: paging by anything another writer may change (a rename
+    /// by OpenMetadata meanwhile) could pass a row over without a word.
     pub fn stream(
         &self,
         entity_type: EntityType,
         page_size: u32,
     ) -> impl Stream<Item = Result<StoredEntity>> + Send + '_ {
-        stream::try_unfold(
-            Some(None),
-            move |cursor: Option<Option<(String, String)>>| async move {
-                let Some(after) = cursor else {
-                    return Ok::<_, Error>(None);
-                };
-                let (page, last) = self
-                    .page_by_name(entity_type, after.as_ref(), page_size)
-                    .await?;
-                let next = (page.len() >= page_size.max(1) as usize).then_some(last);
-                Ok(Some((page, next)))
-            },
-        )
+        stream::try_unfold(Some(String::new()), move |after| async move {
+            let Some(after) = after else {
+                return Ok::<_, Error>(None);
+            };
+            let page = self.page(entity_type, &after, page_size).await?;
+            let next = if page.len() < page_size.max(1) as usize {
+                None
+            } else {
+                page.last().map(|(id, _)| id.clone())
+            };
+            Ok(Some((page, next)))
+        })
         // Each row is its own item: an undecodable one does not end the stream.
         .map_ok(|page| stream::iter(page.into_iter().map(|(_, row)| row)))
         .try_flatten()
         .boxed()
     }
 
-    /// One page in (name, id) order after `after`, and the (name, id) of its last row.
-    async fn page_by_name(
-        &self,
-        entity_type: EntityType,
-        after: Option<&(String, String)>,
-        limit: u32,
-    ) -> Result<(
-        Vec<(String, Result<StoredEntity>)>,
-        Option<(String, String)>,
-    )> {
-        if self.table(entity_type).await?.is_none() {
-            return Ok((Vec::new(), None));
-        }
-        let keyset = if after.is_some() {
-            format!(
-                " WHERE name > {} OR (name = {} AND id > {})",
-                self.param(1),
-                self.param(2),
-                self.param(3)
-            )
-        } else {
-            String::new()
-        };
-        let sql = format!(
-            "{}{keyset} ORDER BY name, id LIMIT {}",
-            self.select(entity_type),
-            limit.max(1)
-        );
-        let mut query = sqlx::query(&sql);
-        if let Some((name, id)) = after {
-            query = query.bind(name.clone()).bind(name.clone()).bind(id.clone());
-        }
-        let rows = query
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|source| query_error("list entities", entity_type, source))?;
-        // The next page starts after the last row: if its key cannot be read, the stream ends
-        // with that error rather than skip rows or loop.
-        let last = match rows.last() {
-            Some(row) => Some((
-                column_text(entity_type, row, 1)?,
-                column_text(entity_type, row, 0)?,
-            )),
-            None => None,
-        };
-        Ok((
-            rows.iter().map(|row| decode(entity_type, row)).collect(),
-            last,
-        ))
-    }
-
-    /// Every row of the table of `entity_type`, in name order.
+    /// Every row of the table of `entity_type`, in id order.
     ///
     /// # Errors
     /// As [`list_page`](Self::list_page).

@@ -90,11 +90,22 @@ fn boolean(pairs: &[(String, String)], key: &str) -> Result<Option<bool>, String
     }
 }
 
-/// A TLS-looking parameter nobody mapped: refused rather than dropped.
+/// A TLS or authentication parameter nobody mapped: refused rather than dropped.
 fn looks_tls(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     [
-        "ssl", "tls", "trust", "cert", "keystore", "cipher", "gss", "kerberos",
+        "ssl",
+        "tls",
+        "trust",
+        "cert",
+        "keystore",
+        "cipher",
+        "gss",
+        "kerberos",
+        // Authentication options (pgjdbc's channelBinding, Connector/J's plugins): dropping
+        // one would weaken how the password is sent.
+        "channelbinding",
+        "auth",
     ]
     .iter()
     .any(|word| key.contains(word))
@@ -103,6 +114,12 @@ fn looks_tls(key: &str) -> bool {
 fn refuse_or_ignore(key: &str, harmless: &[&str]) -> Result<(), String> {
     if harmless.iter().any(|h| h.eq_ignore_ascii_case(key)) {
         return Ok(());
+    }
+    if key.eq_ignore_ascii_case("user") || key.eq_ignore_ascii_case("password") {
+        return Err(format!(
+            "the JDBC parameter {key} would be dropped: give the user and the password in the \
+             database block's `user` and `password` (OpenMetadata's DB_USER, DB_USER_PASSWORD)"
+        ));
     }
     if looks_tls(key) {
         return Err(format!(
@@ -127,10 +144,12 @@ fn mysql(pairs: &[(String, String)]) -> Result<Vec<(&'static str, String)>, Stri
             "VERIFY_CA" => "verify_ca",
             "VERIFY_IDENTITY" => "verify_identity",
             _ => {
-                return Err(format!(
-                    "the JDBC parameter sslMode={mode} is not one of DISABLED, PREFERRED, \
-                     REQUIRED, VERIFY_CA, VERIFY_IDENTITY"
-                ));
+                // The value is not repeated: nothing of a URL's query is printed.
+                return Err(
+                    "the JDBC parameter sslMode is not one of DISABLED, PREFERRED, \
+                            REQUIRED, VERIFY_CA, VERIFY_IDENTITY"
+                        .to_owned(),
+                );
             }
         },
         None => {
@@ -148,6 +167,19 @@ fn mysql(pairs: &[(String, String)]) -> Result<Vec<(&'static str, String)>, Stri
             }
         }
     };
+    // Connector/J with allowPublicKeyRetrieval=false never asks the server for its RSA key
+    // outside verified TLS (a man in the middle could hand over his own and read the password
+    // sent under it); sqlx asks whenever the account's authentication needs it. Honoured by
+    // refusing, unless the certificate is verified.
+    if boolean(pairs, "allowPublicKeyRetrieval")? == Some(false) && !mode.starts_with("verify") {
+        return Err(
+            "the JDBC parameter allowPublicKeyRetrieval=false cannot be honoured without a \
+             verified TLS connection: vaultref's MySQL driver fetches the server's public key \
+             when the account's authentication needs it. Use sslMode=VERIFY_CA or \
+             VERIFY_IDENTITY (with sslca), or allowPublicKeyRetrieval=true"
+                .to_owned(),
+        );
+    }
     let mut out = vec![("ssl-mode", mode.to_owned())];
     for (key, value) in pairs {
         match key.to_ascii_lowercase().as_str() {
@@ -168,10 +200,11 @@ fn postgres(pairs: &[(String, String)]) -> Result<Vec<(&'static str, String)>, S
                 m.to_owned()
             }
             _ => {
-                return Err(format!(
-                    "the JDBC parameter sslmode={mode} is not one of disable, allow, prefer, \
-                     require, verify-ca, verify-full"
-                ));
+                return Err(
+                    "the JDBC parameter sslmode is not one of disable, allow, prefer, \
+                            require, verify-ca, verify-full"
+                        .to_owned(),
+                );
             }
         },
         // pgjdbc: `ssl=true` without a mode verifies the certificate and the host name.
@@ -231,7 +264,13 @@ mod tests {
         });
         match (got, expected) {
             (Ok(got), Ok(expected)) => assert_eq!(got, expected, "{query}"),
-            (Err(problem), Err(named)) => assert!(problem.contains(named), "{query}: {problem}"),
+            (Err(problem), Err(named)) => {
+                assert!(problem.contains(named), "{query}: {problem}");
+                // Nothing of a URL's query is printed but the parameter's name.
+                for (_, value) in pairs.iter().filter(|(_, v)| v.len() > 5) {
+                    assert!(!problem.contains(value.as_str()), "{query}: {problem}");
+                }
+            }
             (got, expected) => panic!("{query}: got {got:?}, expected {expected:?}"),
         }
     }
@@ -256,7 +295,19 @@ mod tests {
                 Ok("ssl-mode=verify_identity"),
             ),
             ("sslMode=required", Ok("ssl-mode=required")),
-            ("sslMode=SOMETIMES", Err("sslMode=SOMETIMES")),
+            ("sslMode=SOMETIMES", Err("sslMode is not one of")),
+            (
+                "allowPublicKeyRetrieval=false&useSSL=false",
+                Err("allowPublicKeyRetrieval=false cannot be honoured"),
+            ),
+            (
+                "allowPublicKeyRetrieval=false&sslMode=REQUIRED",
+                Err("allowPublicKeyRetrieval=false cannot be honoured"),
+            ),
+            (
+                "allowPublicKeyRetrieval=false&sslMode=VERIFY_IDENTITY",
+                Ok("ssl-mode=verify_identity"),
+            ),
             ("useSSL=maybe", Err("useSSL")),
             (
                 "sslMode=VERIFY_CA&trustCertificateKeyStoreUrl=file:/ts.jks",
@@ -298,7 +349,9 @@ mod tests {
                 Err("sslfactory"),
             ),
             ("sslpassword=x", Err("sslpassword")),
-            ("sslmode=sometimes", Err("sslmode=sometimes")),
+            ("sslmode=sometimes", Err("sslmode is not one of")),
+            ("channelBinding=require", Err("channelBinding")),
+            ("password=hunter2&sslmode=require", Err("database block")),
             (
                 "currentSchema=om",
                 Ok("sslmode=prefer&options=-c search_path=om"),

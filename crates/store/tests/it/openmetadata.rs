@@ -405,6 +405,34 @@ async fn an_import_over_a_stored_entity_changes_only_its_secret_fields() {
         let mut rest = row.entity.clone();
         rest["connection"]["config"]["authType"]["password"] = json!("old");
         assert_eq!(rest, stored, "{}", db.label);
+
+        // A secret inside an array (an MCP server's API key) is found by its index, not lost.
+        let stored = json!({"id": "6f0e1c1e-0000-4000-8000-000000000002", "name": "tools",
+            "fullyQualifiedName": "tools", "serviceType": "Mcp", "updatedAt": 1, "updatedBy": "a",
+            "version": 0.1, "deleted": false, "connection": {"config": {"type": "Mcp",
+                "servers": [{"name": "one", "apiKey": "old-key"}]}}});
+        db.store
+            .upsert(EntityType::McpService, stored.clone())
+            .await
+            .unwrap();
+        let import = json!({"name": "tools", "serviceType": "Mcp", "connection": {"config":
+            {"type": "Mcp", "servers": [{"name": "one", "apiKey": "new-key"}]}}});
+        import_entity(
+            &db.store,
+            &db_mode(),
+            EntityType::McpService,
+            &Document::from_value(import),
+        )
+        .await
+        .unwrap();
+        let row = db
+            .store
+            .get(EntityType::McpService, "tools")
+            .await
+            .unwrap()
+            .unwrap();
+        let key = &row.entity["connection"]["config"]["servers"][0]["apiKey"];
+        assert_eq!(opened(FERNET_KEY, key), "new-key", "{}", db.label);
     })
     .await;
 }
