@@ -12,6 +12,7 @@ use vaultref_core::{Document, EntityType};
 
 use super::{Store, VERSIONS_TABLE, text_column};
 use crate::error::{Error, Result};
+use crate::url::Flavour;
 
 /// The infix between an entity type and a version number in an extension.
 const VERSION_INFIX: &str = ".version.";
@@ -97,9 +98,15 @@ impl Store {
     )> {
         // Only the types vaultref knows: the history of tables, dashboards, ... is left alone.
         // The prefixes are vaultref's own constants (letters only), not input.
+        // Case-sensitive everywhere (MySQL's default collation is not): a prefix that only
+        // looks like a known type is not one, and is left alone like any other type's.
+        let like = match self.flavour {
+            Flavour::MySql => "LIKE BINARY",
+            Flavour::Postgres | Flavour::Sqlite => "LIKE",
+        };
         let types = EntityType::all()
             .iter()
-            .map(|t| format!("extension LIKE '{}{VERSION_INFIX}%'", t.as_str()))
+            .map(|t| format!("extension {like} '{}{VERSION_INFIX}%'", t.as_str()))
             .collect::<Vec<_>>()
             .join(" OR ");
         let keyset = if after.is_some() {

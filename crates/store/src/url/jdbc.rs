@@ -90,6 +90,23 @@ fn boolean(pairs: &[(String, String)], key: &str) -> Result<Option<bool>, String
     }
 }
 
+/// Whether any of `keys` is among the parameters.
+fn has_any(pairs: &[(String, String)], keys: &[&str]) -> bool {
+    pairs
+        .iter()
+        .any(|(k, _)| keys.iter().any(|key| k.eq_ignore_ascii_case(key)))
+}
+
+/// A CA file with a mode that does not check the certificate against it: sqlx would ignore
+/// the file (only its verify modes read it), so the connection would be less checked than the
+/// URL suggests.
+fn not_verified(instead: &str) -> String {
+    format!(
+        "the JDBC URL names a CA file with a TLS mode that does not verify the server's \
+         certificate, so the file would have no effect: say {instead} to have it checked"
+    )
+}
+
 /// A TLS or authentication parameter nobody mapped: refused rather than dropped.
 fn looks_tls(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
@@ -180,6 +197,9 @@ fn mysql(pairs: &[(String, String)]) -> Result<Vec<(&'static str, String)>, Stri
                 .to_owned(),
         );
     }
+    if !mode.starts_with("verify") && has_any(pairs, &["sslca", "ssl-ca"]) {
+        return Err(not_verified("sslMode=VERIFY_CA or VERIFY_IDENTITY"));
+    }
     let mut out = vec![("ssl-mode", mode.to_owned())];
     for (key, value) in pairs {
         match key.to_ascii_lowercase().as_str() {
@@ -218,6 +238,11 @@ fn postgres(pairs: &[(String, String)]) -> Result<Vec<(&'static str, String)>, S
         }
         (None, None) => "prefer".to_owned(),
     };
+    if !mode.starts_with("verify")
+        && has_any(pairs, &["sslrootcert", "ssl-root-cert", "sslca", "ssl-ca"])
+    {
+        return Err(not_verified("sslmode=verify-ca or verify-full"));
+    }
     let mut out = vec![("sslmode", mode)];
     for (key, value) in pairs {
         match key.to_ascii_lowercase().as_str() {
@@ -241,7 +266,25 @@ fn postgres(pairs: &[(String, String)]) -> Result<Vec<(&'static str, String)>, S
                 }
                 out.push(("sslkey", value.clone()));
             }
-            "currentschema" => out.push(("options", format!("-c search_path={value}"))),
+            "currentschema" => {
+                // Pasted into a startup option: names only, or a space would add options.
+                let names = value.split(',').map(str::trim);
+                if value.is_empty()
+                    || !names.clone().all(|n| {
+                        !n.is_empty()
+                            && n.chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+                    })
+                {
+                    return Err(
+                        "the JDBC parameter currentSchema must be schema names (letters, \
+                                digits, _ and $, separated by commas)"
+                            .to_owned(),
+                    );
+                }
+                let names: Vec<&str> = names.collect();
+                out.push(("options", format!("-c search_path={}", names.join(","))));
+            }
             _ => refuse_or_ignore(key, HARMLESS_POSTGRES)?,
         }
     }
@@ -296,6 +339,14 @@ mod tests {
             ),
             ("sslMode=required", Ok("ssl-mode=required")),
             ("sslMode=SOMETIMES", Err("sslMode is not one of")),
+            (
+                "sslMode=REQUIRED&sslca=/ca.pem",
+                Err("VERIFY_CA or VERIFY_IDENTITY"),
+            ),
+            (
+                "useSSL=true&sslca=/ca.pem",
+                Err("VERIFY_CA or VERIFY_IDENTITY"),
+            ),
             (
                 "allowPublicKeyRetrieval=false&useSSL=false",
                 Err("allowPublicKeyRetrieval=false cannot be honoured"),
@@ -355,6 +406,22 @@ mod tests {
             (
                 "currentSchema=om",
                 Ok("sslmode=prefer&options=-c search_path=om"),
+            ),
+            (
+                "currentSchema=om, public",
+                Ok("sslmode=prefer&options=-c search_path=om,public"),
+            ),
+            (
+                "currentSchema=om -c x=y",
+                Err("currentSchema must be schema names"),
+            ),
+            (
+                "sslmode=require&sslrootcert=/ca.pem",
+                Err("verify-ca or verify-full"),
+            ),
+            (
+                "sslmode=verify-ca&sslrootcert=/ca.pem",
+                Ok("sslmode=verify-ca&sslrootcert=/ca.pem"),
             ),
         ] {
             check(Postgres, query, expected);

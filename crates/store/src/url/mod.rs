@@ -63,8 +63,20 @@ pub fn database_identity(url: &str) -> String {
                     Flavour::Postgres => ("postgres", 5432),
                     _ => ("mysql", 3306),
                 };
+                // PostgreSQL: the schema is part of where the tables are (two deployments in
+                // one database, each in its own schema, are two deployments).
+                let schema = parsed
+                    .query_pairs()
+                    .filter(|(k, _)| k == "options")
+                    .find_map(|(_, v)| {
+                        v.split_once("search_path=").map(|(_, path)| {
+                            path.split_whitespace().next().unwrap_or("").to_owned()
+                        })
+                    })
+                    .map(|path| format!("?search_path={path}"))
+                    .unwrap_or_default();
                 format!(
-                    "{scheme}://{}:{}{}",
+                    "{scheme}://{}:{}{}{schema}",
                     parsed.host_str().unwrap_or_default().to_ascii_lowercase(),
                     parsed.port().unwrap_or(default_port),
                     parsed.path()
@@ -246,6 +258,13 @@ mod tests {
         assert_eq!(
             database_identity("postgres://u:hunter2@DB.example/om?sslmode=require"),
             "postgres://db.example:5432/om"
+        );
+        // A schema is part of where the tables are; the rest of the options is not.
+        assert_eq!(
+            database_identity(
+                "postgres://db/om?options=-c%20search_path%3Dtenant_a&sslmode=require"
+            ),
+            "postgres://db:5432/om?search_path=tenant_a"
         );
         assert_eq!(
             database_identity("mysql://root@127.0.0.1:3307/test"),

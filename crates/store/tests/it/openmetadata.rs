@@ -670,6 +670,11 @@ async fn scan_reads_openmetadatas_version_history() {
                 "table.version.0.1",
                 json!({"name": "t", "password": "not-a-service"}),
             ),
+            // Not a type vaultref knows, whatever MySQL's case-blind collation says.
+            (
+                "DatabaseService.version.0.3",
+                json!({"name": "t", "password": "other-case"}),
+            ),
         ];
         for (extension, document) in rows {
             let sql = format!(
