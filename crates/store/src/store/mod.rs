@@ -527,20 +527,7 @@ fn decode(entity_type: EntityType, row: &AnyRow) -> (String, Result<StoredEntity
     };
     let row = (|| {
         let name = column(1)?;
-        let text = column(2)?;
-        let invalid = |problem: String| Error::InvalidDocument {
-            table,
-            id: id.clone(),
-            problem,
-        };
-        // Line and column only: the parser's messages never quote the input.
-        let document = Document::parse(text).map_err(|e| match e {
-            vaultref_core::Error::InvalidJson { problem } => invalid(problem),
-            other => invalid(other.to_string()),
-        })?;
-        if !document.value().is_object() {
-            return Err(invalid("it is not an object".to_owned()));
-        }
+        let document = parse_document(table, &id, column(2)?)?;
         let entity = document.value().clone();
         Ok(StoredEntity {
             entity_type,
@@ -551,6 +538,24 @@ fn decode(entity_type: EntityType, row: &AnyRow) -> (String, Result<StoredEntity
         })
     })();
     (id, row)
+}
+
+/// A row's `json` column as a document, which must be a JSON object. Errors name the table,
+/// the row and the parser's position, never the content.
+pub(super) fn parse_document(table: &'static str, id: &str, text: String) -> Result<Document> {
+    let invalid = |problem: String| Error::InvalidDocument {
+        table,
+        id: id.to_owned(),
+        problem,
+    };
+    let document = Document::parse(text).map_err(|e| match e {
+        vaultref_core::Error::InvalidJson { problem } => invalid(problem),
+        other => invalid(other.to_string()),
+    })?;
+    if !document.value().is_object() {
+        return Err(invalid("it is not an object".to_owned()));
+    }
+    Ok(document)
 }
 
 /// A random (version 4) UUID.

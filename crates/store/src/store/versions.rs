@@ -8,9 +8,9 @@ use std::fmt;
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use serde_json::Value;
 use sqlx::any::AnyRow;
-use vaultref_core::{Document, EntityType};
+use vaultref_core::EntityType;
 
-use super::{Store, VERSIONS_TABLE, text_column};
+use super::{Store, VERSIONS_TABLE, parse_document, text_column};
 use crate::error::{Error, Result};
 use crate::url::Flavour;
 
@@ -174,21 +174,11 @@ fn decode(id: &str, extension: &str, text: String) -> Result<(EntityType, Result
                 "extension `{extension}` names no known entity type"
             ))
         })?;
-    // Line and column only: the parser's messages never quote the input.
-    let document = Document::parse(text).map_err(|e| match e {
-        vaultref_core::Error::InvalidJson { problem } => invalid(problem),
-        other => invalid(other.to_string()),
-    });
-    let version = document.and_then(|document| {
-        if !document.value().is_object() {
-            return Err(invalid("it is not an object".to_owned()));
-        }
-        Ok(EntityVersion {
-            entity_type,
-            id: id.to_owned(),
-            version: version.to_owned(),
-            entity: document.value().clone(),
-        })
+    let version = parse_document(VERSIONS_TABLE, id, text).map(|document| EntityVersion {
+        entity_type,
+        id: id.to_owned(),
+        version: version.to_owned(),
+        entity: document.value().clone(),
     });
     Ok((entity_type, version))
 }
