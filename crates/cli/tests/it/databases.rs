@@ -62,9 +62,10 @@ impl Database {
             .unwrap();
         if self.label == "sqlite" {
             // SQLite has one writer at a time, and a vaultref run holds it across its vault
-            // calls: wait for it as long as a test may run, not sqlx's default 5 s.
+            // calls. SQLite's own busy handler backs off to 100 ms sleeps and so misses the
+            // short gaps between a run's row transactions: `execute` polls instead.
             self.runtime
-                .block_on(sqlx::query("PRAGMA busy_timeout = 60000").execute(&mut conn))
+                .block_on(sqlx::query("PRAGMA busy_timeout = 0").execute(&mut conn))
                 .unwrap();
         }
         Session { db: self, conn }
@@ -155,14 +156,36 @@ impl Session<'_> {
     /// Runs one statement; returns how many rows it changed.
     pub(crate) fn execute(&mut self, sql: &str, binds: &[&str]) -> u64 {
         let sql = self.db.placeholders(sql);
+        let label = self.db.label;
         let conn = &mut self.conn;
         self.db.runtime.block_on(async {
-            let mut query = sqlx::query(&sql);
-            for bind in binds {
-                query = query.bind(*bind);
+            // As long as a test may run, every 100 us: the writer gets in at the first gap.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            loop {
+                let mut query = sqlx::query(&sql);
+                for bind in binds {
+                    query = query.bind(*bind);
+                }
+                match query.execute(&mut *conn).await {
+                    Ok(done) => return done.rows_affected(),
+                    Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                        tokio::time::sleep(std::time::Duration::from_micros(100)).await;
+                    }
+                    Err(e) => panic!("{label}: {e}"),
+                }
             }
-            query.execute(conn).await.unwrap().rows_affected()
         })
+    }
+}
+
+/// SQLite's "database is locked" (`SQLITE_BUSY`, extended codes included).
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|c| c.parse::<u32>().ok())
+            .is_some_and(|c| c & 0xff == 5),
+        _ => false,
     }
 }
 
