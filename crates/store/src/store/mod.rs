@@ -28,6 +28,18 @@ pub const DEFAULT_PAGE_SIZE: u32 = 500;
 /// OpenMetadata's entity version history.
 pub(crate) const VERSIONS_TABLE: &str = "entity_extension";
 
+/// How many times [`Store::stream`] lists a table again for rows inserted while it ran.
+const CATCH_UP_LISTINGS: usize = 10;
+
+/// Where [`Store::stream`] is: the ids listed, how far it got, every id listed so far.
+#[derive(Default)]
+struct Listing {
+    ids: Vec<String>,
+    at: usize,
+    seen: std::collections::HashSet<String>,
+    listings: usize,
+}
+
 /// The longest entity id the tables hold (a UUID).
 const MAX_ID_LEN: usize = 36;
 
@@ -408,28 +420,52 @@ impl Store {
         Ok(rows.iter().map(|row| decode(entity_type, row)).collect())
     }
 
-    /// Every row of the table of `entity_type`, read `page_size` rows at a time (keyset paging
-    /// by id, so memory stays bounded on large tables). A row whose document does not parse is
-    /// an [`Error::InvalidDocument`] item and the stream goes on; a failed query ends it.
+    /// Every row of the table of `entity_type`, by name then id (the order reports and
+    /// progress lines show), read `page_size` rows at a time. A row whose document does not
+    /// parse is an [`Error::InvalidDocument`] item and the stream goes on; a failed query ends
+    /// it.
     ///
-    /// By id, which no writer changes: paging by anything another writer may change (a rename
-    /// by OpenMetadata meanwhile) could pass a row over without a word.
+    /// The ids are listed first (ordered by name, then id, byte for byte whatever the
+    /// database's collation) and the rows fetched by id, page by page: a row renamed by
+    /// another writer meanwhile (OpenMetadata's server) is still read, under its new name,
+    /// where paging by name could pass it over without a word. When the list is done the ids
+    /// are listed again and rows inserted meanwhile follow, until a listing finds none (at
+    /// most ten times, so that a writer inserting without end cannot keep a
+    /// run going). A row deleted meanwhile is not an item.
     pub fn stream(
         &self,
         entity_type: EntityType,
         page_size: u32,
     ) -> impl Stream<Item = Result<StoredEntity>> + Send + '_ {
-        stream::try_unfold(Some(String::new()), move |after| async move {
-            let Some(after) = after else {
-                return Ok::<_, Error>(None);
-            };
-            let page = self.page(entity_type, &after, page_size).await?;
-            let next = if page.len() < page_size.max(1) as usize {
-                None
-            } else {
-                page.last().map(|(id, _)| id.clone())
-            };
-            Ok(Some((page, next)))
+        // At most 1,000 ids bound to one query: every engine takes that many parameters.
+        let page_size = page_size.clamp(1, 1_000) as usize;
+        stream::try_unfold(Listing::default(), move |mut listing| async move {
+            loop {
+                if listing.at < listing.ids.len() {
+                    let end = (listing.at + page_size).min(listing.ids.len());
+                    let page = self
+                        .rows_by_id(entity_type, &listing.ids[listing.at..end])
+                        .await?;
+                    listing.at = end;
+                    return Ok::<_, Error>(Some((page, listing)));
+                }
+                if listing.listings > CATCH_UP_LISTINGS {
+                    return Ok(None);
+                }
+                let ids: Vec<String> = self
+                    .ids_by_name(entity_type)
+                    .await?
+                    .into_iter()
+                    .filter(|id| !listing.seen.contains(id))
+                    .collect();
+                if ids.is_empty() {
+                    return Ok(None);
+                }
+                listing.seen.extend(ids.iter().cloned());
+                listing.listings += 1;
+                listing.ids = ids;
+                listing.at = 0;
+            }
         })
         // Each row is its own item: an undecodable one does not end the stream.
         .map_ok(|page| stream::iter(page.into_iter().map(|(_, row)| row)))
@@ -437,7 +473,65 @@ impl Store {
         .boxed()
     }
 
-    /// Every row of the table of `entity_type`, in id order.
+    /// Every id of the table of `entity_type`, by name then id (names compared as bytes; a
+    /// name that cannot be read sorts first, so that its row is still read and reported).
+    async fn ids_by_name(&self, entity_type: EntityType) -> Result<Vec<String>> {
+        if self.table(entity_type).await?.is_none() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT id, name FROM {}", table_name(entity_type));
+        let rows = sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|source| query_error("list entities", entity_type, source))?;
+        let mut keyed = rows
+            .iter()
+            .map(|row| {
+                let id = column_text(entity_type, row, 0)?;
+                let name = column_text(entity_type, row, 1).unwrap_or_default();
+                Ok((name, id))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        keyed.sort_unstable();
+        Ok(keyed.into_iter().map(|(_, id)| id).collect())
+    }
+
+    /// The rows with `ids`, in that order, each decoded on its own; ids no row has any more
+    /// (deleted meanwhile) are left out.
+    async fn rows_by_id(
+        &self,
+        entity_type: EntityType,
+        ids: &[String],
+    ) -> Result<Vec<(String, Result<StoredEntity>)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params: Vec<String> = (1..=ids.len()).map(|n| self.param(n)).collect();
+        let sql = format!(
+            "{} WHERE id IN ({})",
+            self.select(entity_type),
+            params.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for id in ids {
+            query = query.bind(id.as_str());
+        }
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|source| query_error("list entities", entity_type, source))?;
+        let mut decoded: std::collections::HashMap<String, Result<StoredEntity>> =
+            rows.iter().map(|row| decode(entity_type, row)).collect();
+        let mut page: Vec<_> = ids
+            .iter()
+            .filter_map(|id| decoded.remove(id).map(|row| (id.clone(), row)))
+            .collect();
+        // A row whose id itself could not be read still gets its item.
+        page.extend(decoded);
+        Ok(page)
+    }
+
+    /// Every row of the table of `entity_type`, in the order of [`stream`](Self::stream).
     ///
     /// # Errors
     /// As [`list_page`](Self::list_page).
