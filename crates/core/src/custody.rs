@@ -137,6 +137,21 @@ pub enum ReleaseOutcome {
         /// The field that references it.
         by: FieldRef,
     },
+    /// Deleted, then recovered: another writer committed a row that references it while it
+    /// was being deleted ([`SecretsManager::recover_referenced`]).
+    Recovered {
+        /// The field that references it.
+        by: FieldRef,
+    },
+    /// Deleted, and a row that another writer committed meanwhile references it, but
+    /// recovering it failed: the reference is broken until someone runs `vaultref secret
+    /// recover NAME`.
+    RecoveryFailed {
+        /// The field that references it.
+        by: FieldRef,
+        /// Why the recovery failed.
+        error: Error,
+    },
     /// Kept: some rows hold `fernet:` values no key opens, which may reference it.
     UnreadableRows(usize),
     /// Kept: this deployment did not write it.
@@ -163,10 +178,13 @@ pub struct Release {
 }
 
 impl Release {
-    /// Whether the vault failed.
+    /// Whether the vault failed (a delete, or the recovery of a secret a row references).
     #[must_use]
     pub fn is_failed(&self) -> bool {
-        matches!(self.outcome, ReleaseOutcome::Failed(_))
+        matches!(
+            self.outcome,
+            ReleaseOutcome::Failed(_) | ReleaseOutcome::RecoveryFailed { .. }
+        )
     }
 }
 
@@ -218,6 +236,19 @@ impl fmt::Display for Release {
             ReleaseOutcome::Failed(error) => write!(
                 f,
                 "could not delete secret `{name}` that {} released: {error}",
+                self.field
+            ),
+            ReleaseOutcome::Recovered { by } => write!(
+                f,
+                "deleted secret `{name}` that {} released, then recovered it: {by}, written by \
+                 another writer meanwhile, references it",
+                self.field
+            ),
+            ReleaseOutcome::RecoveryFailed { by, error } => write!(
+                f,
+                "deleted secret `{name}` that {} released, but {by}, written by another writer \
+                 meanwhile, references it and recovering it failed: {error}; run `vaultref \
+                 secret recover {name}`",
                 self.field
             ),
         }
@@ -453,6 +484,39 @@ impl SecretsManager {
             }
             Err(e) if e.is_not_found() => ReleaseOutcome::Absent,
             Err(e) => ReleaseOutcome::Failed(e),
+        }
+    }
+
+    /// Recovers each secret of `releases` that was deleted and that a row references now:
+    /// another writer committed that row while the secret was being deleted, after the rows
+    /// were read. Call it once the writers that were in flight during the deletes have ended
+    /// and every row has been registered again
+    /// ([`register_references`](Self::register_references)); the store does both
+    /// (vaultref-store's `release_secrets` and `delete_entity`). Each recovery is audited and
+    /// its outcome becomes [`ReleaseOutcome::Recovered`], or
+    /// [`ReleaseOutcome::RecoveryFailed`] with the vault's error.
+    pub async fn recover_referenced(&self, releases: &mut [Release]) {
+        for release in releases.iter_mut() {
+            if !matches!(release.outcome, ReleaseOutcome::Deleted) {
+                continue;
+            }
+            let Some(by) = self.registry().referrer(&release.name).cloned() else {
+                continue;
+            };
+            let Ok(backend) = self.backend() else {
+                continue;
+            };
+            tracing::warn!(
+                secret = %release.name,
+                "a row written meanwhile references a secret just deleted: recovering it"
+            );
+            release.outcome = match backend.recover_secret(&release.name).await {
+                Ok(()) => {
+                    self.audited(AuditAction::Recover, &by, &release.name, None);
+                    ReleaseOutcome::Recovered { by }
+                }
+                Err(error) => ReleaseOutcome::RecoveryFailed { by, error },
+            };
         }
     }
 

@@ -12,8 +12,8 @@
 use vaultref_core::{EntityKey, Release, SecretName, SecretsManager};
 
 use crate::error::{Error, Result};
-use crate::store::{Store, table_name};
-use crate::write::{MAX_ATTEMPTS, register_references_again};
+use crate::store::{Store, StoredEntity, table_name};
+use crate::write::{MAX_ATTEMPTS, recover_references_written_meanwhile, register_references_again};
 
 /// What [`delete_entity`] did (or, in a dry run, would do).
 #[derive(Debug)]
@@ -61,11 +61,7 @@ pub async fn delete_entity(
     let Some(mut row) = store.find(key).await? else {
         return Ok(None);
     };
-    let secrets: Vec<SecretName> = manager
-        .secret_names(entity_type, &row.entity)?
-        .into_iter()
-        .map(|(_, name)| name)
-        .collect();
+    let secrets = secret_names(manager, &row)?;
     let mut deleted = Deleted {
         key: key.clone(),
         id: row.id.clone(),
@@ -92,9 +88,22 @@ pub async fn delete_entity(
             None => return Ok(None),
         }
     }
+    // The row deleted may be a later version than the one first read: its names are the
+    // candidates.
+    deleted.secrets = secret_names(manager, &row)?;
     register_references_again(store, manager).await?;
     deleted.released = manager
         .delete_entity_secrets(entity_type, &row.entity)
         .await?;
+    recover_references_written_meanwhile(store, manager, &mut deleted.released).await?;
     Ok(Some(deleted))
+}
+
+/// The names computed for `row`'s secret fields.
+fn secret_names(manager: &SecretsManager, row: &StoredEntity) -> Result<Vec<SecretName>> {
+    Ok(manager
+        .secret_names(row.entity_type, &row.entity)?
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect())
 }

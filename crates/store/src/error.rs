@@ -63,6 +63,21 @@ pub enum Error {
         source: sqlx::Error,
     },
 
+    /// Secrets were deleted, and waiting for other writers, to read again what they committed
+    /// meanwhile, failed: a row another writer wrote at that moment may reference one of them.
+    #[error(
+        "deleted secret(s) {deleted} from the vault, then could not wait for the other writers \
+         of the entity tables to read again what they wrote meanwhile ({source}): if a row \
+         written at that moment references one of them, run `vaultref secret recover NAME` for \
+         it"
+    )]
+    Barrier {
+        /// The names deleted, comma-separated.
+        deleted: String,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+
     /// A row's `json` column does not hold a JSON object.
     #[error("row {id} of table {table} does not hold a JSON object: {problem} (fix or remove it)")]
     InvalidDocument {

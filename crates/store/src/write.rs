@@ -11,12 +11,14 @@
 use futures::StreamExt as _;
 use serde_json::Value;
 use vaultref_core::{
-    Document, EntityKey, EntityType, FieldRef, PathStep, References, Release, SecretName,
-    SecretsManager, StorePlan, VaultWrites, migration_order,
+    Document, EntityKey, EntityType, FieldRef, PathStep, References, Release, ReleaseOutcome,
+    SecretName, SecretsManager, StorePlan, VaultWrites, migration_order,
 };
 
 use crate::error::{Error, Result};
-use crate::store::{RowChange, RowFailure, RowWritten, Store, StoredEntity, Upserted, table_name};
+use crate::store::{
+    Barrier, RowChange, RowFailure, RowWritten, Store, StoredEntity, Upserted, table_name,
+};
 
 /// How many times an entity is read and planned again when other writers keep changing it.
 pub(crate) const MAX_ATTEMPTS: usize = 5;
@@ -352,7 +354,42 @@ pub async fn release_secrets(
         return Ok(Vec::new());
     }
     register_references_again(store, manager).await?;
-    Ok(manager.release_secrets(candidates).await)
+    let mut releases = manager.release_secrets(candidates).await;
+    recover_references_written_meanwhile(store, manager, &mut releases).await?;
+    Ok(releases)
+}
+
+/// After secrets were deleted: waits for the writers that were in flight
+/// ([`Store::wait_for_writers`]), reads every row again and recovers each deleted secret a row
+/// now references ([`SecretsManager::recover_referenced`]). Another vaultref writes a row,
+/// then the vault, then commits: a reference it was committing while the rows were read was
+/// not seen, and its secret must not stay deleted.
+pub(crate) async fn recover_references_written_meanwhile(
+    store: &Store,
+    manager: &SecretsManager,
+    releases: &mut [Release],
+) -> Result<()> {
+    let deleted: Vec<&str> = releases
+        .iter()
+        .filter(|r| matches!(r.outcome, ReleaseOutcome::Deleted))
+        .map(|r| r.name.as_str())
+        .collect();
+    if deleted.is_empty() {
+        return Ok(());
+    }
+    match store.wait_for_writers().await {
+        Ok(()) => {}
+        Err(Barrier::Store(e)) => return Err(e),
+        Err(Barrier::Lock(source)) => {
+            return Err(Error::Barrier {
+                deleted: deleted.join(", "),
+                source,
+            });
+        }
+    }
+    register_references_again(store, manager).await?;
+    manager.recover_referenced(releases).await;
+    Ok(())
 }
 
 /// Forgets what `manager` knows rows reference and reads every row again: a reference another

@@ -1,6 +1,7 @@
 //! The SQL entity store: OpenMetadata's tables, one per entity type, over one sqlx `Any` pool.
 //! Connecting and reading are here; a row as read is in `row`, writing rows in `cas`.
 
+mod barrier;
 mod cas;
 mod row;
 mod versions;
@@ -15,6 +16,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Connection};
 use vaultref_core::{Clock, Config, DatabaseConfig, Document, EntityKey, EntityType, SystemClock};
 
+pub(crate) use self::barrier::Barrier;
 pub(crate) use self::cas::{RowChange, RowFailure, RowWritten};
 pub use self::row::{StoredEntity, Upserted};
 pub use self::versions::EntityVersion;

@@ -1,6 +1,7 @@
 //! `entities delete`: an entity's row, then exactly its computed secrets.
 
 use serde_json::json;
+use sqlx::Connection as _;
 use vaultref_core::EntityKey;
 use vaultref_store::{EntityType, MigrateOptions, NoProgress, delete_entity, migrate_secrets};
 
@@ -108,6 +109,125 @@ async fn deleting_an_entity_removes_its_row_and_exactly_its_computed_secrets() {
             .await
             .unwrap();
         assert!(again.is_none(), "{label}");
+        emu.shutdown().await;
+        db.drop_database().await;
+    }
+}
+
+/// Another writer commits a row that references the entity's secret while `entities delete`
+/// is deleting it (its transaction was open, uncommitted, when the rows were read again): the
+/// delete waits for that writer once it has deleted the secret, reads the rows again and
+/// recovers the secret, so the reference keeps its value. On PostgreSQL and MariaDB, where an
+/// open transaction that inserts a row does not block the delete's own row delete; on SQLite
+/// any open write transaction does, so the moment cannot be arranged there (the barrier runs
+/// there on every delete all the same).
+#[tokio::test]
+async fn a_reference_committed_while_its_secret_is_deleted_gets_the_secret_back() {
+    for db in databases().await {
+        if db.label == "sqlite" {
+            db.drop_database().await;
+            continue;
+        }
+        let emu = emulator().await;
+        let store = &db.store;
+        let label = db.label;
+        store
+            .upsert(EntityType::DatabaseService, entity("mysql-service.json"))
+            .await
+            .unwrap();
+        let report = migrate_secrets(
+            store,
+            &manager(&emu, FERNET_KEY),
+            &MigrateOptions::default(),
+            &NoProgress,
+        )
+        .await
+        .unwrap();
+        assert!(report.is_success(), "{label}: {report:?}");
+        let stored = store
+            .get(EntityType::DatabaseService, "mysql-test")
+            .await
+            .unwrap()
+            .unwrap();
+
+        // Another writer's row, a copy of the entity under another name: its reference to the
+        // secret is in a transaction that is not committed yet.
+        let mut copy = stored.entity.clone();
+        copy["name"] = json!("written-meanwhile");
+        copy["id"] = json!("7f0c2a1e-0000-4000-8000-000000000001");
+        let insert = if label == "postgres" {
+            "INSERT INTO dbservice_entity (id, name, json) VALUES ($1, $2, CAST($3 AS JSONB))"
+        } else {
+            "INSERT INTO dbservice_entity (id, name, json) VALUES (?, ?, ?)"
+        };
+        let mut writer = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+        let mut transaction = writer.begin().await.unwrap();
+        sqlx::query(insert)
+            .bind(copy["id"].as_str().unwrap().to_owned())
+            .bind("written-meanwhile")
+            .bind(copy.to_string())
+            .execute(&mut *transaction)
+            .await
+            .unwrap();
+
+        emu.clear_requests();
+        let key =
+            EntityKey::of(EntityType::DatabaseService, &json!({"name": "mysql-test"})).unwrap();
+        let delete = {
+            let store = store.clone();
+            let manager = manager(&emu, FERNET_KEY);
+            tokio::spawn(async move { delete_entity(&store, &manager, &key, false).await })
+        };
+        // The secret is deleted (the uncommitted row is invisible to the delete's reading)...
+        for _ in 0..600 {
+            if !vault_calls(&emu, "DELETE").is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            vault_calls(&emu, "DELETE").len(),
+            1,
+            "{label}: {:?}",
+            vault_calls(&emu, "DELETE")
+        );
+        // ... and the delete waits for the writer before it reads the rows again.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!delete.is_finished(), "{label}: the delete did not wait");
+        transaction.commit().await.unwrap();
+        writer.close().await.unwrap();
+
+        let done = delete.await.unwrap().unwrap().unwrap();
+        assert_eq!(done.released.len(), 1, "{label}: {:?}", done.released);
+        assert!(
+            matches!(
+                &done.released[0].outcome,
+                vaultref_core::ReleaseOutcome::Recovered { by } if by.to_string().contains("written-meanwhile")
+            ),
+            "{label}: {}",
+            done.released[0]
+        );
+        assert_eq!(
+            emu.secret_value(SERVICE_SECRET).as_deref(),
+            Some("s3cret"),
+            "{label}: the reference written meanwhile lost its secret"
+        );
+        let recovers = vault_calls(&emu, "POST");
+        assert!(
+            recovers
+                .iter()
+                .any(|(path, _)| path.contains("deletedsecrets")
+                    && path.contains(SERVICE_SECRET)
+                    && path.ends_with("/recover")),
+            "{label}: {recovers:?}"
+        );
+        assert!(
+            store
+                .get(EntityType::DatabaseService, "mysql-test")
+                .await
+                .unwrap()
+                .is_none()
+        );
         emu.shutdown().await;
         db.drop_database().await;
     }
