@@ -226,6 +226,8 @@ fn request_json(request: &RecordedRequest) -> Value {
         "target": target_name(request.target),
         "status": request.status,
         "tls": request.tls,
+        "http2": request.http2,
+        "connection": request.connection,
         "retry_after_ms": request.retry_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         "received_at": rfc3339(request.received_at),
         "responded_at": rfc3339(request.responded_at),

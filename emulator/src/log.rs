@@ -33,6 +33,12 @@ pub struct RecordedRequest {
     pub status: u16,
     /// Whether it came over TLS.
     pub tls: bool,
+    /// Whether it came over HTTP/2 (negotiated with ALPN on a TLS connection); else HTTP/1.1.
+    pub http2: bool,
+    /// The client connection it came over: the front numbers connections from 1 in the order
+    /// it accepts them, so requests with the same number shared one TCP (and TLS) connection.
+    /// 0 when unknown (a request that reached the backend without the front).
+    pub connection: u64,
     /// The wait the answer asked for (`retry-after-ms`, else `Retry-After`), if any: what a
     /// client that honours it waits before its next attempt.
     pub retry_after: Option<Duration>,
@@ -69,6 +75,8 @@ impl RecordedRequest {
             target: Target::classify(path),
             status,
             tls: false,
+            http2: false,
+            connection: 0,
             retry_after: None,
             received_at: SystemTime::UNIX_EPOCH,
             responded_at: SystemTime::UNIX_EPOCH,
@@ -154,11 +162,23 @@ impl fmt::Debug for RecordedRequest {
             .field("target", &self.target)
             .field("status", &self.status)
             .field("tls", &self.tls)
+            .field("http2", &self.http2)
+            .field("connection", &self.connection)
             .field("retry_after", &self.retry_after)
             .field("received_at", &self.received_at)
             .field("responded_at", &self.responded_at)
             .finish()
     }
+}
+
+/// What the front knows of a request that the backend does not: its real times and its
+/// connection.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Stamp {
+    pub(crate) received_at: SystemTime,
+    pub(crate) responded_at: SystemTime,
+    pub(crate) connection: u64,
+    pub(crate) http2: bool,
 }
 
 /// A bounded log: the oldest entries go once `capacity` is reached. Each entry carries the
@@ -187,15 +207,18 @@ impl RequestLog {
         self.entries.push_back((seq, request));
     }
 
-    /// Sets the times of the entry of request `seq` (if still in the log) to what the front
-    /// measured. Recent entries are searched first: that is where the entry is.
-    pub(crate) fn stamp(&mut self, seq: u64, received_at: SystemTime, responded_at: SystemTime) {
+    /// Sets the times and the connection of the entry of request `seq` (if still in the log)
+    /// to what the front measured. Recent entries are searched first: that is where the entry
+    /// is.
+    pub(crate) fn stamp(&mut self, seq: u64, stamp: &Stamp) {
         if seq == 0 {
             return;
         }
         if let Some((_, entry)) = self.entries.iter_mut().rev().find(|(s, _)| *s == seq) {
-            entry.received_at = received_at;
-            entry.responded_at = responded_at.max(received_at);
+            entry.received_at = stamp.received_at;
+            entry.responded_at = stamp.responded_at.max(stamp.received_at);
+            entry.connection = stamp.connection;
+            entry.http2 = stamp.http2;
         }
     }
 
@@ -235,6 +258,8 @@ mod tests {
             target: Target::classify(path),
             status: 200,
             tls: false,
+            http2: false,
+            connection: 0,
             retry_after: None,
             received_at: UNIX_EPOCH,
             responded_at: UNIX_EPOCH,
@@ -278,15 +303,23 @@ mod tests {
         log.record(2, request("/secrets/b"));
         log.record(0, request("/secrets/c"));
         let at = |ms| UNIX_EPOCH + Duration::from_millis(ms);
-        log.stamp(1, at(5), at(9));
+        let stamp = |from, to, connection| Stamp {
+            received_at: at(from),
+            responded_at: at(to),
+            connection,
+            http2: connection == 2,
+        };
+        log.stamp(1, &stamp(5, 9, 1));
         // A response time before the arrival is clamped; seq 0 and unknown seqs change nothing.
-        log.stamp(2, at(7), at(6));
-        log.stamp(0, at(1), at(1));
-        log.stamp(42, at(1), at(1));
+        log.stamp(2, &stamp(7, 6, 2));
+        log.stamp(0, &stamp(1, 1, 3));
+        log.stamp(42, &stamp(1, 1, 3));
         let all = log.all();
         assert_eq!((all[0].received_at, all[0].responded_at), (at(5), at(9)));
         assert_eq!((all[1].received_at, all[1].responded_at), (at(7), at(7)));
         assert_eq!((all[2].received_at, all[2].responded_at), (at(0), at(0)));
+        let connections: Vec<_> = all.iter().map(|r| (r.connection, r.http2)).collect();
+        assert_eq!(connections, [(1, false), (2, true), (0, false)]);
     }
 
     #[test]

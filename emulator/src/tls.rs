@@ -80,7 +80,9 @@ pub(crate) fn setup(ca_key_pem: Option<&str>) -> Result<Tls> {
         .map_err(cert_error)?
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(resolver));
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // HTTP/2 first, as Key Vault offers it; clients that offer only HTTP/1.1 (or no ALPN)
+    // get HTTP/1.1.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Tls {
         ca_pem: ca_cert.pem(),
         ca_key_pem,

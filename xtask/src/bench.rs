@@ -67,8 +67,9 @@ pub(crate) struct Cell {
     pub(crate) references: usize,
     /// Wall time of each run, milliseconds.
     pub(crate) times_ms: Vec<f64>,
-    /// Vault, Entra and managed-identity requests of each run.
-    pub(crate) requests: Vec<[usize; 3]>,
+    /// Vault, Entra and managed-identity requests of each run, and the client connections
+    /// they came over.
+    pub(crate) requests: Vec<[usize; 4]>,
 }
 
 impl Cell {
@@ -225,11 +226,11 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
             }
             for cell in &cells {
                 println!(
-                    "xtask bench: {} ms injected, {references} references, {}: {:.1} ms (vault, entra, managed identity requests {:?})",
+                    "xtask bench: {} ms injected, {references} references, {}: {:.1} ms (vault, entra, managed identity requests, connections {:?})",
                     latency,
                     cell.contender,
                     cell.median_ms(),
-                    cell.requests.last().unwrap_or(&[0; 3])
+                    cell.requests.last().unwrap_or(&[0; 4])
                 );
             }
             results.cells.extend(cells);
@@ -416,25 +417,29 @@ impl Setup {
     }
 
     /// One cold run of `contender` on the document with `references` references: its wall
-    /// time (ms) and the vault, Entra and managed-identity requests it made.
+    /// time (ms), the vault, Entra and managed-identity requests it made and the number of
+    /// connections they came over.
     fn run(
         &self,
         emulator: &Emulator,
         contender: &Contender,
         references: usize,
-    ) -> Result<(f64, [usize; 3])> {
+    ) -> Result<(f64, [usize; 4])> {
         emulator.admin("DELETE", "requests", &Value::Null)?;
         let (elapsed, _) = self.spawn(contender, references)?;
         let log = emulator.admin("GET", "requests", &Value::Null)?;
-        let mut counts = [0; 3];
+        let mut counts = [0; 4];
+        let mut connections = std::collections::BTreeSet::new();
         for request in log["requests"].as_array().into_iter().flatten() {
             match request["target"].as_str() {
                 Some("vault") => counts[0] += 1,
                 Some("entra") => counts[1] += 1,
                 Some("managed_identity") => counts[2] += 1,
-                _ => {}
+                _ => continue,
             }
+            connections.insert(request["connection"].as_u64().unwrap_or(0));
         }
+        counts[3] = connections.len();
         Ok((elapsed.as_secs_f64() * 1000.0, counts))
     }
 

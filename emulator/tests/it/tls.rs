@@ -89,3 +89,85 @@ async fn https_with_the_emulator_ca_and_plain_http_share_the_port() {
     assert_eq!(status, 200);
     assert!(!emu.requests().last().unwrap().tls);
 }
+
+/// Over TLS the emulator offers HTTP/2 as Key Vault does: a client that offers it sends
+/// concurrent requests as streams of one connection, and they are answered together (each is
+/// forwarded on its own, so a latency fault delays them side by side, not one after another).
+/// A client that offers only HTTP/1.1 gets HTTP/1.1, a connection per request in flight.
+#[tokio::test]
+async fn tls_clients_that_offer_http2_share_one_connection_answered_concurrently() {
+    let emu = Emulator::start(EmulatorConfig {
+        tls: true,
+        vaults: vec!["h2-vault".into()],
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let url = format!("{}secrets/s?api-version=7.6", emu.vault_url_for("h2-vault"));
+    let get_all = |client: reqwest::Client| {
+        let url = url.clone();
+        async move {
+            let requests = (0..8).map(|_| {
+                let (client, url) = (client.clone(), url.clone());
+                async move { client.get(url).send().await.unwrap().status().as_u16() }
+            });
+            futures_statuses(requests).await
+        }
+    };
+    emu.inject(vaultref_emulator::Fault::latency(
+        Target::Vault,
+        std::time::Duration::from_millis(200),
+    ));
+
+    // Unauthenticated GETs: each is the vault's 401 challenge.
+    let statuses = get_all(tls_client(&emu, &["h2-vault"])).await;
+    assert_eq!(statuses, [401; 8]);
+    let h2 = emu.requests_to(Target::Vault);
+    assert_eq!(h2.len(), 8);
+    assert!(h2.iter().all(|r| r.tls && r.http2), "{h2:?}");
+    let connection = h2[0].connection;
+    assert_ne!(connection, 0);
+    assert!(h2.iter().all(|r| r.connection == connection), "{h2:?}");
+    assert_eq!(
+        vaultref_emulator::RecordedRequest::peak_in_flight(&h2),
+        8,
+        "{h2:?}"
+    );
+    // The `:authority` routed each to its vault, as a `Host` header does over HTTP/1.1.
+    assert!(
+        h2.iter().all(|r| r.host.starts_with("h2-vault.localhost:")),
+        "{h2:?}"
+    );
+
+    emu.clear_requests();
+    let ca = reqwest::Certificate::from_pem(emu.ca_cert_pem().unwrap().as_bytes()).unwrap();
+    let http1_only = reqwest::Client::builder()
+        .no_proxy()
+        .http1_only()
+        .tls_certs_only([ca])
+        .resolve(
+            "h2-vault.localhost",
+            std::net::SocketAddr::from(([127, 0, 0, 1], emu.port())),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(get_all(http1_only).await, [401; 8]);
+    let h1 = emu.requests_to(Target::Vault);
+    assert!(h1.iter().all(|r| r.tls && !r.http2), "{h1:?}");
+    let mut connections: Vec<u64> = h1.iter().map(|r| r.connection).collect();
+    connections.sort_unstable();
+    connections.dedup();
+    assert_eq!(connections.len(), 8, "{h1:?}");
+}
+
+/// Runs `requests` concurrently and returns their results in order.
+async fn futures_statuses<F: std::future::Future<Output = u16> + Send + 'static>(
+    requests: impl Iterator<Item = F>,
+) -> Vec<u16> {
+    let handles: Vec<_> = requests.map(tokio::spawn).collect();
+    let mut statuses = Vec::new();
+    for handle in handles {
+        statuses.push(handle.await.unwrap());
+    }
+    statuses
+}
