@@ -32,7 +32,7 @@ pub(crate) struct AirflowArgs {
 
 /// `--output` (the global option): `text`, values as stored; `json`, one JSON document (a
 /// connection's fields).
-use crate::output::Format as Output;
+use crate::context::Format as Output;
 
 #[derive(clap::Subcommand)]
 enum AirflowCommand {

@@ -8,7 +8,14 @@ use vaultref_core::{
     Config, Environment, ignored_variables, read_config_file, referenced_variables,
 };
 
-use crate::output::Format;
+/// `--output`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// Lines for people.
+    Text,
+    /// One JSON document (or JSON Lines for streams).
+    Json,
+}
 
 /// The options accepted anywhere on the command line.
 #[derive(clap::Args, Debug)]

@@ -11,15 +11,6 @@ use vaultref_fernet::Zeroizing;
 
 use crate::context::Context;
 
-/// `--output`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Format {
-    /// Lines for people.
-    Text,
-    /// One JSON document (or JSON Lines for streams).
-    Json,
-}
-
 /// Prints a command's result: `text` (one or more lines) or the JSON document `json`.
 pub(crate) fn result(ctx: &Context, text: &str, json: &Value) -> Result<()> {
     if ctx.json() {

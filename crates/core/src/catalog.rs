@@ -645,7 +645,7 @@ fn holds_plaintext(value: &Value) -> bool {
     match value {
         Value::String(s) => {
             !s.is_empty()
-                && !s.starts_with(crate::manager::SECRET_PREFIX)
+                && !crate::reference::is_reference(s)
                 && !s.starts_with(vaultref_fernet::FERNET_PREFIX)
         }
         Value::Object(fields) => fields.values().any(holds_plaintext),

@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::naming::SecretName;
+use vaultref_keyvault::SecretName;
 
 /// `Result` with vaultref-core's [`Error`] as the default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -261,7 +261,7 @@ pub enum Error {
         /// Why the operation failed.
         cause: Box<Error>,
         /// What putting the secrets back did.
-        put_back: Box<crate::custody::PutBack>,
+        put_back: Box<PutBack>,
     },
 }
 
@@ -286,7 +286,7 @@ impl Error {
     /// This error, with what putting back the secrets written before it did (unchanged when
     /// nothing was written).
     #[must_use]
-    pub fn put_back(self, put_back: crate::custody::PutBack) -> Self {
+    pub fn put_back(self, put_back: PutBack) -> Self {
         if put_back.is_empty() {
             return self;
         }
@@ -397,5 +397,58 @@ pub struct FieldRef {
 impl fmt::Display for FieldRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "field {} of {}", self.path, self.entity)
+    }
+}
+
+/// What putting secrets back after a failure did ([`SecretsManager::undo_writes`](crate::SecretsManager::undo_writes)): every
+/// change shows in the output, as in the audit trail.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct PutBack {
+    /// Secrets given their previous value again.
+    pub restored: Vec<SecretName>,
+    /// Secrets deleted again: they did not exist (or were deleted) before.
+    pub deleted: Vec<SecretName>,
+    /// The first secret that could not be put back, and why (the others were).
+    pub failed: Option<(SecretName, Error)>,
+}
+
+impl PutBack {
+    /// Whether nothing was put back and nothing failed.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.restored.is_empty() && self.deleted.is_empty() && self.failed.is_none()
+    }
+}
+
+impl fmt::Display for PutBack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |names: &[SecretName]| {
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut parts = Vec::new();
+        if !self.restored.is_empty() {
+            parts.push(format!(
+                "secret(s) {} given their previous value again",
+                list(&self.restored)
+            ));
+        }
+        if !self.deleted.is_empty() {
+            parts.push(format!(
+                "secret(s) {} deleted again (they did not exist before)",
+                list(&self.deleted)
+            ));
+        }
+        if let Some((name, error)) = &self.failed {
+            parts.push(format!(
+                "putting secret `{name}` back failed ({error}): it may hold the value the failed \
+                 operation wrote; check it with `vaultref secret get {name}`"
+            ));
+        }
+        write!(f, "{}", parts.join("; "))
     }
 }

@@ -9,7 +9,8 @@ use crate::catalog::{dotted, pointer, pointer_mut};
 use crate::document::{JsonPath, PathStep};
 use crate::entity::{EntityType, SecretScope};
 use crate::error::{Error, FieldRef, Result};
-use crate::manager::{PASSWORD_MASK, SECRET_PREFIX, SecretsManager};
+use crate::manager::{PASSWORD_MASK, SecretsManager};
+use crate::reference::is_reference;
 
 /// What `scan` finds wrong with a field at rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,9 +182,7 @@ impl SecretsManager {
             let (steps, field) = self.locate(&scope, secret);
             let finding = match pointer(entity, &steps) {
                 None | Some(Value::Null) => None,
-                Some(Value::String(text)) if text.is_empty() || text.starts_with(SECRET_PREFIX) => {
-                    None
-                }
+                Some(Value::String(text)) if text.is_empty() || is_reference(text) => None,
                 Some(Value::String(text)) => match self.keys.decrypt_if_tokenized(text) {
                     Err(_) => Some(AtRest::Undecryptable),
                     Ok(_) if !text.starts_with(vaultref_fernet::FERNET_PREFIX) => {
@@ -192,7 +191,7 @@ impl SecretsManager {
                     Ok(plain)
                         if self.provider().is_managed()
                             && !plain.is_empty()
-                            && !plain.starts_with(SECRET_PREFIX) =>
+                            && !is_reference(&plain) =>
                     {
                         Some(AtRest::FernetOfPlaintext)
                     }

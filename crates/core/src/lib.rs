@@ -91,9 +91,8 @@ mod airflow;
 mod audit;
 mod backend;
 mod catalog;
-mod claims;
 mod config;
-mod custody;
+mod config_check;
 mod document;
 mod entity;
 mod env;
@@ -106,6 +105,7 @@ mod manager;
 mod migration;
 mod naming;
 mod ratelimit;
+mod reference;
 mod resolve;
 mod workflow;
 
@@ -121,17 +121,16 @@ pub use crate::{
     },
     backend::{InMemoryBackend, SecretAttributes, SecretBackend, VaultSecret},
     catalog::{Catalog, SecretField, replace_coverage_table},
-    claims::References,
     config::{
-        Config, ConfigCheck, DEFAULT_RATE_LIMIT_PERMITS_PER_SECOND, DatabaseConfig, Finding,
-        KeyVaultConfig, LoaderKind, MAX_CONFIG_BYTES, ProviderKind, SecretsManagerConfig, Severity,
-        credential_description, parse_tags, read_config_file,
+        Config, DEFAULT_RATE_LIMIT_PERMITS_PER_SECOND, DatabaseConfig, KeyVaultConfig, LoaderKind,
+        MAX_CONFIG_BYTES, OWNER_TAG, ProviderKind, SecretsManagerConfig, parse_tags,
+        read_config_file,
     },
-    custody::{OWNER_TAG, PutBack, Release, ReleaseOutcome, VaultWrites},
+    config_check::{ConfigCheck, Finding, Severity, credential_description},
     document::{Document, JsonPath, PathStep, changes, key_path},
     entity::EntityType,
     env::{Environment, ignored_variables, referenced_variables, substitute_variables},
-    error::{BackendErrorKind, EntityRef, Error, FieldRef, Result},
+    error::{BackendErrorKind, EntityRef, Error, FieldRef, PutBack, Result},
     identity::EntityKey,
     inspect::AtRest,
     keyvault::{KeyVaultBackend, WaitOptions, connect_backend, consumer_backend},
@@ -139,16 +138,19 @@ pub use crate::{
         AIRFLOW_SECTION, ConsumerCredential, ConsumerVault, KEY_VAULT_DNS_SUFFIX_VAR,
         airflow_config_path,
     },
-    manager::{SECRET_PREFIX, SecretsManager, SecretsManagerBuilder, StoreOutcome, StorePlan},
+    manager::{
+        References, Release, ReleaseOutcome, SecretsManager, SecretsManagerBuilder, StoreOutcome,
+        StorePlan, VaultWrites,
+    },
     migration::{FernetRotation, Rotation, holds_secrets, migration_order},
     naming::{
         LongNamePolicy, MAX_SECRET_NAME_LEN, NamingScheme, SecretIdBuilder, SecretName,
         secret_name, shortened_secret_name,
     },
     ratelimit::RateLimitedBackend,
+    reference::{SECRET_PREFIX, is_reference, reference_name, reference_to},
     resolve::{
-        ResolveReport, Resolver, ResolverOptions, UnresolvedPolicy, reference_name,
-        replace_references_by_names,
+        ResolveReport, Resolver, ResolverOptions, UnresolvedPolicy, replace_references_by_names,
     },
     workflow::{WorkflowProvider, WorkflowSecrets},
 };

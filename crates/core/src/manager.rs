@@ -19,9 +19,8 @@ use vaultref_fernet::{Clock, KeyRing, Zeroizing};
 use crate::audit::{AuditAction, AuditEvent, AuditSink};
 use crate::backend::{SecretAttributes, SecretBackend};
 use crate::catalog::{Catalog, SecretField, dotted, pointer, pointer_mut};
-use crate::claims::{Registry, row_key};
+use crate::config::OWNER_TAG;
 use crate::config::ProviderKind;
-use crate::custody::{OWNER_TAG, Release, ReleaseOutcome};
 use crate::document::JsonPath;
 use crate::entity::{EntityType, SecretScope};
 use crate::error::{Error, FieldRef, Result};
@@ -30,14 +29,17 @@ use crate::naming::{
     LongNamePolicy, MAX_SECRET_NAME_LEN, SecretIdBuilder, SecretName, secret_name,
     shortened_secret_name,
 };
+use crate::reference::{is_reference, reference_to};
 use crate::resolve::Resolver;
 
 mod builder;
+mod claims;
+mod custody;
 
 pub use self::builder::SecretsManagerBuilder;
-
-/// The prefix of a reference to a vault secret (`secret:<name>`), on both sides.
-pub const SECRET_PREFIX: &str = "secret:";
+pub use self::claims::References;
+use self::claims::{Registry, row_key};
+pub use self::custody::{Release, ReleaseOutcome, VaultWrites};
 
 /// What OpenMetadata shows unauthorized readers instead of a secret (`PASSWORD_MASK`).
 pub(crate) const PASSWORD_MASK: &str = "*********";
@@ -253,12 +255,12 @@ impl SecretsManager {
             }
             let mut emptied = None;
             let action = match plain {
-                Some(plain) if !plain.is_empty() && plain.starts_with(SECRET_PREFIX) => {
+                Some(plain) if !plain.is_empty() && is_reference(&plain) => {
                     FieldAction::Set(self.seal(&plain))
                 }
                 Some(plain) if !plain.is_empty() && managed => {
                     let name = self.claim_name(key.as_ref(), &scope, secret, &field, &mut names)?;
-                    let reference = format!("{SECRET_PREFIX}{name}");
+                    let reference = reference_to(name.as_str());
                     FieldAction::Write {
                         stored: self.seal(&reference),
                         name,

@@ -22,10 +22,10 @@ use tokio::sync::{OnceCell, Semaphore};
 use vaultref_transport::{Clock, SystemClock};
 
 use crate::backend::SecretBackend;
-use crate::custody::OWNER_TAG;
+use crate::config::OWNER_TAG;
 use crate::error::{BackendErrorKind, Error, Result};
-use crate::manager::SECRET_PREFIX;
 use crate::naming::{SecretName, secret_name};
+use crate::reference::reference_name;
 
 /// The value older OpenMetadata versions stored for a cleared password (read as empty unless
 /// vaultref wrote it: then it is a password that is literally `null`).
@@ -144,15 +144,6 @@ fn shown_reference(name: &str, error: &Error) -> String {
     } else {
         name.to_owned()
     }
-}
-
-/// The name a reference points to, as OpenMetadata's ingestion reads it; `None` when `value`
-/// is not a reference.
-#[must_use]
-pub fn reference_name(value: &str) -> Option<String> {
-    value
-        .starts_with(SECRET_PREFIX)
-        .then(|| value.replace(SECRET_PREFIX, ""))
 }
 
 /// What OpenMetadata's ingestion does with references under the `db` provider: its

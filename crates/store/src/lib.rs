@@ -64,6 +64,7 @@ mod layout;
 mod migrate;
 mod scan;
 mod store;
+mod tables;
 mod url;
 mod write;
 

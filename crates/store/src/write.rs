@@ -17,11 +17,9 @@ use vaultref_core::{
 
 use crate::error::{Error, Result};
 use crate::store::{
-    Barrier, RowChange, RowFailure, RowWritten, Store, StoredEntity, Upserted, table_name,
+    Barrier, MAX_ATTEMPTS, RowChange, RowFailure, RowWritten, Store, StoredEntity, Upserted,
+    table_name,
 };
-
-/// How many times an entity is read and planned again when other writers keep changing it.
-pub(crate) const MAX_ATTEMPTS: usize = 5;
 
 /// What [`import_entity`] did.
 #[derive(Debug)]

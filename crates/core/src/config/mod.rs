@@ -239,7 +239,11 @@ impl Config {
 
     /// Checks the values of `root` (the substituted YAML); `raw` is the same file before
     /// substitution, for hints that name the variable a key reads.
-    fn from_values(root: &Value, raw: Option<&Value>, env: &Environment) -> Result<Self> {
+    pub(crate) fn from_values(
+        root: &Value,
+        raw: Option<&Value>,
+        env: &Environment,
+    ) -> Result<Self> {
         let root = Node::root(root, raw);
         if !matches!(root.value, Some(Value::Mapping(_) | Value::Null) | None) {
             return Err(Error::config(
@@ -649,7 +653,7 @@ impl<'a> Node<'a> {
     }
 
     /// The value as text: `None` when absent or null; an error for lists and mappings.
-    fn string(&self) -> Result<Option<String>> {
+    pub(crate) fn string(&self) -> Result<Option<String>> {
         match self.value {
             None | Some(Value::Null) => Ok(None),
             Some(value) => scalar(value)
@@ -663,11 +667,10 @@ impl<'a> Node<'a> {
     }
 }
 
-mod check;
 mod tags;
 #[cfg(test)]
 mod tests;
 
-pub use check::{ConfigCheck, Finding, Severity, credential_description};
-pub use tags::parse_tags;
 use tags::tags;
+pub use tags::{OWNER_TAG, parse_tags};
+pub(crate) use tags::{split_tag, tag_items};

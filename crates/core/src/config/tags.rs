@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 use serde_yaml_ng::Value;
 
 use super::{Node, scalar};
-use crate::custody::OWNER_TAG;
 use crate::error::Result;
+
+/// The tag naming the deployment (its database) that wrote a secret: vaultref sets it on every
+/// secret it writes, so users may not configure it.
+pub const OWNER_TAG: &str = "vaultref-database";
 
 /// The `tags` list's entries as text (`- k: v` items written back as `k:v`).
 pub(crate) fn tag_items(node: &Node<'_>) -> Result<Vec<String>> {

@@ -9,10 +9,10 @@ use secrecy::ExposeSecret;
 use vaultref_fernet::{Clock, KeyRing, SystemClock};
 
 use super::SecretsManager;
+use super::claims::Registry;
 use crate::audit::{AuditSink, TracingAuditSink};
 use crate::backend::{InMemoryBackend, SecretBackend};
 use crate::catalog::Catalog;
-use crate::claims::Registry;
 use crate::config::{Config, ProviderKind};
 use crate::error::{Error, Result};
 use crate::naming::{LongNamePolicy, NamingScheme, SecretIdBuilder};

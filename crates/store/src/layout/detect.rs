@@ -7,7 +7,7 @@ use sqlx::{AnyPool, Row};
 
 use super::{HashColumn, Layout, LayoutKind, Table, newest_version};
 use crate::error::{Error, Result};
-use crate::store::{VERSIONS_TABLE, entity_types_with_tables, table_name};
+use crate::tables::{VERSIONS_TABLE, entity_types_with_tables, table_name};
 use crate::url::Flavour;
 
 /// The layout of the database behind `pool`: one query over the catalog's columns, and one

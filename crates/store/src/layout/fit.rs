@@ -14,7 +14,7 @@ use sqlx::any::AnyRow;
 
 use super::detect::text;
 use crate::error::{Error, Result};
-use crate::store::table_name;
+use crate::tables::table_name;
 use crate::url::Flavour;
 use vaultref_core::EntityType;
 

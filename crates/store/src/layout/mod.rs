@@ -20,7 +20,7 @@ use vaultref_core::EntityType;
 pub(crate) use self::detect::detect;
 pub(crate) use self::fit::fit_standalone_tables;
 pub(crate) use self::hash::{hash_parts, name_hash};
-use crate::store::{entity_types_with_tables, table_name};
+use crate::tables::{entity_types_with_tables, table_name};
 
 /// Whose entity tables a database holds.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,9 @@ use std::future::Future;
 use serde_json::Value;
 use vaultref_core::{Document, EntityKey, EntityType, VaultWrites};
 
-use super::{MAX_ID_LEN, Store, StoredEntity, Upserted, new_id, query_error, table_name};
+use super::{
+    MAX_ATTEMPTS, MAX_ID_LEN, Store, StoredEntity, Upserted, new_id, query_error, table_name,
+};
 use crate::error::{Error, Result};
 use crate::layout::{Table, hash_parts, name_hash};
 
@@ -70,7 +72,7 @@ impl Store {
         entity: Value,
     ) -> Result<(StoredEntity, Upserted)> {
         let document = Document::from_value(entity);
-        for _ in 0..crate::write::MAX_ATTEMPTS {
+        for _ in 0..MAX_ATTEMPTS {
             let target = self.target(entity_type, &document).await?;
             let written = match &target.existing {
                 Some(row) => {
@@ -103,7 +105,7 @@ impl Store {
             name: EntityKey::of(entity_type, document.value())
                 .map(|key| key.fqn())
                 .unwrap_or_default(),
-            attempts: crate::write::MAX_ATTEMPTS,
+            attempts: MAX_ATTEMPTS,
         })
     }
 

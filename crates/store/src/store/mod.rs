@@ -22,13 +22,12 @@ pub use self::row::{StoredEntity, Upserted};
 pub use self::versions::EntityVersion;
 use crate::error::{Error, Result};
 use crate::layout::{Layout, Table, name_hash};
+pub(crate) use crate::tables::VERSIONS_TABLE;
+pub use crate::tables::{entity_types_with_tables, table_name};
 use crate::url::{Flavour, database_identity, database_url, redact_url};
 
 /// How many rows a page of [`Store::stream`] reads when the caller does not say.
 pub const DEFAULT_PAGE_SIZE: u32 = 500;
-
-/// OpenMetadata's entity version history.
-pub(crate) const VERSIONS_TABLE: &str = "entity_extension";
 
 /// How many times [`Store::stream`] lists a table again for rows inserted while it ran.
 const CATCH_UP_LISTINGS: usize = 10;
@@ -42,46 +41,11 @@ struct Listing {
     listings: usize,
 }
 
+/// How many times an entity is read and planned again when other writers keep changing it.
+pub(crate) const MAX_ATTEMPTS: usize = 5;
+
 /// The longest entity id the tables hold (a UUID).
 const MAX_ID_LEN: usize = 36;
-
-/// OpenMetadata's table for an entity type (`databaseService` is `dbservice_entity`, bot users
-/// are rows of `user_entity`, workflows are `automations_workflow`).
-#[must_use]
-pub fn table_name(entity_type: EntityType) -> &'static str {
-    match entity_type {
-        EntityType::DatabaseService => "dbservice_entity",
-        EntityType::DashboardService => "dashboard_service_entity",
-        EntityType::MessagingService => "messaging_service_entity",
-        EntityType::PipelineService => "pipeline_service_entity",
-        EntityType::MlmodelService => "mlmodel_service_entity",
-        EntityType::StorageService => "storage_service_entity",
-        EntityType::MetadataService => "metadata_service_entity",
-        EntityType::SearchService => "search_service_entity",
-        EntityType::ApiService => "api_service_entity",
-        EntityType::DriveService => "drive_service_entity",
-        EntityType::SecurityService => "security_service_entity",
-        EntityType::LlmService => "llm_service_entity",
-        EntityType::McpService => "mcp_service_entity",
-        EntityType::User => "user_entity",
-        EntityType::Bot => "bot_entity",
-        EntityType::IngestionPipeline => "ingestion_pipeline_entity",
-        // Workflows, and any type core adds later, until it gets a table of its own.
-        _ => "automations_workflow",
-    }
-}
-
-/// Every entity type with a table of its own, once (bot users share `user_entity` with users;
-/// a type without a table of its own is left out).
-#[must_use]
-pub fn entity_types_with_tables() -> Vec<EntityType> {
-    let mut seen = std::collections::BTreeSet::new();
-    EntityType::all()
-        .iter()
-        .copied()
-        .filter(|t| seen.insert(table_name(*t)))
-        .collect()
-}
 
 /// The SQL entity store on PostgreSQL, MySQL/MariaDB or SQLite.
 ///

@@ -18,13 +18,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use super::SecretsManager;
 use crate::catalog::SecretField;
 use crate::catalog::pointer;
 use crate::entity::{EntityType, SecretScope};
 use crate::error::{EntityRef, Error, FieldRef, Result};
 use crate::identity::EntityKey;
-use crate::manager::{SECRET_PREFIX, SecretsManager};
 use crate::naming::SecretName;
+use crate::reference::{SECRET_PREFIX, is_reference};
 
 /// How strongly a field claims its computed name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -220,8 +221,8 @@ impl SecretsManager {
                 references.unreadable = true;
                 return;
             };
-            if let Some(name) =
-                crate::resolve::reference_name(&plain).and_then(|name| SecretName::new(&name).ok())
+            if let Some(name) = crate::reference::reference_name(&plain)
+                .and_then(|name| SecretName::new(&name).ok())
             {
                 references.names.entry(name).or_insert_with(|| FieldRef {
                     entity: entity_ref.clone(),
@@ -255,7 +256,7 @@ impl SecretsManager {
                     Ok(plain) if plain.strip_prefix(SECRET_PREFIX) == Some(name.as_str()) => {
                         Rank::Holds
                     }
-                    Ok(plain) if plain.is_empty() || plain.starts_with(SECRET_PREFIX) => continue,
+                    Ok(plain) if plain.is_empty() || is_reference(&plain) => continue,
                     Ok(_) => Rank::Wants,
                 },
                 _ => continue,

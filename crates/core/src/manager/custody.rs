@@ -17,14 +17,12 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use super::{FieldAction, SecretsManager, StorePlan};
 use crate::audit::AuditAction;
 use crate::backend::SecretAttributes;
-use crate::error::{Error, FieldRef, Result};
-use crate::manager::{FieldAction, SecretsManager, StorePlan};
+use crate::config::OWNER_TAG;
+use crate::error::{Error, FieldRef, PutBack, Result};
 use crate::naming::SecretName;
-
-/// The tag naming the deployment (its database) that wrote a secret.
-pub const OWNER_TAG: &str = "vaultref-database";
 
 /// What a name held before vaultref wrote it.
 enum Before {
@@ -68,59 +66,6 @@ impl VaultWrites {
     #[must_use]
     pub fn names(&self) -> Vec<SecretName> {
         self.writes.iter().map(|w| w.name.clone()).collect()
-    }
-}
-
-/// What putting secrets back after a failure did ([`SecretsManager::undo_writes`]): every
-/// change shows in the output, as in the audit trail.
-#[derive(Debug, Default)]
-#[non_exhaustive]
-pub struct PutBack {
-    /// Secrets given their previous value again.
-    pub restored: Vec<SecretName>,
-    /// Secrets deleted again: they did not exist (or were deleted) before.
-    pub deleted: Vec<SecretName>,
-    /// The first secret that could not be put back, and why (the others were).
-    pub failed: Option<(SecretName, Error)>,
-}
-
-impl PutBack {
-    /// Whether nothing was put back and nothing failed.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.restored.is_empty() && self.deleted.is_empty() && self.failed.is_none()
-    }
-}
-
-impl fmt::Display for PutBack {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |names: &[SecretName]| {
-            names
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let mut parts = Vec::new();
-        if !self.restored.is_empty() {
-            parts.push(format!(
-                "secret(s) {} given their previous value again",
-                list(&self.restored)
-            ));
-        }
-        if !self.deleted.is_empty() {
-            parts.push(format!(
-                "secret(s) {} deleted again (they did not exist before)",
-                list(&self.deleted)
-            ));
-        }
-        if let Some((name, error)) = &self.failed {
-            parts.push(format!(
-                "putting secret `{name}` back failed ({error}): it may hold the value the failed \
-                 operation wrote; check it with `vaultref secret get {name}`"
-            ));
-        }
-        write!(f, "{}", parts.join("; "))
     }
 }
 

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml_ng::{Mapping, Value};
 
-use super::tags::{split_tag, tag_items};
-use super::{Config, KeyVaultConfig, LoaderKind, Node, read_config_file};
+use crate::config::{
+    Config, KeyVaultConfig, LoaderKind, Node, read_config_file, split_tag, tag_items,
+};
 use crate::env::{Environment, ignored_variables, referenced_variables, substitute_variables};
 use crate::error::Error;
 use crate::loader::{ConsumerVault, airflow_config_path};
