@@ -4,6 +4,8 @@
 //!   warnings denied, `cargo deny` (licenses, bans, duplicates, sources; installed once if
 //!   missing), then every test of the workspace, with the Python virtualenv the interop tests
 //!   need and the database URLs of the local servers, then `e2e` and `load` for 15 s.
+//! - `cargo xtask modules [--check]`: no import loop between a crate's modules, no source file
+//!   over 700 lines outside tests (see `modules.rs`); `ci` checks it after clippy.
 //! - `cargo xtask crate-docs [--check]`, `examples`, `consumer`: the crates as a consumer sees
 //!   them (see `libs.rs`); `ci` runs all three, and `cargo doc` with warnings denied.
 //! - `cargo xtask venv`: only create or update that virtualenv (with openmetadata-ingestion's
@@ -48,6 +50,7 @@ mod engine;
 mod images;
 mod libs;
 mod load;
+mod modules;
 mod om;
 mod walkthrough;
 
@@ -92,9 +95,12 @@ fn main() -> Result<()> {
         }
         Some("examples") => libs::examples(&workspace_root()),
         Some("consumer") => libs::consumer(&workspace_root()),
+        Some("modules") => {
+            modules::main(&workspace_root(), &env::args().skip(2).collect::<Vec<_>>())
+        }
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, cargo deny, all tests, e2e, load, the container pass (what CI runs)\n  venv   create the Python virtualenv the interop tests use (with OpenMetadata's models)\n  om-catalog  regenerate crates/core/catalog/openmetadata.json and its docs table from openmetadata-ingestion\n  venv-airflow  create the virtualenv with Airflow and its Azure provider\n  e2e [--database sqlite|postgres|mysql|all]...  build vaultref and run the main job end to end (emulator; SQLite by default)\n  load   the load test: 100 tasks resolving through one resolver, faults on (--seconds 60)\n  walkthrough  the README's walk-through as written, from a fresh clone, installed with cargo install\n  bench  criterion benchmarks (vaultref-benches); extra arguments go to cargo bench\n  engine start|stop  a container engine for the container tests (prints DOCKER_HOST=...)\n  images [postgres] [mariadb] [vaultref]  build the container images from Debian packages\n  crate-docs [--check]  measure each library's dependency tree into its README\n  examples  run every crate example (each starts its own emulator)\n  consumer  build and run tests/consumer, a project outside the workspace using the crates"
+                "usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, cargo deny, all tests, e2e, load, the container pass (what CI runs)\n  venv   create the Python virtualenv the interop tests use (with OpenMetadata's models)\n  om-catalog  regenerate crates/core/catalog/openmetadata.json and its docs table from openmetadata-ingestion\n  venv-airflow  create the virtualenv with Airflow and its Azure provider\n  e2e [--database sqlite|postgres|mysql|all]...  build vaultref and run the main job end to end (emulator; SQLite by default)\n  load   the load test: 100 tasks resolving through one resolver, faults on (--seconds 60)\n  walkthrough  the README's walk-through as written, from a fresh clone, installed with cargo install\n  bench  criterion benchmarks (vaultref-benches); extra arguments go to cargo bench\n  engine start|stop  a container engine for the container tests (prints DOCKER_HOST=...)\n  images [postgres] [mariadb] [vaultref]  build the container images from Debian packages\n  crate-docs [--check]  measure each library's dependency tree into its README\n  examples  run every crate example (each starts its own emulator)\n  consumer  build and run tests/consumer, a project outside the workspace using the crates\n  modules [--check]  import loops between modules and files over 700 lines"
             );
             bail!("unknown task {task:?}")
         }
@@ -127,6 +133,9 @@ fn ci() -> Result<()> {
         ],
         &[],
     )?;
+
+    // The source's shape: no import loop between modules, no file over 700 lines.
+    modules::main(&root, &["--check".to_owned()])?;
 
     // Licenses, bans (duplicates included) and sources of every dependency (deny.toml).
     // Advisories are left out: their database is fetched from GitHub, not a package registry.
