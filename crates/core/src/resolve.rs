@@ -59,7 +59,10 @@ pub struct ResolverOptions {
     pub negative_ttl_seconds: u64,
     /// At most this many names are kept; the one read longest ago is dropped to make room.
     pub max_entries: usize,
-    /// At most this many vault reads in flight at once, across all callers.
+    /// At most this many vault reads in flight at once, across all callers. The default, 100,
+    /// is the smallest stream limit RFC 9113 recommends an HTTP/2 server advertise
+    /// (`SETTINGS_MAX_CONCURRENT_STREAMS`, section 6.5.2): over HTTP/2, as Key Vault speaks it, every read shares
+    /// one connection without queueing; over HTTP/1.1 each read in flight is a connection.
     pub max_concurrency: usize,
     /// What to do with references that do not resolve.
     pub on_unresolved: UnresolvedPolicy,
@@ -70,7 +73,7 @@ pub struct ResolverOptions {
 
 impl Default for ResolverOptions {
     /// Five minutes' TTL, one hour of stale serving, ten seconds of negative caching, 1000
-    /// entries, 64 reads in flight, fail on unresolved references, a stored `"null"` read as
+    /// entries, 100 reads in flight, fail on unresolved references, a stored `"null"` read as
     /// empty.
     fn default() -> Self {
         Self {
@@ -78,7 +81,7 @@ impl Default for ResolverOptions {
             max_stale_seconds: 3600,
             negative_ttl_seconds: 10,
             max_entries: 1000,
-            max_concurrency: 64,
+            max_concurrency: 100,
             on_unresolved: UnresolvedPolicy::Fail,
             legacy_null_as_empty: true,
         }
