@@ -2,6 +2,8 @@
 //! the vault secret `<name>`. The store path writes such references in managed mode, users
 //! write them in non-managed mode, and consumers resolve them.
 
+use std::borrow::Cow;
+
 /// The prefix of a reference to a vault secret (`secret:<name>`), on both sides.
 pub const SECRET_PREFIX: &str = "secret:";
 
@@ -22,7 +24,17 @@ pub fn reference_to(name: &str) -> String {
 /// the value removed, as its `str.replace` does); `None` when `value` is not a reference.
 #[must_use]
 pub fn reference_name(value: &str) -> Option<String> {
-    is_reference(value).then(|| value.replace(SECRET_PREFIX, ""))
+    referenced_name(value).map(Cow::into_owned)
+}
+
+/// [`reference_name`], borrowed from `value` unless it holds `secret:` more than once.
+pub(crate) fn referenced_name(value: &str) -> Option<Cow<'_, str>> {
+    let rest = value.strip_prefix(SECRET_PREFIX)?;
+    Some(if rest.contains(SECRET_PREFIX) {
+        Cow::Owned(rest.replace(SECRET_PREFIX, ""))
+    } else {
+        Cow::Borrowed(rest)
+    })
 }
 
 #[cfg(test)]
@@ -37,5 +49,12 @@ mod tests {
         assert!(!is_reference("Secret:db-pass"));
         assert!(!is_reference(" secret:db-pass"));
         assert_eq!(reference_name(&reference_to("a")).as_deref(), Some("a"));
+        // As OpenMetadata's ingestion reads it: every `secret:` removed.
+        assert_eq!(reference_name("secret:a-secret:b").as_deref(), Some("a-b"));
+        assert!(matches!(
+            referenced_name("secret:a"),
+            Some(Cow::Borrowed("a"))
+        ));
+        assert_eq!(referenced_name("plain"), None);
     }
 }

@@ -25,7 +25,7 @@ use crate::backend::SecretBackend;
 use crate::config::OWNER_TAG;
 use crate::error::{BackendErrorKind, Error, Result};
 use crate::naming::{SecretName, secret_name};
-use crate::reference::reference_name;
+use crate::reference::{reference_name, referenced_name};
 
 /// The value older OpenMetadata versions stored for a cleared password (read as empty unless
 /// vaultref wrote it: then it is a password that is literally `null`).
@@ -154,7 +154,7 @@ fn shown_reference(name: &str, error: &Error) -> String {
 /// document `doc` is replaced by its name. Returns how many were replaced.
 pub fn replace_references_by_names(doc: &mut serde_yaml_ng::Value) -> usize {
     let mut replaced = 0;
-    doc.visit_strings("", &mut |_, text| {
+    doc.visit_strings(&mut String::new(), &mut |_, text| {
         if let Some(name) = reference_name(text) {
             *text = name;
             replaced += 1;
@@ -243,20 +243,34 @@ impl Resolver {
     }
 
     async fn resolve_document<D: Document + Send>(&self, doc: &mut D) -> Result<ResolveReport> {
-        // Every reference, in document order.
-        let mut references: Vec<(String, String)> = Vec::new();
-        doc.visit_strings("", &mut |path, text| {
-            if let Some(name) = reference_name(text) {
-                references.push((path.to_owned(), name));
+        // Every reference's name, in document order.
+        let mut references: Vec<String> = Vec::new();
+        doc.visit_strings(&mut String::new(), &mut |_, text| {
+            if let Some(name) = referenced_name(text) {
+                references.push(name.into_owned());
             }
         });
         let mut seen = HashSet::new();
         let distinct: Vec<&str> = references
             .iter()
-            .map(|(_, name)| name.as_str())
+            .map(String::as_str)
             .filter(|name| seen.insert(*name))
             .collect();
-        let lookups = distinct.iter().map(|text| async move {
+        // The warm path: every name still fresh in the cache, looked up under one lock.
+        let mut results: HashMap<&str, Outcome> = {
+            let now = self.now();
+            let cache = self.cache();
+            distinct
+                .iter()
+                .filter_map(|name| Some((*name, fresh_in(&cache, name, now, &self.options)?)))
+                .collect()
+        };
+        let missing: Vec<&str> = distinct
+            .iter()
+            .copied()
+            .filter(|name| !results.contains_key(name))
+            .collect();
+        let lookups = missing.iter().map(|text| async move {
             match secret_name(text) {
                 Ok(name) => self.lookup(&name).await,
                 Err(e) => (Err(Arc::new(e)), false),
@@ -268,24 +282,25 @@ impl Resolver {
             vault_reads: outcomes.iter().filter(|(_, fetched)| *fetched).count(),
             ..ResolveReport::default()
         };
-        let results: HashMap<&str, Outcome> = distinct
+        results.extend(
+            missing
+                .iter()
+                .copied()
+                .zip(outcomes.into_iter().map(|(outcome, _)| outcome)),
+        );
+        let failed: Vec<(&str, &Arc<Error>)> = references
             .iter()
-            .copied()
-            .zip(outcomes.into_iter().map(|(outcome, _)| outcome))
-            .collect();
-        let failed: Vec<(&String, &String, &Arc<Error>)> = references
-            .iter()
-            .filter_map(|(path, name)| match results.get(name.as_str()) {
-                Some(Err(e)) => Some((path, name, e)),
+            .filter_map(|name| match results.get(name.as_str()) {
+                Some(Err(e)) => Some((name.as_str(), e)),
                 _ => None,
             })
             .collect();
-        if let (Some((path, name, source)), UnresolvedPolicy::Fail) =
+        if let (Some((name, source)), UnresolvedPolicy::Fail) =
             (failed.first(), self.options.on_unresolved)
         {
             return Err(Error::Unresolved {
                 reference: shown_reference(name, source),
-                path: Some((*path).clone()),
+                path: first_path_of(doc, name),
                 others: failed.len() - 1,
                 source: Arc::clone(source),
             });
@@ -297,10 +312,12 @@ impl Resolver {
                 report.unresolved.push((*name).to_owned());
             }
         }
-        doc.visit_strings("", &mut |_, text| {
-            if let Some(Ok(value)) =
-                reference_name(text).and_then(|name| results.get(name.as_str()))
-            {
+        doc.visit_strings(&mut String::new(), &mut |_, text| {
+            let found = match referenced_name(text) {
+                Some(name) => results.get(&*name),
+                None => None,
+            };
+            if let Some(Ok(value)) = found {
                 value.expose_secret().clone_into(text);
                 report.resolved += 1;
             }
@@ -384,16 +401,7 @@ impl Resolver {
 
     /// A cached answer still within its TTL (or negative TTL).
     fn fresh(&self, name: &SecretName, now: u64) -> Option<Outcome> {
-        let cache = self.cache();
-        let entry = cache.get(name)?;
-        let age = now.saturating_sub(entry.fetched_at);
-        match &entry.cached {
-            Cached::Value(value) if age < self.options.ttl_seconds => Some(Ok(value.clone())),
-            Cached::Missing(error) if age < self.options.negative_ttl_seconds => {
-                Some(Err(error.clone()))
-            }
-            _ => None,
-        }
+        fresh_in(&self.cache(), name.as_str(), now, &self.options)
     }
 
     /// A cached value past its TTL but within the stale bound.
@@ -453,29 +461,74 @@ impl Resolver {
     }
 }
 
-/// Documents whose strings the resolver walks: JSON and YAML values.
-trait Document {
-    /// Calls `visit` with the JSON pointer and the text of every string in the document.
-    fn visit_strings(&mut self, path: &str, visit: &mut dyn FnMut(&str, &mut String));
+/// The answer cached for `name` in `cache` if it is still within its TTL (or negative TTL).
+fn fresh_in(
+    cache: &HashMap<SecretName, Entry>,
+    name: &str,
+    now: u64,
+    options: &ResolverOptions,
+) -> Option<Outcome> {
+    let entry = cache.get(name)?;
+    let age = now.saturating_sub(entry.fetched_at);
+    match &entry.cached {
+        Cached::Value(value) if age < options.ttl_seconds => Some(Ok(value.clone())),
+        Cached::Missing(error) if age < options.negative_ttl_seconds => Some(Err(error.clone())),
+        _ => None,
+    }
 }
 
-/// Escapes a key for a JSON pointer (RFC 6901).
-fn pointer_segment(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+/// The JSON pointer of the first reference to `name` in `doc`.
+fn first_path_of<D: Document>(doc: &mut D, name: &str) -> Option<String> {
+    let mut found = None;
+    doc.visit_strings(&mut String::new(), &mut |path, text| {
+        if found.is_none() && referenced_name(text).is_some_and(|n| n == name) {
+            found = Some(path.to_owned());
+        }
+    });
+    found
+}
+
+/// Documents whose strings the resolver walks: JSON and YAML values.
+trait Document {
+    /// Calls `visit` with the JSON pointer and the text of every string in the document; `path`
+    /// is the pointer so far (a buffer the walk extends and restores, so that no pointer is
+    /// built unless `visit` keeps it).
+    fn visit_strings(&mut self, path: &mut String, visit: &mut dyn FnMut(&str, &mut String));
+}
+
+/// Appends `/` and `key` escaped for a JSON pointer (RFC 6901) to `path`.
+fn push_segment(path: &mut String, key: &str) {
+    path.push('/');
+    if key.contains(['~', '/']) {
+        path.push_str(&key.replace('~', "~0").replace('/', "~1"));
+    } else {
+        path.push_str(key);
+    }
+}
+
+/// Appends `/` and an array index to `path`.
+fn push_index(path: &mut String, index: usize) {
+    use std::fmt::Write as _;
+    let _ = write!(path, "/{index}");
 }
 
 impl Document for Value {
-    fn visit_strings(&mut self, path: &str, visit: &mut dyn FnMut(&str, &mut String)) {
+    fn visit_strings(&mut self, path: &mut String, visit: &mut dyn FnMut(&str, &mut String)) {
+        let len = path.len();
         match self {
             Value::String(text) => visit(path, text),
             Value::Array(items) => {
                 for (i, item) in items.iter_mut().enumerate() {
-                    item.visit_strings(&format!("{path}/{i}"), visit);
+                    push_index(path, i);
+                    item.visit_strings(path, visit);
+                    path.truncate(len);
                 }
             }
             Value::Object(map) => {
                 for (key, item) in map.iter_mut() {
-                    item.visit_strings(&format!("{path}/{}", pointer_segment(key)), visit);
+                    push_segment(path, key);
+                    item.visit_strings(path, visit);
+                    path.truncate(len);
                 }
             }
             _ => {}
@@ -484,24 +537,32 @@ impl Document for Value {
 }
 
 impl Document for serde_yaml_ng::Value {
-    fn visit_strings(&mut self, path: &str, visit: &mut dyn FnMut(&str, &mut String)) {
+    fn visit_strings(&mut self, path: &mut String, visit: &mut dyn FnMut(&str, &mut String)) {
         use serde_yaml_ng::Value as Yaml;
+        let len = path.len();
         match self {
             Yaml::String(text) => visit(path, text),
             Yaml::Sequence(items) => {
                 for (i, item) in items.iter_mut().enumerate() {
-                    item.visit_strings(&format!("{path}/{i}"), visit);
+                    push_index(path, i);
+                    item.visit_strings(path, visit);
+                    path.truncate(len);
                 }
             }
             Yaml::Mapping(map) => {
                 for (key, item) in map.iter_mut() {
-                    let key = match key {
-                        Yaml::String(s) => s.clone(),
-                        other => serde_yaml_ng::to_string(other)
-                            .map(|s| s.trim_end().to_owned())
-                            .unwrap_or_default(),
-                    };
-                    item.visit_strings(&format!("{path}/{}", pointer_segment(&key)), visit);
+                    match key {
+                        Yaml::String(s) => push_segment(path, s),
+                        other => push_segment(
+                            path,
+                            serde_yaml_ng::to_string(other)
+                                .map(|s| s.trim_end().to_owned())
+                                .unwrap_or_default()
+                                .as_str(),
+                        ),
+                    }
+                    item.visit_strings(path, visit);
+                    path.truncate(len);
                 }
             }
             Yaml::Tagged(tagged) => tagged.value.visit_strings(path, visit),

@@ -160,6 +160,13 @@ impl TryFrom<String> for SecretName {
     }
 }
 
+/// Hashes and compares as its text, so maps keyed by names can be searched with a `&str`.
+impl std::borrow::Borrow<str> for SecretName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl AsRef<str> for SecretName {
     fn as_ref(&self) -> &str {
         &self.0
