@@ -5,7 +5,7 @@
 //!
 //! - `resolve-cold/vaultref` (5 ms vault latency; `resolve-cold-slow-vault`: 20 ms, 100
 //!   references): a fresh resolver (empty cache) per iteration; distinct names are
-//!   read concurrently (at most 64 in flight), each once.
+//!   read concurrently (at most `max_concurrency`, 100, in flight), each once.
 //! - `resolve-cold/sequential uncached`: the baseline.
 //! - `resolve-warm/vaultref`: the same resolver again (every value cached: no request).
 //!
@@ -22,8 +22,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use vaultref_core::{
-    Config, Environment, KeyVaultBackend, Resolver, ResolverOptions, SecretBackend, SecretName,
-    reference_name,
+    KeyVaultBackend, Resolver, ResolverOptions, SecretBackend, SecretName, reference_name,
 };
 use vaultref_emulator::{Emulator, EmulatorConfig, Fault, Target};
 
@@ -58,23 +57,10 @@ async fn resolve_sequentially(backend: &dyn SecretBackend, doc: &mut Value) {
     }
 }
 
+mod support;
+
 fn backend(emu: &Emulator) -> Arc<KeyVaultBackend> {
-    let yaml = format!(
-        "fernetConfiguration:\n  fernetKey: jJ/9sz0g0OHxsfxOoSfdFdmk3ysNmPRnH3TUAbz3IHA=\n\
-         secretsManagerConfiguration:\n  secretsManager: azure-kv\n  parameters:\n    \
-         vaultUrl: {}\n    tenantId: {}\n    clientId: {}\n    clientSecret: {}\n    \
-         authorityHost: {}\n    caCertFile: {}\n",
-        emu.vault_url(),
-        emu.tenant_id(),
-        emu.client_id(),
-        emu.client_secret(),
-        emu.authority_host(),
-        emu.ca_cert_path().expect("TLS is on").display(),
-    );
-    let env = Environment::default();
-    let config = Config::parse(&yaml, &env).expect("configuration");
-    let kv = config.secrets_manager.key_vault.as_ref().expect("a vault");
-    Arc::new(KeyVaultBackend::from_config(kv, &env).expect("backend"))
+    support::key_vault_backend(&support::config(emu, "azure-kv", ""))
 }
 
 fn resolve(c: &mut Criterion) {
