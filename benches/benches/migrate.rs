@@ -30,6 +30,9 @@ use vaultref_emulator::{Emulator, EmulatorConfig, Fault, Target};
 use vaultref_store::{EntityType, MigrateOptions, NoProgress, Store, migrate_secrets};
 use vaultref_testkit::{Engine, TestDatabase, database_or_skip};
 
+/// Runs so far (migrations and vault-only alike), to name each run's secrets apart.
+static RUNS: AtomicUsize = AtomicUsize::new(0);
+
 /// Entities per migration.
 const ENTITIES: usize = 100;
 
@@ -58,14 +61,16 @@ fn manager(emu: &Emulator, provider: &str) -> SecretsManager {
     SecretsManager::from_config(&config, backend, Arc::new(Catalog::builtin())).expect("manager")
 }
 
-/// A fresh database of `engine` holding `ENTITIES` services with a plaintext password each.
-async fn seeded(engine: Engine) -> Option<(TestDatabase, Store)> {
+/// A fresh database of `engine` holding `ENTITIES` services with a plaintext password each,
+/// named after run `run`, so that every run writes secrets the vault does not hold yet (a run
+/// over names an earlier run wrote would find the same values there and write nothing).
+async fn seeded(engine: Engine, run: usize) -> Option<(TestDatabase, Store)> {
     let database = database_or_skip(engine).await?;
     let store = Store::connect(database.url()).await.expect("connect");
     store.migrate().await.expect("tables");
     for i in 0..ENTITIES {
         let service = json!({
-            "name": format!("service-{i:03}"),
+            "name": format!("service-{run}-{i:03}"),
             "serviceType": "Mysql",
             "connection": {"config": {
                 "type": "Mysql",
@@ -93,7 +98,7 @@ async fn migrations(
 ) -> Option<Duration> {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
-        let (database, store) = seeded(engine).await?;
+        let (database, store) = seeded(engine, RUNS.fetch_add(1, Ordering::Relaxed)).await?;
         let manager = manager(emu, provider);
         let started = Instant::now();
         let report = migrate_secrets(&store, &manager, &MigrateOptions::default(), &NoProgress)
@@ -109,7 +114,6 @@ async fn migrations(
 
 /// What custody does per secret, without a database: read the secret's current state, write.
 async fn vault_only(backend: &dyn SecretBackend, iters: u64) -> Duration {
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
     let mut total = Duration::ZERO;
     for _ in 0..iters {
         let run = RUNS.fetch_add(1, Ordering::Relaxed);
