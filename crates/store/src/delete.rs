@@ -12,8 +12,7 @@
 use vaultref_core::{EntityKey, Release, SecretName, SecretsManager};
 
 use crate::error::{Error, Result};
-use crate::store::MAX_ATTEMPTS;
-use crate::store::{Store, StoredEntity, table_name};
+use crate::store::{MAX_ATTEMPTS, Store, StoredEntity, table_name};
 use crate::write::{recover_references_written_meanwhile, register_references_again};
 
 /// What [`delete_entity`] did (or, in a dry run, would do).

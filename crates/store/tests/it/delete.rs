@@ -3,9 +3,11 @@
 use serde_json::json;
 use sqlx::Connection as _;
 use vaultref_core::EntityKey;
-use vaultref_store::{EntityType, MigrateOptions, NoProgress, delete_entity, migrate_secrets};
+use vaultref_store::{EntityType, delete_entity};
 
-use crate::support::{FERNET_KEY, databases, emulator, entity, manager, vault_calls};
+use crate::support::{
+    FERNET_KEY, databases, emulator, entity, manager, migrate_managed, vault_calls,
+};
 
 const SERVICE_SECRET: &str = "openmetadata-database-mysql-test-authtype-password";
 const OTHER_SECRET: &str = "openmetadata-database-other-authtype-password";
@@ -29,14 +31,7 @@ async fn deleting_an_entity_removes_its_row_and_exactly_its_computed_secrets() {
                 .await
                 .unwrap();
         }
-        let report = migrate_secrets(
-            store,
-            &manager(&emu, FERNET_KEY),
-            &MigrateOptions::default(),
-            &NoProgress,
-        )
-        .await
-        .unwrap();
+        let report = migrate_managed(store, &emu).await;
         assert!(report.is_success(), "{label}: {report:?}");
         assert!(emu.secret_value(SERVICE_SECRET).is_some(), "{label}");
         let key =
@@ -135,14 +130,7 @@ async fn a_reference_committed_while_its_secret_is_deleted_gets_the_secret_back(
             .upsert(EntityType::DatabaseService, entity("mysql-service.json"))
             .await
             .unwrap();
-        let report = migrate_secrets(
-            store,
-            &manager(&emu, FERNET_KEY),
-            &MigrateOptions::default(),
-            &NoProgress,
-        )
-        .await
-        .unwrap();
+        let report = migrate_managed(store, &emu).await;
         assert!(report.is_success(), "{label}: {report:?}");
         let stored = store
             .get(EntityType::DatabaseService, "mysql-test")

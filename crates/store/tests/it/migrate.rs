@@ -12,7 +12,9 @@ use vaultref_store::{
     Store, migrate_secrets, rotate_fernet_key,
 };
 
-use crate::support::{FERNET_KEY, databases, emulator, entity, manager, vault_calls};
+use crate::support::{
+    FERNET_KEY, databases, emulator, entity, manager, migrate_managed, vault_calls,
+};
 
 const SERVICE_SECRET: &str = "openmetadata-database-mysql-test-authtype-password";
 const BOT_SECRET: &str = "openmetadata-bot-ingestion-bot-config-jwttoken";
@@ -131,14 +133,7 @@ async fn managed_mode_moves_plaintexts_into_the_vault_once() {
         let store = &db.store;
         seed(store).await;
 
-        let report = migrate_secrets(
-            store,
-            &manager(&emu, FERNET_KEY),
-            &MigrateOptions::default(),
-            &NoProgress,
-        )
-        .await
-        .unwrap();
+        let report = migrate_managed(store, &emu).await;
         assert!(report.is_success(), "{}: {report:?}", db.label);
         assert_eq!(report.updated(), 3, "{}: {report:?}", db.label);
         assert_eq!(report.secrets_written().len(), 3);
@@ -147,14 +142,7 @@ async fn managed_mode_moves_plaintexts_into_the_vault_once() {
         // A second run, from a fresh process: no vault write, no row change.
         let before = rows(store).await;
         emu.clear_requests();
-        let report = migrate_secrets(
-            store,
-            &manager(&emu, FERNET_KEY),
-            &MigrateOptions::default(),
-            &NoProgress,
-        )
-        .await
-        .unwrap();
+        let report = migrate_managed(store, &emu).await;
         assert!(report.is_success());
         assert_eq!(
             (report.updated(), report.unchanged()),
@@ -216,14 +204,7 @@ async fn a_denied_write_leaves_its_row_and_the_others_migrate() {
         // Services come first: the service's write is the first vault write.
         emu.inject(Fault::forbidden_by_policy(Target::Vault, 1));
 
-        let report = migrate_secrets(
-            store,
-            &manager(&emu, FERNET_KEY),
-            &MigrateOptions::default(),
-            &NoProgress,
-        )
-        .await
-        .unwrap();
+        let report = migrate_managed(store, &emu).await;
         assert!(!report.is_success(), "{}", db.label);
         let failed: Vec<_> = report.failed().map(|e| e.name.as_str()).collect();
         assert_eq!(failed, ["mysql-test"], "{}: {report:?}", db.label);
@@ -252,14 +233,7 @@ async fn a_denied_write_leaves_its_row_and_the_others_migrate() {
         assert!(emu.secret_value(SERVICE_SECRET).is_none());
 
         // Once the vault allows it, a second run finishes the job.
-        let report = migrate_secrets(
-            store,
-            &manager(&emu, FERNET_KEY),
-            &MigrateOptions::default(),
-            &NoProgress,
-        )
-        .await
-        .unwrap();
+        let report = migrate_managed(store, &emu).await;
         assert!(report.is_success(), "{report:?}");
         assert_eq!(report.updated(), 1);
         check_migrated(&emu, store, db.label).await;
@@ -276,14 +250,7 @@ async fn key_rotation_leaves_every_value_readable_with_the_new_key_alone() {
         let emu = emulator().await;
         let store = &db.store;
         seed(store).await;
-        migrate_secrets(
-            store,
-            &manager(&emu, FERNET_KEY),
-            &MigrateOptions::default(),
-            &NoProgress,
-        )
-        .await
-        .unwrap();
+        migrate_managed(store, &emu).await;
         let old = KeyRing::parse(FERNET_KEY).unwrap();
         let timestamps: Vec<u64> = fernet_values(&rows(store).await)
             .iter()
@@ -368,14 +335,7 @@ async fn a_new_entity_never_takes_the_secret_of_a_stored_one() {
             .upsert(EntityType::DatabaseService, owner)
             .await
             .unwrap();
-        migrate_secrets(
-            store,
-            &manager(&emu, FERNET_KEY),
-            &MigrateOptions::default(),
-            &NoProgress,
-        )
-        .await
-        .unwrap();
+        migrate_managed(store, &emu).await;
         let name = "openmetadata-database-mysqltest-authtype-password";
         assert_eq!(emu.secret_value(name).as_deref(), Some("s3cret"));
 
@@ -390,14 +350,7 @@ async fn a_new_entity_never_takes_the_secret_of_a_stored_one() {
             .unwrap();
         emu.clear_requests();
 
-        let report = migrate_secrets(
-            store,
-            &manager(&emu, FERNET_KEY),
-            &MigrateOptions::default(),
-            &NoProgress,
-        )
-        .await
-        .unwrap();
+        let report = migrate_managed(store, &emu).await;
         let failed: Vec<_> = report.failed().map(|e| e.name.as_str()).collect();
         assert_eq!(failed, ["mysql_test"], "{}: {report:?}", db.label);
         let EntityStatus::Failed { error } = status_of(&report, "mysql_test") else {
@@ -609,14 +562,7 @@ async fn workflows_migrate_too() {
             .await
             .unwrap();
 
-        let report = migrate_secrets(
-            store,
-            &manager(&emu, FERNET_KEY),
-            &MigrateOptions::default(),
-            &NoProgress,
-        )
-        .await
-        .unwrap();
+        let report = migrate_managed(store, &emu).await;
         let EntityStatus::Updated { written } = status_of(&report, "test-connection-mysql-01")
         else {
             panic!("{}: {report:?}", db.label)

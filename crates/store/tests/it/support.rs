@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use vaultref_core::{Catalog, Config, Environment, KeyVaultBackend, SecretBackend, SecretsManager};
 use vaultref_emulator::{Emulator, EmulatorConfig, Target};
-use vaultref_store::Store;
+use vaultref_store::{MigrateOptions, MigrationReport, NoProgress, Store, migrate_secrets};
 use vaultref_testkit::TestDatabase;
 
 pub(crate) const FERNET_KEY: &str = "jJ/9sz0g0OHxsfxOoSfdFdmk3ysNmPRnH3TUAbz3IHA=";
@@ -94,6 +94,19 @@ pub(crate) fn manager(emu: &Emulator, fernet_key: &str) -> SecretsManager {
     let kv = config.secrets_manager.key_vault.as_ref().unwrap();
     let backend: Arc<dyn SecretBackend> = Arc::new(KeyVaultBackend::from_config(kv, &env).unwrap());
     SecretsManager::from_config(&config, Some(backend), Arc::new(Catalog::builtin())).unwrap()
+}
+
+/// `migrate_secrets` over `store` with a fresh managed-mode manager against `emu` and the
+/// default options.
+pub(crate) async fn migrate_managed(store: &Store, emu: &Emulator) -> MigrationReport {
+    migrate_secrets(
+        store,
+        &manager(emu, FERNET_KEY),
+        &MigrateOptions::default(),
+        &NoProgress,
+    )
+    .await
+    .unwrap()
 }
 
 /// The vault requests with `method`, as `(path, status)`.
