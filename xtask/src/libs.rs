@@ -20,6 +20,7 @@ const LIBRARIES: &[(&str, &str)] = &[
     ("vaultref-entra", "crates/entra"),
     ("vaultref-keyvault", "crates/keyvault"),
     ("vaultref-core", "crates/core"),
+    ("vaultref-airflow", "crates/airflow"),
     ("vaultref-store", "crates/store"),
     ("vaultref-emulator", "emulator"),
 ];

@@ -15,10 +15,11 @@ use std::io::Read as _;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use secrecy::{ExposeSecret, SecretString};
-use vaultref_core::{
+use vaultref_airflow::{
     AirflowBackend, AirflowConnection, AirflowKind, AirflowSettings, ConnectionForm, NameCandidate,
-    NamePlan, ResolverOptions,
+    NamePlan,
 };
+use vaultref_core::ResolverOptions;
 use vaultref_fernet::Zeroizing;
 
 use crate::setup;

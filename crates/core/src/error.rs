@@ -199,11 +199,6 @@ pub enum Error {
         source: Arc<Error>,
     },
 
-    /// Airflow's secrets: a connection Airflow cannot read, or a write Airflow would never read
-    /// back or that would replace another id's secret.
-    #[error(transparent)]
-    Airflow(#[from] crate::airflow::AirflowError),
-
     /// The secret backend failed.
     #[error("secret `{name}`: {kind}: {detail}")]
     Backend {

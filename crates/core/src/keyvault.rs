@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
@@ -49,23 +48,6 @@ impl fmt::Debug for KeyVaultBackend {
             .field("wait", &self.wait)
             .finish()
     }
-}
-
-/// How the client is built besides the vault and the credential.
-#[derive(Debug, Default)]
-pub(crate) struct ClientSettings {
-    /// The Entra host (else `AZURE_AUTHORITY_HOST`, else the public cloud).
-    pub(crate) authority_host: Option<Url>,
-    /// Extra CA certificates (else `SSL_CERT_FILE`).
-    pub(crate) ca_cert_file: Option<PathBuf>,
-    /// The challenge-resource check; `None`: on, except for a vault on a loopback IP.
-    pub(crate) verify_challenge_resource: Option<bool>,
-    /// The Key Vault REST api-version (else the client's default).
-    pub(crate) api_version: Option<String>,
-    /// Time allowed to connect (else the HTTP client's default).
-    pub(crate) connect_timeout: Option<Duration>,
-    /// Tenants besides the credential's own that a challenge may name.
-    pub(crate) additionally_allowed_tenants: Vec<String>,
 }
 
 impl KeyVaultBackend {
@@ -194,64 +176,57 @@ fn connect(
     ca_cert_file: Option<PathBuf>,
     env: &Environment,
 ) -> Result<KeyVaultBackend> {
-    let settings = ClientSettings {
-        authority_host,
-        ca_cert_file,
-        ..ClientSettings::default()
-    };
-    connect_with(vault_url, credential, settings, env)
-}
-
-/// A backend for `vault_url` with `credential`, built as `settings` say (vaultref-keyvault's
-/// [`SecretClient::connect`]).
-pub(crate) fn connect_with(
-    vault_url: &Url,
-    credential: &VaultCredential,
-    settings: ClientSettings,
-    env: &Environment,
-) -> Result<KeyVaultBackend> {
-    let ClientSettings {
-        authority_host,
-        ca_cert_file,
-        verify_challenge_resource,
-        api_version,
-        connect_timeout,
-        additionally_allowed_tenants,
-    } = settings;
     let options = ConnectOptions {
         authority_host,
         ca_cert_file,
         env: env.clone(),
         user_agent: concat!("vaultref-core/", env!("CARGO_PKG_VERSION")).to_owned(),
-        verify_challenge_resource,
-        api_version,
-        connect_timeout,
-        additionally_allowed_tenants,
+        ..ConnectOptions::default()
     };
-    SecretClient::connect(vault_url, credential, options)
-        .map(KeyVaultBackend::new)
-        .map_err(|e| Error::VaultClient {
-            vault: redact(vault_url),
-            detail: e.to_string(),
-        })
+    KeyVaultBackend::connect(vault_url, credential, options)
 }
 
-/// Classifies a client error for the store path and the resolver.
-pub(crate) fn backend_error(name: &SecretName, error: &vaultref_keyvault::Error) -> Error {
-    use vaultref_keyvault::Error as Kv;
-    let kind = match error {
-        Kv::NotFound { .. } => BackendErrorKind::NotFound,
-        Kv::DeletedButRecoverable { .. } => BackendErrorKind::DeletedButRecoverable,
-        Kv::Forbidden { .. } => BackendErrorKind::Forbidden,
-        Kv::Unauthorized { .. } | Kv::Credential(_) => BackendErrorKind::Unauthenticated,
-        Kv::Throttled { .. } => BackendErrorKind::Throttled,
-        Kv::Transport { .. } => BackendErrorKind::Unreachable,
-        _ => BackendErrorKind::Other,
-    };
-    Error::Backend {
-        kind,
-        name: name.clone(),
-        detail: error.to_string(),
+impl KeyVaultBackend {
+    /// A backend for `vault_url` with `credential`, built as `options` say (vaultref-keyvault's
+    /// [`SecretClient::connect`]: one HTTP client shared by the credential and the vault;
+    /// `AZURE_*` / `IDENTITY_*` and `SSL_CERT_FILE` read from `options.env`).
+    ///
+    /// # Errors
+    /// [`Error::VaultClient`] when the credential or the HTTP client cannot be built.
+    pub fn connect(
+        vault_url: &Url,
+        credential: &VaultCredential,
+        options: ConnectOptions,
+    ) -> Result<Self> {
+        SecretClient::connect(vault_url, credential, options)
+            .map(KeyVaultBackend::new)
+            .map_err(|e| Error::VaultClient {
+                vault: redact(vault_url),
+                detail: e.to_string(),
+            })
+    }
+}
+
+impl Error {
+    /// Core's error for a Key Vault client failure on `name`, classified for the store path and
+    /// the resolver ([`BackendErrorKind`]); the detail keeps the client's message.
+    #[must_use]
+    pub fn from_key_vault(name: &SecretName, error: &vaultref_keyvault::Error) -> Self {
+        use vaultref_keyvault::Error as Kv;
+        let kind = match error {
+            Kv::NotFound { .. } => BackendErrorKind::NotFound,
+            Kv::DeletedButRecoverable { .. } => BackendErrorKind::DeletedButRecoverable,
+            Kv::Forbidden { .. } => BackendErrorKind::Forbidden,
+            Kv::Unauthorized { .. } | Kv::Credential(_) => BackendErrorKind::Unauthenticated,
+            Kv::Throttled { .. } => BackendErrorKind::Throttled,
+            Kv::Transport { .. } => BackendErrorKind::Unreachable,
+            _ => BackendErrorKind::Other,
+        };
+        Error::Backend {
+            kind,
+            name: name.clone(),
+            detail: error.to_string(),
+        }
     }
 }
 
@@ -277,7 +252,7 @@ impl SecretBackend for KeyVaultBackend {
             .client
             .set_secret(name, &SecretValue::from(value.expose_secret()), &options)
             .await
-            .map_err(|e| backend_error(name, &e))?;
+            .map_err(|e| Error::from_key_vault(name, &e))?;
         Ok(secret.properties.version)
     }
 
@@ -286,7 +261,7 @@ impl SecretBackend for KeyVaultBackend {
             .client
             .get_secret(name)
             .await
-            .map_err(|e| backend_error(name, &e))?;
+            .map_err(|e| Error::from_key_vault(name, &e))?;
         Ok(SecretString::from(secret.value.expose()))
     }
 
@@ -295,7 +270,7 @@ impl SecretBackend for KeyVaultBackend {
             .client
             .get_secret(name)
             .await
-            .map_err(|e| backend_error(name, &e))?;
+            .map_err(|e| Error::from_key_vault(name, &e))?;
         Ok(VaultSecret::new(
             SecretString::from(secret.value.expose()),
             secret.properties.version,
@@ -308,7 +283,7 @@ impl SecretBackend for KeyVaultBackend {
             .client
             .get_deleted_secret(name)
             .await
-            .map_err(|e| backend_error(name, &e))?;
+            .map_err(|e| Error::from_key_vault(name, &e))?;
         Ok(deleted.properties.tags)
     }
 
@@ -317,7 +292,7 @@ impl SecretBackend for KeyVaultBackend {
             .delete_secret_and_wait(name, &self.wait)
             .await
             .map(drop)
-            .map_err(|e| backend_error(name, &e))
+            .map_err(|e| Error::from_key_vault(name, &e))
     }
 
     async fn recover_secret(&self, name: &SecretName) -> Result<()> {
@@ -325,7 +300,7 @@ impl SecretBackend for KeyVaultBackend {
             .recover_deleted_secret_and_wait(name, &self.wait)
             .await
             .map(drop)
-            .map_err(|e| backend_error(name, &e))
+            .map_err(|e| Error::from_key_vault(name, &e))
     }
 }
 

@@ -51,11 +51,9 @@
 //!   ([`KeyVaultBackend::from_consumer`] connects to it; [`consumer_backend`] picks the vault
 //!   a configuration gives consumers); [`WorkflowSecrets`] reads the provider and loader an
 //!   OpenMetadata workflow file names for its ingestion.
-//! - Airflow: [`AirflowBackend`] reads and writes what Airflow's `AzureKeyVaultBackend` reads,
-//!   configured from [`AirflowSettings`] (Airflow's own environment variables and airflow.cfg),
-//!   with names exactly as the backend builds them ([`AirflowNaming`], [`AirflowKind`]) and
-//!   connections in both of Airflow's forms ([`AirflowConnection`], [`ConnectionForm`]), through
-//!   the resolver's cache.
+//! - Airflow's own secrets (what its `AzureKeyVaultBackend` reads) are the crate
+//!   vaultref-airflow, built on this one: [`KeyVaultBackend::connect`],
+//!   [`Error::from_key_vault`], [`parse_http_url`] and [`parse_ini`] are public for it.
 //!
 //! Errors: one [`Error`] enum, whose messages say what to fix and never contain secret values.
 //!
@@ -87,7 +85,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod airflow;
 mod audit;
 mod backend;
 mod catalog;
@@ -110,11 +107,6 @@ mod resolve;
 mod workflow;
 
 pub use crate::{
-    airflow::{
-        AirflowBackend, AirflowConnection, AirflowCredential, AirflowError, AirflowKind,
-        AirflowNaming, AirflowSettings, BACKEND_CLASS, ConnectionForm, DEFAULT_CACHE_TTL_SECONDS,
-        ListedSecret, NameCandidate, NamePlan, TAG_ID, TAG_KIND, TAG_TEAM, TEAM_SEPARATOR,
-    },
     audit::{
         AUDIT_TARGET, AuditAction, AuditEvent, AuditSink, RecordingAuditSink, TracingAuditSink,
         audit_secret_change,
@@ -123,8 +115,8 @@ pub use crate::{
     catalog::{Catalog, SecretField, replace_coverage_table},
     config::{
         Config, DEFAULT_RATE_LIMIT_PERMITS_PER_SECOND, DatabaseConfig, KeyVaultConfig, LoaderKind,
-        MAX_CONFIG_BYTES, OWNER_TAG, ProviderKind, SecretsManagerConfig, parse_tags,
-        read_config_file,
+        MAX_CONFIG_BYTES, OWNER_TAG, ProviderKind, SecretsManagerConfig, parse_http_url,
+        parse_tags, read_config_file,
     },
     config_check::{ConfigCheck, Finding, Severity, credential_description},
     document::{Document, JsonPath, PathStep, changes, key_path},
@@ -136,7 +128,7 @@ pub use crate::{
     keyvault::{KeyVaultBackend, WaitOptions, connect_backend, consumer_backend},
     loader::{
         AIRFLOW_SECTION, ConsumerCredential, ConsumerVault, KEY_VAULT_DNS_SUFFIX_VAR,
-        airflow_config_path,
+        airflow_config_path, parse_ini,
     },
     manager::{
         References, Release, ReleaseOutcome, SecretsManager, SecretsManagerBuilder, StoreOutcome,

@@ -188,7 +188,10 @@ fn named_vault_url(name: &str, env: &Environment) -> Option<String> {
 
 /// A minimal reading of Python's `configparser` format: `[section]`, `key = value` or
 /// `key: value`, keys lower-cased, `#` / `;` comment lines, indented continuation lines.
-pub(crate) fn parse_ini(text: &str) -> BTreeMap<(String, String), String> {
+/// Returns every value by (section, key); the last one given wins. It reads airflow.cfg, for
+/// this crate's `airflow` loader and for vaultref-airflow.
+#[must_use]
+pub fn parse_ini(text: &str) -> BTreeMap<(String, String), String> {
     let mut values = BTreeMap::new();
     let mut section = String::new();
     let mut last: Option<(String, String)> = None;

@@ -13,7 +13,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize as _;
 use serde_yaml_ng::Value;
-use vaultref_core::{AirflowSettings, Config, Environment};
+use vaultref_airflow::AirflowSettings;
+use vaultref_core::{Config, Environment};
 
 const USE_LABEL: &str = "azure.workload.identity/use";
 const CLIENT_ID_ANNOTATION: &str = "azure.workload.identity/client-id";

@@ -487,7 +487,10 @@ fn http_url(node: &Node<'_>, text: &str, role: EndpointRole) -> Result<Url> {
 /// wrong; it never shows user info or a query, and text that is not a URL is described, not
 /// repeated: a mistyped URL holds whatever was pasted or substituted into it
 /// (`${OM_SM_CLIENT_SECRET}` in the wrong place).
-pub(crate) fn parse_http_url(text: &str, role: EndpointRole) -> std::result::Result<Url, String> {
+///
+/// # Errors
+/// What is wrong with the URL and how to write it, as a message to put after its key.
+pub fn parse_http_url(text: &str, role: EndpointRole) -> std::result::Result<Url, String> {
     let mut url = Url::parse(text).map_err(|e| {
         format!(
             "is not a URL ({e}; {} characters): write it as https://host[:port]/",

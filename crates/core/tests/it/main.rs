@@ -5,7 +5,6 @@
 // a panic is how they report a broken fixture.
 #![allow(clippy::unwrap_used)]
 
-mod airflow;
 mod custody;
 mod from_config;
 mod resolve;

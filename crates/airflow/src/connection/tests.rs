@@ -53,10 +53,7 @@ fn uris_read_like_airflow() {
         "aws://?__extra__=%5B1%5D",
     ] {
         let err = AirflowConnection::from_uri(bad).unwrap_err();
-        assert!(
-            matches!(err, AirflowError::InvalidConnection { .. }),
-            "{bad}"
-        );
+        assert!(matches!(err, Error::InvalidConnection { .. }), "{bad}");
     }
 }
 

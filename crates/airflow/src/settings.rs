@@ -12,12 +12,12 @@ use url::Url;
 use vaultref_entra::{DefaultAzureCredentialOptions, UserAssignedId};
 use vaultref_transport::EndpointRole;
 
-use super::naming::{AirflowKind, AirflowNaming};
-use super::pyjson::{self, PyJson};
-use crate::config::parse_http_url;
-use crate::env::Environment;
 use crate::error::{Error, Result};
-use crate::loader::{airflow_config_path, parse_ini};
+use crate::naming::{AirflowKind, AirflowNaming};
+use crate::pyjson::{self, PyJson};
+use vaultref_core::Environment;
+use vaultref_core::parse_http_url;
+use vaultref_core::{airflow_config_path, parse_ini};
 
 /// The backend class Airflow's `[secrets] backend` names for Key Vault.
 pub const BACKEND_CLASS: &str =

@@ -13,9 +13,9 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::AirflowError;
-use super::pyjson::{self, PyJson};
-use super::pyurl::{self, UrlError};
+use crate::error::Error;
+use crate::pyjson::{self, PyJson};
+use crate::pyurl::{self, UrlError};
 
 /// The query key under which Airflow stores extras that cannot be flattened.
 const EXTRA_KEY: &str = "__extra__";
@@ -102,8 +102,8 @@ fn is_python_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
-fn invalid(problem: impl Into<String>) -> AirflowError {
-    AirflowError::InvalidConnection {
+fn invalid(problem: impl Into<String>) -> Error {
+    Error::InvalidConnection {
         problem: problem.into(),
     }
 }
@@ -113,9 +113,9 @@ impl AirflowConnection {
     /// starts with `{`, else a URI.
     ///
     /// # Errors
-    /// [`AirflowError::InvalidConnection`] when Airflow could not read it either; the message
+    /// [`Error::InvalidConnection`] when Airflow could not read it either; the message
     /// says what is wrong and never quotes the value.
-    pub fn parse(value: &str) -> Result<Self, AirflowError> {
+    pub fn parse(value: &str) -> Result<Self, Error> {
         let value = value.trim_matches(is_python_space);
         match ConnectionForm::of(value) {
             ConnectionForm::Json => Self::from_json(value),
@@ -132,8 +132,8 @@ impl AirflowConnection {
     /// Sets the extras from the text of a JSON object (`None` or `""` for none).
     ///
     /// # Errors
-    /// [`AirflowError::InvalidConnection`] when the text is not a JSON object.
-    pub fn set_extra(&mut self, extra: Option<&str>) -> Result<(), AirflowError> {
+    /// [`Error::InvalidConnection`] when the text is not a JSON object.
+    pub fn set_extra(&mut self, extra: Option<&str>) -> Result<(), Error> {
         self.extra = match extra.filter(|text| !text.is_empty()) {
             Some(text) => {
                 extra_dict(text)?;
@@ -147,10 +147,10 @@ impl AirflowConnection {
     /// Reads Airflow's URI form (`Connection.from_uri`).
     ///
     /// # Errors
-    /// [`AirflowError::InvalidConnection`] where Airflow raises: more than two `://`, a host
+    /// [`Error::InvalidConnection`] where Airflow raises: more than two `://`, a host
     /// protocol after user info, an invalid `[IPv6]` host, a port that is not a number from 0
     /// to 65535, `__extra__` that is not a JSON object.
-    pub fn from_uri(uri: &str) -> Result<Self, AirflowError> {
+    pub fn from_uri(uri: &str) -> Result<Self, Error> {
         let separators = uri.matches("://").count();
         if separators > 2 {
             return Err(invalid(
@@ -223,9 +223,9 @@ impl AirflowConnection {
     /// (an object, or a string holding one).
     ///
     /// # Errors
-    /// [`AirflowError::InvalidConnection`] for text that is not a JSON object, another key, a
+    /// [`Error::InvalidConnection`] for text that is not a JSON object, another key, a
     /// field that is not a string, a port that is not an integer, extras that are not an object.
-    pub fn from_json(text: &str) -> Result<Self, AirflowError> {
+    pub fn from_json(text: &str) -> Result<Self, Error> {
         let value = pyjson::loads(text)
             .map_err(|e| invalid(format!("the connection is not valid JSON ({e})")))?;
         let PyJson::Dict(entries) = value else {
@@ -235,7 +235,7 @@ impl AirflowConnection {
         };
         let mut connection = Self::default();
         for (key, value) in entries {
-            let text = || -> Result<Option<String>, AirflowError> {
+            let text = || -> Result<Option<String>, Error> {
                 match &value {
                     PyJson::Null => Ok(None),
                     PyJson::Str(s) => Ok(Some(s.clone())),
@@ -290,9 +290,9 @@ impl AirflowConnection {
     /// whole under `__extra__`, which Airflow also writes and reads.
     ///
     /// # Errors
-    /// [`AirflowError::InvalidConnection`] for a port outside 0 to 65535 (Airflow could not
+    /// [`Error::InvalidConnection`] for a port outside 0 to 65535 (Airflow could not
     /// read the URI back).
-    pub fn to_uri(&self) -> Result<String, AirflowError> {
+    pub fn to_uri(&self) -> Result<String, Error> {
         let mut uri = match self.conn_type.as_deref().filter(|t| !t.is_empty()) {
             Some(conn_type) => format!("{}://", conn_type.to_lowercase().replace('_', "-")),
             None => "//".to_owned(),
@@ -409,7 +409,7 @@ impl AirflowConnection {
     ///
     /// # Errors
     /// As [`AirflowConnection::to_uri`].
-    pub fn uri_losses(&self) -> Result<Vec<&'static str>, AirflowError> {
+    pub fn uri_losses(&self) -> Result<Vec<&'static str>, Error> {
         let back = Self::from_uri(&self.to_uri()?)?;
         let same = |a: Option<&str>, b: Option<&str>| a.unwrap_or("") == b.unwrap_or("");
         let secret = |s: &Option<SecretString>| s.as_ref().map(|v| v.expose_secret().to_owned());
@@ -456,11 +456,11 @@ impl AirflowConnection {
     }
 }
 
-fn urlsplit(url: &str) -> Result<pyurl::SplitUrl, AirflowError> {
+fn urlsplit(url: &str) -> Result<pyurl::SplitUrl, Error> {
     pyurl::urlsplit(url).map_err(url_problem)
 }
 
-fn url_problem(e: UrlError) -> AirflowError {
+fn url_problem(e: UrlError) -> Error {
     invalid(match e {
         UrlError::InvalidIpv6 => {
             "the URI's host has unbalanced or invalid [brackets]: percent-encode the host"
@@ -494,7 +494,7 @@ fn normalize_conn_type(conn_type: &str) -> String {
 }
 
 /// `int(port)` for a truthy JSON port; a falsy one is no port.
-fn json_port(value: &PyJson) -> Result<Option<i64>, AirflowError> {
+fn json_port(value: &PyJson) -> Result<Option<i64>, Error> {
     let problem = || invalid("`port` must be an integer (or a string of digits)");
     if !value.is_truthy() {
         return Ok(None);
@@ -524,7 +524,7 @@ fn json_port(value: &PyJson) -> Result<Option<i64>, AirflowError> {
 }
 
 /// The extras as a dict; Airflow's core model refuses anything else.
-fn extra_dict(text: &str) -> Result<Vec<(String, PyJson)>, AirflowError> {
+fn extra_dict(text: &str) -> Result<Vec<(String, PyJson)>, Error> {
     match pyjson::loads(text) {
         Ok(PyJson::Dict(entries)) => Ok(entries),
         Ok(_) => Err(invalid(

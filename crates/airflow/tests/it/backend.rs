@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
-use vaultref_core::{
-    AirflowBackend, AirflowConnection, AirflowError, AirflowKind, AirflowSettings, ConnectionForm,
-    Environment, Error, ResolverOptions, TAG_ID, TAG_KIND,
+use vaultref_airflow::{
+    AirflowBackend, AirflowConnection, AirflowKind, AirflowSettings, ConnectionForm, Error, TAG_ID,
+    TAG_KIND,
 };
+use vaultref_core::{Environment, ResolverOptions};
 use vaultref_emulator::{Emulator, Fault, Target};
 
 use crate::support::emulator;
@@ -194,10 +195,7 @@ async fn names_and_values_are_the_backend_s() {
             .set_variable(id, None, &SecretString::from("v"))
             .await
             .unwrap_err();
-        assert!(
-            matches!(err, Error::Airflow(AirflowError::InvalidName { .. })),
-            "{err}"
-        );
+        assert!(matches!(err, Error::InvalidName { .. }), "{err}");
     }
     assert!(emu.requests_to(Target::Vault).is_empty());
     // A missing secret is "no value", not an error.
@@ -253,9 +251,9 @@ async fn null_prefixes_custom_separators_and_empty_prefixes() {
     assert!(
         matches!(
             err,
-            Error::Airflow(AirflowError::KindDisabled {
+            Error::KindDisabled {
                 kind: AirflowKind::Connection
-            })
+            }
         ),
         "{err}"
     );
@@ -318,10 +316,7 @@ async fn multi_team_lookups_try_the_team_first_and_refuse_ambiguous_ids() {
         .set_variable("x__y", None, &SecretString::from("v"))
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, Error::Airflow(AirflowError::AmbiguousTeamId { .. })),
-        "{err}"
-    );
+    assert!(matches!(err, Error::AmbiguousTeamId { .. }), "{err}");
     let name = teams
         .set_variable("token", Some("team_a"), &SecretString::from("t"))
         .await
@@ -348,7 +343,7 @@ async fn writes_report_the_collisions_airflow_allows() {
             .await
             .unwrap_err();
         match err {
-            Error::Airflow(AirflowError::NameCollision { name, existing, .. }) => {
+            Error::NameCollision { name, existing, .. } => {
                 // Key Vault names ignore case: `A-B` is the same secret.
                 assert!(name.eq_ignore_ascii_case("airflow-variables-a-b"), "{name}");
                 assert_eq!(existing, "variable `a_b`");

@@ -5,19 +5,21 @@ use std::sync::Arc;
 
 use futures::TryStreamExt as _;
 use secrecy::{ExposeSecret, SecretString};
-use vaultref_keyvault::{ListOptions, SecretValue, SetSecretOptions, VaultCredential};
+use vaultref_keyvault::{
+    ConnectOptions, ListOptions, SecretValue, SetSecretOptions, VaultCredential,
+};
 
-use crate::backend::SecretBackend;
+use vaultref_core::SecretBackend;
 
-use super::AirflowError;
-use super::connection::{AirflowConnection, ConnectionForm};
-use super::naming::{AirflowKind, AirflowNaming, NameCandidate, NamePlan};
-use super::settings::AirflowSettings;
-use crate::env::Environment;
+use crate::connection::{AirflowConnection, ConnectionForm};
+use crate::error::Error;
 use crate::error::Result;
-use crate::keyvault::{ClientSettings, KeyVaultBackend, connect_with};
-use crate::naming::SecretName;
-use crate::resolve::{Resolver, ResolverOptions};
+use crate::naming::{AirflowKind, AirflowNaming, NameCandidate, NamePlan};
+use crate::settings::AirflowSettings;
+use vaultref_core::Environment;
+use vaultref_core::KeyVaultBackend;
+use vaultref_core::SecretName;
+use vaultref_core::{Resolver, ResolverOptions};
 
 /// Tag on secrets vaultref writes: the kind (`connection`, `variable`, `config`).
 pub const TAG_KIND: &str = "airflow-kind";
@@ -79,7 +81,8 @@ impl AirflowBackend {
     /// from `env`.
     ///
     /// # Errors
-    /// [`Error::VaultClient`](crate::Error::VaultClient) when the credential or the HTTP client cannot be built.
+    /// [`Error::Core`](crate::Error::Core) holding vaultref-core's `Error::VaultClient` when
+    /// the credential or the HTTP client cannot be built.
     pub fn connect(
         settings: &AirflowSettings,
         env: &Environment,
@@ -88,7 +91,7 @@ impl AirflowBackend {
         let chain = settings.credential.chain_options();
         let (credential, additionally_allowed_tenants) = match (&settings.credential, chain) {
             (
-                super::AirflowCredential::ClientSecret {
+                crate::settings::AirflowCredential::ClientSecret {
                     tenant_id,
                     client_id,
                     client_secret,
@@ -105,15 +108,17 @@ impl AirflowBackend {
             (_, Some((chain, tenants))) => (VaultCredential::DefaultChainWith(chain), tenants),
             (_, None) => (VaultCredential::DefaultChain, Vec::new()),
         };
-        let client = ClientSettings {
+        let client = ConnectOptions {
             ca_cert_file: settings.ca_cert_file.clone(),
+            env: env.clone(),
+            user_agent: concat!("vaultref-airflow/", env!("CARGO_PKG_VERSION")).to_owned(),
             verify_challenge_resource: settings.verify_challenge_resource,
             api_version: settings.api_version.clone(),
             connect_timeout: settings.connect_timeout,
             additionally_allowed_tenants,
-            ..ClientSettings::default()
+            ..ConnectOptions::default()
         };
-        let vault = connect_with(&settings.vault_url, &credential, client, env)?;
+        let vault = KeyVaultBackend::connect(&settings.vault_url, &credential, client)?;
         Ok(Self::new(settings.naming.clone(), vault, options))
     }
 
@@ -158,7 +163,7 @@ impl AirflowBackend {
                 {
                     Ok(value) => return Ok(Some(value)),
                     Err(e) if e.is_not_found() => {}
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.into()),
                 },
             }
         }
@@ -180,7 +185,7 @@ impl AirflowBackend {
     /// `get_connection`: the stored connection read into its fields; an empty value is none.
     ///
     /// # Errors
-    /// As [`AirflowBackend::get`], and [`AirflowError::InvalidConnection`] for a value Airflow
+    /// As [`AirflowBackend::get`], and [`Error::InvalidConnection`] for a value Airflow
     /// could not read either.
     pub async fn get_connection(
         &self,
@@ -219,9 +224,9 @@ impl AirflowBackend {
     /// when `team` is given), tagged with the kind, the id and the team. Returns the name.
     ///
     /// # Errors
-    /// [`AirflowError`] when Airflow would never read it back ([`AirflowError::KindDisabled`],
-    /// [`AirflowError::InvalidName`], [`AirflowError::AmbiguousTeamId`]) or when the name
-    /// already holds another id's secret ([`AirflowError::NameCollision`]); nothing is written
+    /// [`Error`] when Airflow would never read it back ([`Error::KindDisabled`],
+    /// [`Error::InvalidName`], [`Error::AmbiguousTeamId`]) or when the name
+    /// already holds another id's secret ([`Error::NameCollision`]); nothing is written
     /// then. Else the vault's failures.
     pub async fn set(
         &self,
@@ -235,13 +240,13 @@ impl AirflowBackend {
             .naming
             .write_name(kind, id, team)
             .map_err(|plan| match plan {
-                NamePlan::Disabled => AirflowError::KindDisabled { kind },
-                NamePlan::AmbiguousTeamId { normalized } => AirflowError::AmbiguousTeamId {
+                NamePlan::Disabled => Error::KindDisabled { kind },
+                NamePlan::AmbiguousTeamId { normalized } => Error::AmbiguousTeamId {
                     kind,
                     id: id.to_owned(),
                     normalized,
                 },
-                NamePlan::Names(names) => AirflowError::InvalidName {
+                NamePlan::Names(names) => Error::InvalidName {
                     kind,
                     id: id.to_owned(),
                     name: match names.into_iter().next() {
@@ -269,7 +274,7 @@ impl AirflowBackend {
                     let team = owner(TAG_TEAM)
                         .map(|t| format!(" of team `{t}`"))
                         .unwrap_or_default();
-                    return Err(AirflowError::NameCollision {
+                    return Err(Error::NameCollision {
                         kind,
                         id: id.to_owned(),
                         name: name.as_str().to_owned(),
@@ -278,12 +283,11 @@ impl AirflowBackend {
                             owner(TAG_KIND).unwrap_or_else(|| "secret".to_owned()),
                             owner(TAG_ID).unwrap_or_default()
                         ),
-                    }
-                    .into());
+                    });
                 }
             }
             Err(vaultref_keyvault::Error::NotFound { .. }) => {}
-            Err(e) => return Err(crate::keyvault::backend_error(&name, &e)),
+            Err(e) => return Err(vaultref_core::Error::from_key_vault(&name, &e).into()),
         }
         let options = SetSecretOptions {
             tags,
@@ -298,10 +302,10 @@ impl AirflowBackend {
                 &options,
             )
             .await
-            .map_err(|e| crate::keyvault::backend_error(&name, &e))?;
+            .map_err(|e| vaultref_core::Error::from_key_vault(&name, &e))?;
         self.resolver.invalidate(&name);
         tracing::info!(
-            target: crate::audit::AUDIT_TARGET,
+            target: vaultref_core::AUDIT_TARGET,
             action = "write",
             airflow_kind = %kind,
             id,
@@ -314,7 +318,7 @@ impl AirflowBackend {
     /// Stores `connection` for `conn_id` in `form`.
     ///
     /// # Errors
-    /// As [`AirflowBackend::set`], and [`AirflowError::InvalidConnection`] when the URI form
+    /// As [`AirflowBackend::set`], and [`Error::InvalidConnection`] when the URI form
     /// cannot hold the port.
     pub async fn set_connection(
         &self,
@@ -356,15 +360,15 @@ impl AirflowBackend {
     /// The vault's failures.
     pub async fn list(&self) -> Result<Vec<ListedSecret>> {
         // Errors name a secret; a listing has none, so they name the operation.
-        let listing = crate::naming::secret_name("list")?;
+        let listing = vaultref_core::secret_name("list")?;
         let properties: Vec<_> = self
             .vault
             .client()
             .list_secrets(&ListOptions::default())
-            .map_err(|e| crate::keyvault::backend_error(&listing, &e))?
+            .map_err(|e| vaultref_core::Error::from_key_vault(&listing, &e))?
             .try_collect()
             .await
-            .map_err(|e| crate::keyvault::backend_error(&listing, &e))?;
+            .map_err(|e| vaultref_core::Error::from_key_vault(&listing, &e))?;
         let mut listed: Vec<ListedSecret> = properties
             .into_iter()
             .filter_map(|p| {

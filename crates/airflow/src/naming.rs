@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use crate::naming::SecretName;
+use vaultref_core::SecretName;
 
 /// Separates the team from the id in a team-scoped name, whatever `sep` is.
 pub const TEAM_SEPARATOR: &str = "--";

@@ -1,33 +1,12 @@
-//! The Airflow side: what Airflow's `AzureKeyVaultBackend` reads, read and written the same
-//! way, through the [`Resolver`](crate::Resolver)'s cache.
-//!
-//! - [`AirflowSettings`]: the backend's configuration as users write it
-//!   (`AIRFLOW__SECRETS__BACKEND_KWARGS`, `[secrets]` / `[core]` of airflow.cfg), credentials
-//!   chosen as the backend chooses them.
-//! - [`AirflowNaming`]: secret names exactly as the backend builds them ([`NamePlan`]).
-//! - [`AirflowConnection`]: connections in Airflow's URI and JSON forms ([`ConnectionForm`]).
-//! - [`AirflowBackend`]: lookups (a missing secret or an invalid name is "no value", as in
-//!   Airflow), writes that report the name collisions Airflow allows, and listing.
-//!
-//! Module map: `settings`, `naming`, `connection` (over `pyurl` and `pyjson`, which follow
-//! Python's `urllib.parse` and `json`), `backend`.
+//! The crate's one error enum.
 
-mod backend;
-mod connection;
-mod naming;
-mod pyjson;
-mod pyurl;
-mod settings;
+use crate::naming::AirflowKind;
 
-pub use backend::{AirflowBackend, ListedSecret, TAG_ID, TAG_KIND, TAG_TEAM};
-pub use connection::{AirflowConnection, ConnectionForm};
-pub use naming::{AirflowKind, AirflowNaming, NameCandidate, NamePlan, TEAM_SEPARATOR};
-pub use settings::{AirflowCredential, AirflowSettings, BACKEND_CLASS, DEFAULT_CACHE_TTL_SECONDS};
-
-/// What can go wrong with Airflow's secrets, beyond the vault itself.
+/// What can go wrong with Airflow's secrets: its settings, its names and connections, and
+/// (from vaultref-core) the vault itself. Messages say what to fix and never hold a value.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum AirflowError {
+pub enum Error {
     /// A connection value neither of Airflow's forms can read (the value is never quoted).
     #[error("invalid Airflow connection: {problem}")]
     InvalidConnection {
@@ -91,4 +70,39 @@ pub enum AirflowError {
         /// What the secret holds, e.g. "connection `a-b`".
         existing: String,
     },
+
+    /// A setting of the backend's (its keyword arguments, `[core]` / `[secrets]` options) is
+    /// missing or invalid; `key` names where it is set.
+    #[error("{key} {problem}")]
+    Config {
+        /// The variable or keyword argument, e.g. `AIRFLOW__SECRETS__BACKEND_KWARGS vault_url`.
+        key: String,
+        /// What is wrong and what to write instead.
+        problem: String,
+    },
+
+    /// airflow.cfg exists but cannot be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    ConfigRead {
+        /// Where Airflow's configuration was looked for.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// The vault, its credential or a secret name (vaultref-core's error, as it is).
+    #[error(transparent)]
+    Core(#[from] vaultref_core::Error),
 }
+
+impl Error {
+    pub(crate) fn config(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self::Config {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// The result of this crate's operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
