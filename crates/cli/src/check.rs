@@ -333,7 +333,7 @@ fn check_database(config: &Config, report: &mut Report<'_>) -> Result<()> {
         }
         let mut rows = 0;
         let mut failure = None;
-        for entity_type in crate::entities::entity_types() {
+        for entity_type in crate::setup::entity_types() {
             match store.count(entity_type).await {
                 Ok(n) => rows += n,
                 Err(err) => {

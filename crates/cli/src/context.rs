@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result, anyhow};
+use anyhow::{Context as _, Result, anyhow, bail};
 use vaultref_core::{
-    Config, Environment, ignored_variables, read_config_file, referenced_variables,
+    Config, Environment, ProviderKind, ignored_variables, read_config_file, referenced_variables,
 };
 
 /// `--output`.
@@ -135,6 +135,29 @@ impl Context {
             .and_then(|path| read_config_file(path).ok())
             .is_some_and(|text| referenced_variables(&text).contains(var));
         if reads { var } else { key }.to_owned()
+    }
+
+    /// Refuses the `in-memory` provider for `command`: its vault ends with the command, so a
+    /// command that writes rows referencing it would leave references to values that exist
+    /// nowhere. `alternative` ends the message (e.g. ", or use --dry-run").
+    pub(crate) fn refuse_in_memory(
+        &self,
+        config: &Config,
+        command: &str,
+        alternative: &str,
+    ) -> Result<()> {
+        if config.secrets_manager.provider == ProviderKind::InMemory {
+            bail!(
+                "secretsManagerConfiguration.secretsManager is in-memory, whose vault lives only \
+                 as long as this command: {command} would store references to secrets that \
+                 vanish with it; set {} to managed-azure-kv (or db){alternative}",
+                self.setting(
+                    "SECRET_MANAGER",
+                    "secretsManagerConfiguration.secretsManager"
+                )
+            );
+        }
+        Ok(())
     }
 
     /// Whether `--output json` was asked for.

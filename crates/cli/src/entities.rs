@@ -25,14 +25,13 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 use vaultref_core::{
-    Catalog, Config, Document, EntityKey, EntityType, Environment, LoaderKind, ProviderKind,
-    Resolver, ResolverOptions, SecretBackend, SecretName, SecretsManager, changes, connect_backend,
-    consumer_backend,
+    Config, Document, EntityKey, EntityType, Environment, LoaderKind, Resolver, ResolverOptions,
+    SecretBackend, SecretName, SecretsManager, changes, consumer_backend,
 };
 use vaultref_fernet::Zeroizing;
 use vaultref_store::{
-    DEFAULT_PAGE_SIZE, Imported, LayoutKind, Store, StoredEntity, Upserted, delete_entity,
-    import_entity, register_stored_rows, release_secrets,
+    DEFAULT_PAGE_SIZE, Imported, Store, StoredEntity, Upserted, delete_entity, import_entity,
+    register_stored_rows, release_secrets,
 };
 
 use vaultref_transport::describe_size;
@@ -42,7 +41,7 @@ use crate::hints::with_hint;
 use crate::input::{BoundedLines, Line, MAX_ENTITY_LINE_BYTES};
 use crate::output;
 use crate::progress::Tracker;
-use crate::setup;
+use crate::setup::{self, CatalogArg, NO_TABLES, entity_types, manager, store, store_with_tables};
 
 /// Options of `vaultref entities`.
 #[derive(clap::Args)]
@@ -131,93 +130,6 @@ pub(crate) fn run(args: EntitiesArgs, ctx: &Context) -> Result<()> {
     }
 }
 
-/// `--catalog FILE`: a custom secret-field catalog added to the built-in one (and to the
-/// configuration's `secretFieldCatalog`).
-#[derive(clap::Args)]
-pub(crate) struct CatalogArg {
-    /// A custom secret-field catalog (the built-in catalog's JSON format) for custom
-    /// connection types and in-house fields (docs/compatibility.md).
-    #[arg(
-        id = "catalog",
-        long = "catalog",
-        value_name = "FILE",
-        env = "VAULTREF_CATALOG"
-    )]
-    pub(crate) path: Option<PathBuf>,
-}
-
-/// The manager the configuration describes, writing to its vault in managed mode for the
-/// deployment of `store` (whose database the ownership tag names), discovering secrets with
-/// the built-in catalog plus the configuration's and `extra_catalog`.
-pub(crate) fn manager(
-    config: &Config,
-    env: &Environment,
-    store: &Store,
-    extra_catalog: Option<&std::path::Path>,
-) -> Result<SecretsManager> {
-    let catalog = Catalog::for_config(config, extra_catalog)?;
-    let backend = connect_backend(config, env)?;
-    Ok(
-        SecretsManager::builder_from_config(config, backend, Arc::new(catalog))?
-            .deployment(store.identity())
-            .build()?,
-    )
-}
-
-/// The `in-memory` provider's vault ends with the command: a command that writes rows
-/// referencing it would leave references to values that exist nowhere.
-pub(crate) fn refuse_in_memory(
-    ctx: &Context,
-    config: &Config,
-    command: &str,
-    alternative: &str,
-) -> Result<()> {
-    if config.secrets_manager.provider == ProviderKind::InMemory {
-        bail!(
-            "secretsManagerConfiguration.secretsManager is in-memory, whose vault lives only as \
-             long as this command: {command} would store references to secrets that vanish with \
-             it; set {} to managed-azure-kv (or db){alternative}",
-            ctx.setting(
-                "SECRET_MANAGER",
-                "secretsManagerConfiguration.secretsManager"
-            )
-        );
-    }
-    Ok(())
-}
-
-/// Context for reading a database that may not have the entity tables yet.
-pub(crate) const NO_TABLES: &str =
-    "cannot read the entity tables (a new database gets them from `vaultref entities import`)";
-
-/// The store the configuration's `database` block names.
-pub(crate) async fn store(config: &Config) -> Result<Store> {
-    Store::from_config(config)
-        .await
-        .context("cannot open the entity store (check the configuration's database block)")
-}
-
-/// The store, refusing a database without any entity table: reading it would find nothing and
-/// succeed, although the configuration most likely names the wrong database.
-pub(crate) async fn store_with_tables(config: &Config) -> Result<Store> {
-    let store = store(config).await?;
-    let layout = store.layout().await.context(NO_TABLES)?;
-    if matches!(layout.kind(), LayoutKind::Empty) {
-        store.close().await;
-        bail!(
-            "the database {} has no entity tables: a new database gets them from `vaultref \
-             entities import`; or point database at OpenMetadata's database",
-            store.redacted_url()
-        );
-    }
-    Ok(store)
-}
-
-/// Every entity type with a table of its own, once.
-pub(crate) fn entity_types() -> Vec<EntityType> {
-    vaultref_store::entity_types_with_tables()
-}
-
 async fn import(
     ctx: &Context,
     config: &Config,
@@ -225,7 +137,7 @@ async fn import(
     catalog: &CatalogArg,
 ) -> Result<()> {
     let env = &ctx.env;
-    refuse_in_memory(ctx, config, "entities import", "")?;
+    ctx.refuse_in_memory(config, "entities import", "")?;
     let store = store(config).await?;
     store
         .migrate()

@@ -14,11 +14,11 @@ use vaultref_store::{
 };
 
 use crate::context::Context;
-use crate::entities::{NO_TABLES, manager, refuse_in_memory, store_with_tables};
 use crate::hints::with_hint;
 use crate::output;
 use crate::progress::Tracker;
 use crate::setup;
+use crate::setup::{NO_TABLES, manager, store_with_tables};
 
 /// Options of `vaultref migrate-secrets` and `vaultref rotate-fernet-key`.
 #[derive(clap::Args)]
@@ -121,7 +121,7 @@ pub(crate) fn run(operation: Operation, args: &MigrateArgs, ctx: &Context) -> Re
     let env = &ctx.env;
     let config = ctx.load_config()?;
     if matches!(operation, Operation::MigrateSecrets) && !args.dry_run {
-        refuse_in_memory(ctx, &config, "migrate-secrets", ", or use --dry-run")?;
+        ctx.refuse_in_memory(&config, "migrate-secrets", ", or use --dry-run")?;
     }
     let options = MigrateOptions::default()
         .with_dry_run(args.dry_run)

@@ -9,8 +9,8 @@ use anyhow::{Context as _, Result, bail};
 use serde_json::json;
 
 use crate::context::Context;
-use crate::entities::{CatalogArg, NO_TABLES, manager, store_with_tables};
 use crate::setup;
+use crate::setup::{CatalogArg, NO_TABLES, manager, store_with_tables};
 
 /// Options of `vaultref scan`.
 #[derive(clap::Args)]
