@@ -4,7 +4,13 @@
 //! ([`OAuthTransport`]) is our retrying [`HttpPipeline`], so there is one HTTP stack.
 //! Wire facts: specs/azure-protocols.md A1, A3, A4.
 
-use std::{fmt, future::Future, pin::Pin, sync::Mutex, time::Duration};
+use std::{
+    fmt,
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use oauth2::{
     AsyncHttpClient, AuthType, ClientId, ClientSecret, HttpRequest, HttpResponse,
@@ -16,8 +22,8 @@ use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
 use time::OffsetDateTime;
 
 use crate::{
-    AccessToken, EntraError, Error, Result, TokenRequestOptions,
-    cache::{CacheKey, later_by, refresh_on},
+    AccessToken, CredentialOptions, EntraError, Error, Result, TokenRequestOptions,
+    cache::{CacheKey, TokenCache, TokenSource, later_by, refresh_on},
     http::{HttpPipeline, RetryOn},
     options::{Context, validate_scopes},
 };
@@ -41,6 +47,72 @@ struct EntraRequest<'a> {
     scopes: &'a [String],
 }
 
+/// A client-credentials token source: an app registration and how it proves its identity.
+pub(crate) trait AppSource: TokenSource {
+    /// The app registration.
+    fn app(&self) -> &ClientApp;
+}
+
+/// What the client secret and workload identity credentials are besides their proof: their
+/// source behind a token cache, shared by clones.
+pub(crate) struct AppCredential<S> {
+    source: Arc<S>,
+    cache: Arc<TokenCache>,
+}
+
+impl<S> Clone for AppCredential<S> {
+    fn clone(&self) -> Self {
+        Self {
+            source: Arc::clone(&self.source),
+            cache: Arc::clone(&self.cache),
+        }
+    }
+}
+
+impl<S: AppSource> AppCredential<S> {
+    /// `source` behind a cache configured by its app's options.
+    pub(crate) fn new(source: S) -> Self {
+        let ctx = &source.app().ctx;
+        let cache = Arc::new(TokenCache::new(ctx.cache, ctx.clock.clone()));
+        Self {
+            source: Arc::new(source),
+            cache,
+        }
+    }
+
+    /// The source.
+    pub(crate) fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// `TokenCredential::get_token`: the cached token for the call's tenant and scopes, else
+    /// a new one from the source.
+    pub(crate) async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: &TokenRequestOptions,
+    ) -> Result<AccessToken> {
+        let key = self.source.app().cache_key(scopes, options)?;
+        self.cache
+            .get(&self.source, key, options.force_refresh)
+            .await
+    }
+
+    /// The start of a `Debug` form: the credential's name, tenant and client id (never the
+    /// proof).
+    pub(crate) fn debug_struct<'a, 'b>(
+        &self,
+        f: &'a mut fmt::Formatter<'b>,
+    ) -> fmt::DebugStruct<'a, 'b> {
+        let app = self.source.app();
+        let mut debug = f.debug_struct(app.credential);
+        debug
+            .field("tenant_id", &app.tenant_id)
+            .field("client_id", &app.client_id);
+        debug
+    }
+}
+
 /// An app registration that exchanges client credentials at the token endpoint: what the
 /// client secret and workload identity credentials share (they differ only in [`ClientAuth`]).
 pub(crate) struct ClientApp {
@@ -51,6 +123,24 @@ pub(crate) struct ClientApp {
 }
 
 impl ClientApp {
+    /// The app `client_id` of `tenant_id` for the credential named `credential`, its options
+    /// checked (the authority host among them).
+    pub(crate) fn new(
+        credential: &'static str,
+        tenant_id: String,
+        client_id: String,
+        options: CredentialOptions,
+    ) -> Result<Self> {
+        let ctx = Context::new(options)?;
+        ctx.authority_host()?;
+        Ok(Self {
+            credential,
+            tenant_id,
+            client_id,
+            ctx,
+        })
+    }
+
     /// The cache key of a `get_token` call: the scopes checked, the tenant resolved from the
     /// configured one and the one the call names.
     pub(crate) fn cache_key(

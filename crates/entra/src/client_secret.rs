@@ -1,15 +1,15 @@
 //! Client secret credential (OAuth2 client credentials with `client_secret`).
 
-use std::{fmt, sync::Arc};
+use std::fmt;
 
 use async_trait::async_trait;
 use secrecy::SecretString;
 
 use crate::{
     AccessToken, CredentialOptions, Error, Result, TokenCredential, TokenRequestOptions,
-    cache::{CacheKey, TokenCache, TokenSource},
-    client_credentials::{ClientApp, ClientAuth},
-    options::{Context, validate_tenant_id},
+    cache::{CacheKey, TokenSource},
+    client_credentials::{AppCredential, AppSource, ClientApp, ClientAuth},
+    options::validate_tenant_id,
 };
 
 const NAME: &str = "ClientSecretCredential";
@@ -36,10 +36,7 @@ const NAME: &str = "ClientSecretCredential";
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct ClientSecretCredential {
-    source: Arc<Source>,
-    cache: Arc<TokenCache>,
-}
+pub struct ClientSecretCredential(AppCredential<Source>);
 
 struct Source {
     app: ClientApp,
@@ -72,21 +69,16 @@ impl ClientSecretCredential {
                 "the client secret is empty: set AZURE_CLIENT_SECRET / clientSecret".into(),
             ));
         }
-        let ctx = Context::new(options)?;
-        ctx.authority_host()?;
-        let cache = Arc::new(TokenCache::new(ctx.cache, ctx.clock.clone()));
-        Ok(Self {
-            source: Arc::new(Source {
-                app: ClientApp {
-                    credential: NAME,
-                    tenant_id,
-                    client_id,
-                    ctx,
-                },
-                secret: client_secret,
-            }),
-            cache,
-        })
+        Ok(Self(AppCredential::new(Source {
+            app: ClientApp::new(NAME, tenant_id, client_id, options)?,
+            secret: client_secret,
+        })))
+    }
+}
+
+impl AppSource for Source {
+    fn app(&self) -> &ClientApp {
+        &self.app
     }
 }
 
@@ -106,10 +98,7 @@ impl TokenCredential for ClientSecretCredential {
         scopes: &[&str],
         options: &TokenRequestOptions,
     ) -> Result<AccessToken> {
-        let key = self.source.app.cache_key(scopes, options)?;
-        self.cache
-            .get(&self.source, key, options.force_refresh)
-            .await
+        self.0.get_token(scopes, options).await
     }
 
     fn credential_name(&self) -> &'static str {
@@ -119,9 +108,8 @@ impl TokenCredential for ClientSecretCredential {
 
 impl fmt::Debug for ClientSecretCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct(NAME)
-            .field("tenant_id", &self.source.app.tenant_id)
-            .field("client_id", &self.source.app.client_id)
+        self.0
+            .debug_struct(f)
             .field("client_secret", &"<redacted>")
             .finish_non_exhaustive()
     }

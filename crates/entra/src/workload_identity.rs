@@ -16,9 +16,9 @@ use zeroize::Zeroize as _;
 
 use crate::{
     AccessToken, CredentialOptions, Error, Result, TokenCredential, TokenRequestOptions,
-    cache::{CacheKey, TokenCache, TokenSource},
-    client_credentials::{ClientApp, ClientAuth},
-    options::{Context, validate_tenant_id},
+    cache::{CacheKey, TokenSource},
+    client_credentials::{AppCredential, AppSource, ClientApp, ClientAuth},
+    options::validate_tenant_id,
     variables::{AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID, missing_names},
 };
 
@@ -79,10 +79,7 @@ impl Default for WorkloadIdentityOptions {
 /// # drop(token); Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct WorkloadIdentityCredential {
-    source: Arc<Source>,
-    cache: Arc<TokenCache>,
-}
+pub struct WorkloadIdentityCredential(AppCredential<Source>);
 
 struct Source {
     app: ClientApp,
@@ -128,23 +125,12 @@ impl WorkloadIdentityCredential {
             });
         };
         validate_tenant_id(&tenant_id)?;
-        let ctx = Context::new(options)?;
-        ctx.authority_host()?;
-        let cache = Arc::new(TokenCache::new(ctx.cache, ctx.clock.clone()));
-        Ok(Self {
-            source: Arc::new(Source {
-                app: ClientApp {
-                    credential: NAME,
-                    tenant_id,
-                    client_id,
-                    ctx,
-                },
-                token_file,
-                reread_interval: settings.reread_interval,
-                assertion: Mutex::new(None),
-            }),
-            cache,
-        })
+        Ok(Self(AppCredential::new(Source {
+            app: ClientApp::new(NAME, tenant_id, client_id, options)?,
+            token_file,
+            reread_interval: settings.reread_interval,
+            assertion: Mutex::new(None),
+        })))
     }
 }
 
@@ -210,6 +196,12 @@ impl Source {
     }
 }
 
+impl AppSource for Source {
+    fn app(&self) -> &ClientApp {
+        &self.app
+    }
+}
+
 #[async_trait]
 impl TokenSource for Source {
     async fn fetch(&self, key: &CacheKey) -> Result<AccessToken> {
@@ -227,10 +219,7 @@ impl TokenCredential for WorkloadIdentityCredential {
         scopes: &[&str],
         options: &TokenRequestOptions,
     ) -> Result<AccessToken> {
-        let key = self.source.app.cache_key(scopes, options)?;
-        self.cache
-            .get(&self.source, key, options.force_refresh)
-            .await
+        self.0.get_token(scopes, options).await
     }
 
     fn credential_name(&self) -> &'static str {
@@ -240,10 +229,9 @@ impl TokenCredential for WorkloadIdentityCredential {
 
 impl fmt::Debug for WorkloadIdentityCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct(NAME)
-            .field("tenant_id", &self.source.app.tenant_id)
-            .field("client_id", &self.source.app.client_id)
-            .field("token_file", &self.source.token_file)
+        self.0
+            .debug_struct(f)
+            .field("token_file", &self.0.source().token_file)
             .finish_non_exhaustive()
     }
 }
@@ -290,20 +278,38 @@ mod tests {
         )
         .unwrap();
         let read = || async {
-            secrecy::ExposeSecret::expose_secret(&credential.source.assertion().await.unwrap())
+            secrecy::ExposeSecret::expose_secret(&credential.0.source().assertion().await.unwrap())
                 .to_owned()
         };
         assert_eq!(read().await, "header.payload.sig");
         std::fs::write(&path, "second.token.value-longer").unwrap();
         assert_eq!(read().await, "second.token.value-longer");
         std::fs::write(&path, "   \n").unwrap();
-        let err = credential.source.assertion().await.unwrap_err().to_string();
+        let err = credential
+            .0
+            .source()
+            .assertion()
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("the file is empty"), "{err}");
         std::fs::write(&path, "x".repeat(65 * 1024)).unwrap();
-        let err = credential.source.assertion().await.unwrap_err().to_string();
+        let err = credential
+            .0
+            .source()
+            .assertion()
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("larger than 64 KiB"), "{err}");
         std::fs::remove_file(&path).unwrap();
-        let err = credential.source.assertion().await.unwrap_err().to_string();
+        let err = credential
+            .0
+            .source()
+            .assertion()
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("AZURE_FEDERATED_TOKEN_FILE"), "{err}");
     }
 }
