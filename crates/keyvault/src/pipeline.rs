@@ -212,14 +212,9 @@ impl Pipeline {
             let response = match sent {
                 Ok(response) => response,
                 Err(e) => {
-                    let failure = TransportFailure::new(e, &call.url);
-                    if failure.is_transient()
-                        && let Some(delay) = retry.next_retry(&what, &failure.cause(), None)
-                    {
-                        retry.wait(delay).await;
-                        continue;
-                    }
-                    return Err(self.transport_error(call, attempts, &failure));
+                    let delay = self.transport_retry(&mut retry, &what, call, attempts, e)?;
+                    retry.wait(delay).await;
+                    continue;
                 }
             };
             let status = response.status();
@@ -251,14 +246,9 @@ impl Pipeline {
                     });
                 }
                 Err(BodyError::Transport(e)) => {
-                    let failure = TransportFailure::new(e, &call.url);
-                    if failure.is_transient()
-                        && let Some(delay) = retry.next_retry(&what, &failure.cause(), None)
-                    {
-                        retry.wait(delay).await;
-                        continue;
-                    }
-                    return Err(self.transport_error(call, attempts, &failure));
+                    let delay = self.transport_retry(&mut retry, &what, call, attempts, e)?;
+                    retry.wait(delay).await;
+                    continue;
                 }
             };
             if status == StatusCode::UNAUTHORIZED {
@@ -393,6 +383,26 @@ impl Pipeline {
             reuse_until,
         });
         Ok(value)
+    }
+
+    /// The wait before sending `call` again after a failure in transport (of the request or
+    /// of the response body); the error to return when no retry can fix the failure or the
+    /// retry budget is spent.
+    fn transport_retry(
+        &self,
+        retry: &mut RetryState<'_>,
+        what: &str,
+        call: &Call<'_>,
+        attempts: u32,
+        error: reqwest::Error,
+    ) -> Result<std::time::Duration> {
+        let failure = TransportFailure::new(error, &call.url);
+        if failure.is_transient()
+            && let Some(delay) = retry.next_retry(&what, &failure.cause(), None)
+        {
+            return Ok(delay);
+        }
+        Err(self.transport_error(call, attempts, &failure))
     }
 
     fn transport_error(&self, call: &Call<'_>, attempts: u32, failure: &TransportFailure) -> Error {
