@@ -18,7 +18,7 @@ use vaultref_core::{
 use crate::error::{Error, Result};
 use crate::store::{
     Barrier, MAX_ATTEMPTS, RowChange, RowFailure, RowWritten, Store, StoredEntity, Upserted,
-    table_name,
+    conflict, table_name,
 };
 
 /// What [`import_entity`] did.
@@ -94,13 +94,7 @@ pub async fn import_entity(
             released: before.dropped_by(&after),
         });
     }
-    Err(Error::Conflict {
-        table: table_name(entity_type),
-        name: EntityKey::of(entity_type, document.value())
-            .map(|key| key.fqn())
-            .unwrap_or_default(),
-        attempts: MAX_ATTEMPTS,
-    })
+    Err(conflict(entity_type, document.value(), ""))
 }
 
 /// The stored row's document with the secret fields of `new` (an imported document, in its
@@ -205,11 +199,7 @@ pub(crate) async fn rewrite_row(
             let _ = manager.register_stored(row.entity_type, &row.entity);
         }
     }
-    Err(Error::Conflict {
-        table: table_name(row.entity_type),
-        name: row.key().map(|key| key.fqn()).unwrap_or(row.name),
-        attempts: MAX_ATTEMPTS,
-    })
+    Err(conflict(row.entity_type, &row.entity, &row.name))
 }
 
 /// One attempt: the row (compare-and-set) and the plan's vault writes, committed together.

@@ -7,7 +7,8 @@ use serde_json::Value;
 use vaultref_core::{Document, EntityKey, EntityType, VaultWrites};
 
 use super::{
-    MAX_ATTEMPTS, MAX_ID_LEN, Store, StoredEntity, Upserted, new_id, query_error, table_name,
+    MAX_ATTEMPTS, MAX_ID_LEN, Store, StoredEntity, Upserted, conflict, new_id, query_error,
+    table_name,
 };
 use crate::error::{Error, Result};
 use crate::layout::{Table, hash_parts, name_hash};
@@ -100,13 +101,7 @@ impl Store {
                 return Ok((row, how));
             }
         }
-        Err(Error::Conflict {
-            table: table_name(entity_type),
-            name: EntityKey::of(entity_type, document.value())
-                .map(|key| key.fqn())
-                .unwrap_or_default(),
-            attempts: MAX_ATTEMPTS,
-        })
+        Err(conflict(entity_type, document.value(), ""))
     }
 
     /// Where `document` goes: the row with its identity (if any), the id it keeps or gets, and

@@ -44,6 +44,21 @@ struct Listing {
 /// How many times an entity is read and planned again when other writers keep changing it.
 pub(crate) const MAX_ATTEMPTS: usize = 5;
 
+/// [`Error::Conflict`] for `entity`, a row of `entity_type` that other writers kept changing
+/// for [`MAX_ATTEMPTS`] attempts (named by its identity when it has one, else `fallback`).
+pub(crate) fn conflict(
+    entity_type: EntityType,
+    entity: &serde_json::Value,
+    fallback: &str,
+) -> Error {
+    Error::Conflict {
+        table: table_name(entity_type),
+        name: EntityKey::of(entity_type, entity)
+            .map_or_else(|| fallback.to_owned(), |key| key.fqn()),
+        attempts: MAX_ATTEMPTS,
+    }
+}
+
 /// The longest entity id the tables hold (a UUID).
 const MAX_ID_LEN: usize = 36;
 
