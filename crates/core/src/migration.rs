@@ -73,14 +73,13 @@ fn same_shape(old: &Value, new: &Value) -> bool {
 /// Moving every `fernet:` value to the first key of a key list (`FERNET_KEY=new,old`),
 /// keeping each token's timestamp.
 pub struct FernetRotation {
-    all: KeyRing,
-    first: KeyRing,
+    keys: KeyRing,
 }
 
 impl std::fmt::Debug for FernetRotation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FernetRotation")
-            .field("keys", &self.all.len())
+            .field("keys", &self.keys.len())
             .finish_non_exhaustive()
     }
 }
@@ -110,16 +109,15 @@ impl FernetRotation {
                 ),
             )
         };
-        let all = KeyRing::parse(key_list).map_err(invalid)?;
-        let first =
-            KeyRing::parse(key_list.split(',').next().unwrap_or_default()).map_err(invalid)?;
-        Ok(Self { all, first })
+        Ok(Self {
+            keys: KeyRing::parse(key_list).map_err(invalid)?,
+        })
     }
 
     /// How many keys the list has.
     #[must_use]
     pub fn key_count(&self) -> usize {
-        self.all.len()
+        self.keys.len()
     }
 
     /// The edits that re-encrypt every `fernet:` value of `document` not yet under the first
@@ -167,12 +165,9 @@ impl FernetRotation {
                 let Some(token) = text.strip_prefix(FERNET_PREFIX) else {
                     return;
                 };
-                if self.first.extract_timestamp(token).is_ok() {
-                    rotation.under_first_key += 1;
-                    return;
-                }
-                match self.all.rotate(token) {
-                    Ok(rotated) => rotation.edits.push((
+                match self.keys.rotate_to_first(token) {
+                    Ok(None) => rotation.under_first_key += 1,
+                    Ok(Some(rotated)) => rotation.edits.push((
                         path.clone(),
                         Value::String(format!("{FERNET_PREFIX}{rotated}")),
                     )),

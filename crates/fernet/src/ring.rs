@@ -156,6 +156,24 @@ impl KeyRing {
         Ok(self.seal(&plaintext, timestamp))
     }
 
+    /// [`KeyRing::rotate`] for a token the first key did not make; `None` for one it did (left
+    /// as it is: rotating it again would only change its IV). The token is decoded once.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidToken`] when no key of the ring opens `token`.
+    pub fn rotate_to_first(&self, token: &str) -> Result<Option<String>, InvalidToken> {
+        let token = RawToken::decode(token)?;
+        let (first, _) = self.keys.split_first().ok_or(InvalidToken)?;
+        if token.authenticate(std::slice::from_ref(first)).is_some() {
+            return Ok(None);
+        }
+        let timestamp = token.timestamp();
+        let key = token.authenticate(&self.keys).ok_or(InvalidToken)?;
+        let plaintext = token.open(key)?;
+        Ok(Some(self.seal(&plaintext, timestamp)))
+    }
+
     /// The creation time of `token` in Unix seconds, once its HMAC has been verified with a key
     /// of the ring. The token is not decrypted and its age is not checked.
     ///

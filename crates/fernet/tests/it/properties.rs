@@ -36,3 +36,37 @@ proptest! {
         prop_assert_eq!(ring.extract_timestamp(&tampered), Err(InvalidToken));
     }
 }
+
+/// `rotate_to_first` leaves a token of the first key alone, moves one of an older key to the
+/// first with its timestamp, and refuses one no key made (or a flipped bit).
+#[test]
+fn rotate_to_first_moves_only_tokens_of_older_keys() {
+    let old = KeyRing::from(Key::parse("jJ/9sz0g0OHxsfxOoSfdFdmk3ysNmPRnH3TUAbz3IHA=").unwrap());
+    let new = ring();
+    let both = KeyRing::parse(
+        "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=,jJ/9sz0g0OHxsfxOoSfdFdmk3ysNmPRnH3TUAbz3IHA=",
+    )
+    .unwrap();
+
+    let current = new.encrypt(b"current");
+    assert_eq!(both.rotate_to_first(&current), Ok(None));
+
+    let legacy = old.encrypt(b"legacy");
+    let rotated = both.rotate_to_first(&legacy).unwrap().unwrap();
+    assert_eq!(new.decrypt(&rotated).unwrap().as_slice(), b"legacy");
+    assert!(old.decrypt(&rotated).is_err());
+    assert_eq!(
+        new.extract_timestamp(&rotated),
+        old.extract_timestamp(&legacy)
+    );
+    assert_eq!(both.rotate_to_first(&rotated), Ok(None));
+
+    assert_eq!(new.rotate_to_first(&legacy), Err(InvalidToken));
+    let mut raw = URL_SAFE.decode(&legacy).unwrap();
+    let last = raw.len() - 1;
+    raw[last] ^= 1;
+    assert_eq!(
+        both.rotate_to_first(&URL_SAFE.encode(&raw)),
+        Err(InvalidToken)
+    );
+}
