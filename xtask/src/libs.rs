@@ -31,6 +31,7 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("vaultref-keyvault", "managed_identity"),
     ("vaultref-keyvault", "workload_identity"),
     ("vaultref-core", "startup_resolve"),
+    ("vaultref-airflow", "airflow_connection"),
     ("vaultref-store", "migrate"),
 ];
 
