@@ -1,4 +1,5 @@
-//! Test support shared by vaultref's crates: a fresh database per test on every engine.
+//! Test support shared by vaultref's crates: a fresh database per test on every engine, and
+//! the fixtures every crate's tests use (the emulator, its environment, the entity corpus).
 //!
 //! [`for_each_database`] runs one test body on SQLite, PostgreSQL and MariaDB/MySQL;
 //! [`databases`] and [`database_or_skip`] hand out the same databases for tests that need
@@ -17,6 +18,9 @@
 //! [`EmulatorContainer`] runs the `vaultref` image (`vaultref emulator --tls`) the way other
 //! projects run it in their CI.
 //!
+//! Fixtures: [`tls_emulator`], [`deployment_variables`] (what a configuration against it reads),
+//! [`vault_calls`], [`FERNET_KEY`] and the entity corpus ([`entity`]).
+//!
 //! Each test's database has a random name and is dropped afterwards: the servers are shared.
 //! See docs/testing.md.
 
@@ -25,6 +29,7 @@ mod database;
 mod emulator;
 mod engine;
 mod error;
+mod fixtures;
 mod harness;
 mod server;
 
@@ -33,4 +38,5 @@ pub use database::TestDatabase;
 pub use emulator::{EMULATOR_IMAGE_VAR, EmulatorContainer};
 pub use engine::Engine;
 pub use error::{Error, Result};
+pub use fixtures::{FERNET_KEY, deployment_variables, entity, tls_emulator, vault_calls};
 pub use harness::{database_or_skip, databases, emulator_container_or_skip, for_each_database};

@@ -14,7 +14,7 @@ use vaultref_airflow::{
 use vaultref_core::{Environment, ResolverOptions};
 use vaultref_emulator::{Emulator, Fault, Target};
 
-use crate::support::emulator;
+use vaultref_testkit::tls_emulator as emulator;
 
 /// The environment of an Airflow deployment whose backend kwargs are the client-secret ones
 /// for `emu` plus `extra` (a JSON object; a null value removes a key).

@@ -1,19 +1,18 @@
-//! Shared fixtures: entities, the Fernet key and a fixed clock; the emulator with TLS and the
-//! authentication challenge on, and vaultref-core configured
-//! against it exactly as a user would: an `openmetadata.yaml` and environment variables.
+//! Shared fixtures: a fixed clock, vaultref-core configured against the emulator exactly as a
+//! user would (an `openmetadata.yaml` and environment variables), and, from vaultref-testkit,
+//! the entities, the Fernet key and the emulator with TLS.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde_json::Value;
 use vaultref_core::{
     Catalog, Config, Environment, KeyVaultBackend, RecordingAuditSink, SecretBackend,
     SecretsManager,
 };
-use vaultref_emulator::{Emulator, EmulatorConfig, Target};
+use vaultref_emulator::Emulator;
 use vaultref_fernet::{Clock, KeyRing};
 
-pub(crate) const FERNET_KEY: &str = "jJ/9sz0g0OHxsfxOoSfdFdmk3ysNmPRnH3TUAbz3IHA=";
+pub(crate) use vaultref_testkit::{FERNET_KEY, entity, tls_emulator as emulator, vault_calls};
 
 /// The time the manager's clock stands at (expiry dates are computed from it).
 pub(crate) const NOW: u64 = 1_800_000_000;
@@ -60,33 +59,14 @@ impl vaultref_core::Clock for FixedClock {
     }
 }
 
-pub(crate) async fn emulator() -> Emulator {
-    Emulator::start(EmulatorConfig {
-        tls: true,
-        ..EmulatorConfig::default()
-    })
-    .await
-    .unwrap()
-}
-
 /// The environment a deployment against `emu` would have, signing in as `client_id`.
 pub(crate) fn environment(emu: &Emulator, client_id: &str, client_secret: &str) -> Environment {
-    Environment::from_pairs([
-        ("FERNET_KEY", FERNET_KEY.to_owned()),
-        ("VAULT_URL", emu.vault_url().to_string()),
-        ("AUTHORITY_HOST", emu.authority_host().to_string()),
-        (
-            "CA_CERT",
-            emu.ca_cert_path().unwrap().to_string_lossy().into_owned(),
-        ),
-        ("OM_SM_TENANT_ID", emu.tenant_id().to_owned()),
-        ("OM_SM_CLIENT_ID", client_id.to_owned()),
-        ("OM_SM_CLIENT_SECRET", client_secret.to_owned()),
-        (
-            "SECRET_MANAGER_TAGS",
-            "[team:data,env:test:extra]".to_owned(),
-        ),
-    ])
+    let mut variables = vaultref_testkit::deployment_variables(emu, client_id, client_secret);
+    variables.push((
+        "SECRET_MANAGER_TAGS",
+        "[team:data,env:test:extra]".to_owned(),
+    ));
+    Environment::from_pairs(variables)
 }
 
 pub(crate) struct Deployment {
@@ -124,20 +104,6 @@ pub(crate) fn deployment(env: &Environment) -> Deployment {
     }
 }
 
-pub(crate) fn entity(file: &str) -> Value {
-    let path = format!("{}/tests/data/entities/{file}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 pub(crate) fn keys() -> KeyRing {
     KeyRing::parse(FERNET_KEY).unwrap()
-}
-
-/// The vault requests with `method`, as `(path, status)`.
-pub(crate) fn vault_calls(emu: &Emulator, method: &str) -> Vec<(String, u16)> {
-    emu.requests_to(Target::Vault)
-        .iter()
-        .filter(|r| r.method == method)
-        .map(|r| (r.path.clone(), r.status))
-        .collect()
 }

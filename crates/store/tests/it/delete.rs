@@ -6,7 +6,7 @@ use vaultref_core::EntityKey;
 use vaultref_store::{EntityType, delete_entity};
 
 use crate::support::{
-    FERNET_KEY, databases, emulator, entity, manager, migrate_managed, vault_calls,
+    FERNET_KEY, emulator, entity, for_each_store, manager, migrate_managed, vault_calls,
 };
 
 const SERVICE_SECRET: &str = "openmetadata-database-mysql-test-authtype-password";
@@ -14,7 +14,7 @@ const OTHER_SECRET: &str = "openmetadata-database-other-authtype-password";
 
 #[tokio::test]
 async fn deleting_an_entity_removes_its_row_and_exactly_its_computed_secrets() {
-    for db in databases().await {
+    for_each_store(async |db| {
         let emu = emulator().await;
         let store = &db.store;
         let label = db.label;
@@ -105,8 +105,8 @@ async fn deleting_an_entity_removes_its_row_and_exactly_its_computed_secrets() {
             .unwrap();
         assert!(again.is_none(), "{label}");
         emu.shutdown().await;
-        db.drop_database().await;
-    }
+    })
+    .await;
 }
 
 /// Another writer commits a row that references the entity's secret while `entities delete`
@@ -118,10 +118,9 @@ async fn deleting_an_entity_removes_its_row_and_exactly_its_computed_secrets() {
 /// there on every delete all the same).
 #[tokio::test]
 async fn a_reference_committed_while_its_secret_is_deleted_gets_the_secret_back() {
-    for db in databases().await {
+    for_each_store(async |db| {
         if db.label == "sqlite" {
-            db.drop_database().await;
-            continue;
+            return;
         }
         let emu = emulator().await;
         let store = &db.store;
@@ -217,6 +216,6 @@ async fn a_reference_committed_while_its_secret_is_deleted_gets_the_secret_back(
                 .is_none()
         );
         emu.shutdown().await;
-        db.drop_database().await;
-    }
+    })
+    .await;
 }

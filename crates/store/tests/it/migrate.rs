@@ -13,7 +13,7 @@ use vaultref_store::{
 };
 
 use crate::support::{
-    FERNET_KEY, databases, emulator, entity, manager, migrate_managed, vault_calls,
+    FERNET_KEY, emulator, entity, for_each_store, manager, migrate_managed, vault_calls,
 };
 
 const SERVICE_SECRET: &str = "openmetadata-database-mysql-test-authtype-password";
@@ -128,7 +128,7 @@ async fn check_migrated(emu: &Emulator, store: &Store, label: &str) {
 
 #[tokio::test]
 async fn managed_mode_moves_plaintexts_into_the_vault_once() {
-    for db in databases().await {
+    for_each_store(async |db| {
         let emu = emulator().await;
         let store = &db.store;
         seed(store).await;
@@ -154,13 +154,13 @@ async fn managed_mode_moves_plaintexts_into_the_vault_once() {
         assert_eq!(rows(store).await, before, "{}: rows rewritten", db.label);
 
         emu.shutdown().await;
-        db.drop_database().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_dry_run_writes_nothing() {
-    for db in databases().await {
+    for_each_store(async |db| {
         let emu = emulator().await;
         let store = &db.store;
         seed(store).await;
@@ -186,13 +186,13 @@ async fn a_dry_run_writes_nothing() {
         assert_eq!(rows(store).await, before, "{}", db.label);
 
         emu.shutdown().await;
-        db.drop_database().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_denied_write_leaves_its_row_and_the_others_migrate() {
-    for db in databases().await {
+    for_each_store(async |db| {
         let emu = emulator().await;
         let store = &db.store;
         seed(store).await;
@@ -239,14 +239,14 @@ async fn a_denied_write_leaves_its_row_and_the_others_migrate() {
         check_migrated(&emu, store, db.label).await;
 
         emu.shutdown().await;
-        db.drop_database().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn key_rotation_leaves_every_value_readable_with_the_new_key_alone() {
     const NEW_KEY: &str = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=";
-    for db in databases().await {
+    for_each_store(async |db| {
         let emu = emulator().await;
         let store = &db.store;
         seed(store).await;
@@ -299,8 +299,8 @@ async fn key_rotation_leaves_every_value_readable_with_the_new_key_alone() {
         assert!(report.is_success() && report.updated() == 0, "{report:?}");
 
         emu.shutdown().await;
-        db.drop_database().await;
-    }
+    })
+    .await;
 }
 
 /// Every `fernet:` token (without the prefix) in `rows`, in document order.
@@ -324,7 +324,7 @@ fn fernet_values(rows: &[Value]) -> Vec<String> {
 
 #[tokio::test]
 async fn a_new_entity_never_takes_the_secret_of_a_stored_one() {
-    for db in databases().await {
+    for_each_store(async |db| {
         let emu = emulator().await;
         let store = &db.store;
         // `mysqltest`, migrated earlier, owns openmetadata-database-mysqltest-authtype-password.
@@ -375,8 +375,8 @@ async fn a_new_entity_never_takes_the_secret_of_a_stored_one() {
         );
 
         emu.shutdown().await;
-        db.drop_database().await;
-    }
+    })
+    .await;
 }
 
 /// Records what a run reports as it goes.
@@ -407,7 +407,7 @@ impl Progress for Recorder {
 
 #[tokio::test]
 async fn non_managed_mode_encrypts_plaintexts_in_place_and_reports_progress() {
-    for db in databases().await {
+    for_each_store(async |db| {
         let store = &db.store;
         seed(store).await;
         // A human user: not a bot, so not looked at.
@@ -467,8 +467,8 @@ async fn non_managed_mode_encrypts_plaintexts_in_place_and_reports_progress() {
             .unwrap();
         assert_eq!((report.updated(), report.unchanged()), (0, 3), "{report:?}");
         assert_eq!(rows(store).await, before);
-        db.drop_database().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -476,7 +476,7 @@ async fn rotation_skips_a_row_no_key_opens_and_rotates_the_others() {
     const OLD_TIMESTAMP: u64 = 1_600_000_000;
     const NEW_KEY: &str = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=";
     const LOST_KEY: &str = "1nbAvVhzJ6XgC1jRbaWTP3Bg5wtaO4Ib4wiGhHxFV2g=";
-    for db in databases().await {
+    for_each_store(async |db| {
         let store = &db.store;
         let lost = KeyRing::parse(LOST_KEY).unwrap();
         let mut orphan = entity("mysql-service.json");
@@ -545,13 +545,13 @@ async fn rotation_skips_a_row_no_key_opens_and_rotates_the_others() {
         .await
         .unwrap_err();
         assert!(!err.to_string().contains(NEW_KEY), "{err}");
-        db.drop_database().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn workflows_migrate_too() {
-    for db in databases().await {
+    for_each_store(async |db| {
         let emu = emulator().await;
         let store = &db.store;
         store
@@ -589,8 +589,8 @@ async fn workflows_migrate_too() {
             format!("secret:{name}")
         );
         emu.shutdown().await;
-        db.drop_database().await;
-    }
+    })
+    .await;
 }
 
 /// A Fernet clock that always reads `.0`.

@@ -14,7 +14,7 @@ use vaultref_store::{
 };
 use vaultref_testkit::{Engine, TestDatabase, database_or_skip};
 
-use crate::support::{FERNET_KEY, databases};
+use crate::support::{FERNET_KEY, for_each_store};
 
 /// A second Fernet key (32 bytes of 0x01), to rotate to.
 const NEW_KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
@@ -259,12 +259,12 @@ async fn the_layout_is_told_with_its_release() {
         assert!(matches!(err, Error::OpenMetadataRow { .. }), "{err}");
     })
     .await;
-    for db in databases().await {
+    for_each_store(async |db| {
         let layout = db.store.layout().await.unwrap();
         assert_eq!(layout.kind(), &LayoutKind::Vaultref, "{}", db.label);
         assert_eq!(layout.to_string(), "vaultref's own layout");
-        db.drop_database().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -739,9 +739,9 @@ async fn scan_reads_openmetadatas_version_history() {
     })
     .await;
     // vaultref's own layout has no history to read.
-    for db in databases().await {
+    for_each_store(async |db| {
         assert!(!db.store.layout().await.unwrap().has_versions());
         assert_eq!(db.store.stream_versions(10).count().await, 0);
-        db.drop_database().await;
-    }
+    })
+    .await;
 }

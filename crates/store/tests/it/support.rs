@@ -2,52 +2,37 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
 use vaultref_core::{Catalog, Config, Environment, KeyVaultBackend, SecretBackend, SecretsManager};
-use vaultref_emulator::{Emulator, EmulatorConfig, Target};
+use vaultref_emulator::Emulator;
 use vaultref_store::{MigrateOptions, MigrationReport, NoProgress, Store, migrate_secrets};
-use vaultref_testkit::TestDatabase;
 
-pub(crate) const FERNET_KEY: &str = "jJ/9sz0g0OHxsfxOoSfdFdmk3ysNmPRnH3TUAbz3IHA=";
+pub(crate) use vaultref_testkit::{FERNET_KEY, entity, tls_emulator as emulator, vault_calls};
 
-/// A database made for one test, with a migrated store on it: dropped by
-/// [`TestDb::drop_database`] (or, after a panic, when dropped).
+/// A database made for one test, with a migrated store on it.
 pub(crate) struct TestDb {
     pub(crate) label: &'static str,
     pub(crate) store: Store,
     /// The database's URL (with the credentials of the test server).
     pub(crate) url: String,
-    database: TestDatabase,
 }
 
-impl TestDb {
-    /// Closes the store and drops the database.
-    pub(crate) async fn drop_database(self) {
-        self.store.close().await;
-        self.database.drop_database().await;
-    }
-}
-
-/// A fresh, migrated database of every engine the test kit provides: SQLite, and PostgreSQL and
-/// MariaDB/MySQL from `VAULTREF_TEST_*_URL` or containers (see vaultref-testkit).
-pub(crate) async fn databases() -> Vec<TestDb> {
-    let mut dbs = Vec::new();
-    for database in vaultref_testkit::databases().await {
+/// Runs `test` once on a fresh, migrated database of every engine the test kit provides
+/// (SQLite, and PostgreSQL and MariaDB/MySQL from `VAULTREF_TEST_*_URL` or containers), on
+/// vaultref-testkit's [`for_each_database`](vaultref_testkit::for_each_database), which drops
+/// each database afterwards.
+pub(crate) async fn for_each_store(mut test: impl AsyncFnMut(&TestDb)) {
+    vaultref_testkit::for_each_database(async |database| {
         let store = Store::connect(database.url()).await.unwrap();
         store.migrate().await.unwrap();
-        dbs.push(TestDb {
+        let db = TestDb {
             label: database.label(),
             store,
             url: database.url().to_owned(),
-            database,
-        });
-    }
-    dbs
-}
-
-pub(crate) fn entity(file: &str) -> Value {
-    let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        };
+        test(&db).await;
+        db.store.close().await;
+    })
+    .await;
 }
 
 /// Managed mode against the emulator, as a user configures it.
@@ -59,37 +44,21 @@ secretsManagerConfiguration:
   secretsManager: managed-azure-kv
   parameters:
     vaultUrl: ${VAULT_URL}
-    tenantId: ${TENANT_ID}
-    clientId: ${CLIENT_ID}
-    clientSecret: ${CLIENT_SECRET}
+    tenantId: ${OM_SM_TENANT_ID}
+    clientId: ${OM_SM_CLIENT_ID}
+    clientSecret: ${OM_SM_CLIENT_SECRET}
     authorityHost: ${AUTHORITY_HOST}
     caCertFile: ${CA_CERT}
     rateLimitPermitsPerSecond: 1000
 ";
 
-pub(crate) async fn emulator() -> Emulator {
-    Emulator::start(EmulatorConfig {
-        tls: true,
-        ..EmulatorConfig::default()
-    })
-    .await
-    .unwrap()
-}
-
 /// A fresh managed-mode manager (no claims yet) against `emu`, with `fernet_key`.
 pub(crate) fn manager(emu: &Emulator, fernet_key: &str) -> SecretsManager {
-    let env = Environment::from_pairs([
-        ("FERNET_KEY", fernet_key.to_owned()),
-        ("VAULT_URL", emu.vault_url().to_string()),
-        ("AUTHORITY_HOST", emu.authority_host().to_string()),
-        (
-            "CA_CERT",
-            emu.ca_cert_path().unwrap().to_string_lossy().into_owned(),
-        ),
-        ("TENANT_ID", emu.tenant_id().to_owned()),
-        ("CLIENT_ID", emu.client_id().to_owned()),
-        ("CLIENT_SECRET", emu.client_secret().to_owned()),
-    ]);
+    let mut variables =
+        vaultref_testkit::deployment_variables(emu, emu.client_id(), emu.client_secret());
+    variables.retain(|(name, _)| *name != "FERNET_KEY");
+    variables.push(("FERNET_KEY", fernet_key.to_owned()));
+    let env = Environment::from_pairs(variables);
     let config = Config::parse(CONFIG, &env).unwrap();
     let kv = config.secrets_manager.key_vault.as_ref().unwrap();
     let backend: Arc<dyn SecretBackend> = Arc::new(KeyVaultBackend::from_config(kv, &env).unwrap());
@@ -107,13 +76,4 @@ pub(crate) async fn migrate_managed(store: &Store, emu: &Emulator) -> MigrationR
     )
     .await
     .unwrap()
-}
-
-/// The vault requests with `method`, as `(path, status)`.
-pub(crate) fn vault_calls(emu: &Emulator, method: &str) -> Vec<(String, u16)> {
-    emu.requests_to(Target::Vault)
-        .iter()
-        .filter(|r| r.method == method)
-        .map(|r| (r.path.clone(), r.status))
-        .collect()
 }
