@@ -138,20 +138,8 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
     }
     ensure!(runs >= 1, "--runs must be at least 1");
     let root = crate::workspace_root();
-    crate::cargo(
-        &root,
-        [
-            "build",
-            "--release",
-            "-p",
-            "vaultref-cli",
-            "--bin",
-            "vaultref",
-        ],
-        &[],
-    )?;
+    let vaultref = crate::build_vaultref_with("release")?;
     let release = crate::target_dir(&root).join("release");
-    let vaultref = release.join("vaultref");
     let mut results = Results {
         runs,
         started: OffsetDateTime::now_utc()

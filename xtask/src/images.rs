@@ -25,7 +25,7 @@ use std::{
 
 use anyhow::{Context as _, Result, bail, ensure};
 
-use crate::{cargo, run, workspace_root};
+use crate::{run, workspace_root};
 
 /// The emulator image; the tests read its name from `VAULTREF_TEST_EMULATOR_IMAGE`.
 pub(crate) const VAULTREF_IMAGE: &str = "vaultref:latest";
@@ -210,22 +210,7 @@ fn build_database_image(image: &DatabaseImage, suite: &str) -> Result<()> {
 }
 
 fn build_vaultref_image(profile: &str) -> Result<()> {
-    let root_dir = workspace_root();
-    cargo(
-        &root_dir,
-        [
-            "build",
-            "--profile",
-            profile,
-            "-p",
-            "vaultref-cli",
-            "--bin",
-            "vaultref",
-        ],
-        &[],
-    )?;
-    let folder = if profile == "dev" { "debug" } else { profile };
-    let bin = crate::target_dir(&root_dir).join(folder).join("vaultref");
+    let bin = crate::build_vaultref_with(profile)?;
     // sha256sum, not the sha2 crate: xtask is an unoptimised build, and the debug binary is
     // 200 MB.
     let out = Command::new("sha256sum")

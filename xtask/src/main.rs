@@ -263,13 +263,28 @@ fn e2e(args: &[String]) -> Result<()> {
 
 /// Builds the `vaultref` binary (debug); returns its path.
 fn build_vaultref() -> Result<PathBuf> {
+    build_vaultref_with("dev")
+}
+
+/// Builds the `vaultref` binary with the cargo profile `profile` (`dev`, `release`) and
+/// returns its path.
+pub(crate) fn build_vaultref_with(profile: &str) -> Result<PathBuf> {
     let root = workspace_root();
     cargo(
         &root,
-        ["build", "-p", "vaultref-cli", "--bin", "vaultref"],
+        [
+            "build",
+            "--profile",
+            profile,
+            "-p",
+            "vaultref-cli",
+            "--bin",
+            "vaultref",
+        ],
         &[],
     )?;
-    Ok(target_dir(&root).join("debug").join("vaultref"))
+    let folder = if profile == "dev" { "debug" } else { profile };
+    Ok(target_dir(&root).join(folder).join("vaultref"))
 }
 
 fn e2e_engines(args: &[String]) -> Result<Vec<Engine>> {
