@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use vaultref_emulator::{Emulator, EmulatorConfig};
 
 /// OpenMetadata's default Fernet key.
-pub(crate) const KEY: &str = "jJ/9sz0g0OHxsfxOoSfdFdmk3ysNmPRnH3TUAbz3IHA=";
+pub(crate) use vaultref_testkit::FERNET_KEY as KEY;
 
 /// A TLS emulator on 127.0.0.1:0 (its runtime keeps serving while the test runs the binary)
 /// and a temporary directory for configuration files.

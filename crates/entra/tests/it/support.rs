@@ -17,14 +17,7 @@ pub(crate) async fn emulator() -> Emulator {
 }
 
 /// An https emulator with its own CA.
-pub(crate) async fn tls_emulator() -> Emulator {
-    Emulator::start(EmulatorConfig {
-        tls: true,
-        ..EmulatorConfig::default()
-    })
-    .await
-    .expect("emulator starts with TLS")
-}
+pub(crate) use vaultref_testkit::tls_emulator;
 
 /// A clock that only moves when told to; starts at the real time so that the emulator's
 /// absolute `expires_on` values make sense.
