@@ -62,6 +62,22 @@ pub fn vault_calls(emu: &Emulator, method: &str) -> Vec<(String, u16)> {
         .collect()
 }
 
+/// The secret names `emu`'s vaults were asked for with a token (authenticated GETs of
+/// `/secrets/{name}/`), in order: what a reader cost the vault, challenge probes left out.
+#[must_use]
+pub fn secret_reads(emu: &Emulator) -> Vec<String> {
+    emu.requests_to(Target::Vault)
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.starts_with("/secrets/") && r.has_authorization())
+        .map(|r| {
+            r.path
+                .trim_start_matches("/secrets/")
+                .trim_end_matches('/')
+                .to_owned()
+        })
+        .collect()
+}
+
 /// An entity of the corpus (`crates/testkit/data/entities/FILE`), as OpenMetadata stores
 /// it: `mysql-service.json`, `bot-user.json`, `dbt-pipeline.json`,
 /// `test-connection-workflow.json`.

@@ -19,7 +19,7 @@
 //! projects run it in their CI.
 //!
 //! Fixtures: [`tls_emulator`], [`deployment_variables`] (what a configuration against it reads),
-//! [`vault_calls`], [`FERNET_KEY`] and the entity corpus ([`entity`]).
+//! [`vault_calls`], [`secret_reads`], [`FERNET_KEY`] and the entity corpus ([`entity`]).
 //!
 //! Each test's database has a random name and is dropped afterwards: the servers are shared.
 //! See docs/testing.md.
@@ -38,5 +38,7 @@ pub use database::TestDatabase;
 pub use emulator::{EMULATOR_IMAGE_VAR, EmulatorContainer};
 pub use engine::Engine;
 pub use error::{Error, Result};
-pub use fixtures::{FERNET_KEY, deployment_variables, entity, tls_emulator, vault_calls};
+pub use fixtures::{
+    FERNET_KEY, deployment_variables, entity, secret_reads, tls_emulator, vault_calls,
+};
 pub use harness::{database_or_skip, databases, emulator_container_or_skip, for_each_database};

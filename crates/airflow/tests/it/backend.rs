@@ -14,7 +14,7 @@ use vaultref_airflow::{
 use vaultref_core::{Environment, ResolverOptions};
 use vaultref_emulator::{Emulator, Fault, Target};
 
-use vaultref_testkit::tls_emulator as emulator;
+use vaultref_testkit::{secret_reads as reads, tls_emulator as emulator};
 
 /// The environment of an Airflow deployment whose backend kwargs are the client-secret ones
 /// for `emu` plus `extra` (a JSON object; a null value removes a key).
@@ -59,20 +59,6 @@ fn backend_with(emu: &Emulator, extra: &Value, more: &[(&str, &str)]) -> Airflow
 
 fn backend(emu: &Emulator) -> AirflowBackend {
     backend_with(emu, &json!({}), &[])
-}
-
-/// The secret names the vault was asked for (authenticated GETs), in order.
-fn reads(emu: &Emulator) -> Vec<String> {
-    emu.requests_to(Target::Vault)
-        .iter()
-        .filter(|r| r.method == "GET" && r.path.starts_with("/secrets/") && r.has_authorization())
-        .map(|r| {
-            r.path
-                .trim_start_matches("/secrets/")
-                .trim_end_matches('/')
-                .to_owned()
-        })
-        .collect()
 }
 
 fn text(value: Option<SecretString>) -> Option<String> {

@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{Value, json};
-use vaultref_emulator::Target;
+use vaultref_testkit::secret_reads;
 
 use crate::support::{Run, airflow_python, data, run_clean, vaultref_clean};
 use crate::vault::Vault;
@@ -135,22 +135,6 @@ impl Lookup<'_> {
             }
         }
     }
-}
-
-/// The secret names the vault was asked for with a token, in order.
-fn names_read(vault: &Vault) -> Vec<String> {
-    vault
-        .emulator
-        .requests_to(Target::Vault)
-        .iter()
-        .filter(|r| r.method == "GET" && r.path.starts_with("/secrets/") && r.has_authorization())
-        .map(|r| {
-            r.path
-                .trim_start_matches("/secrets/")
-                .trim_end_matches('/')
-                .to_owned()
-        })
-        .collect()
 }
 
 /// Connections given as fields, written by both sides: `(id, fields, whether vaultref's URI is
@@ -454,7 +438,7 @@ fn vaultref_and_airflow_s_backend_agree_on_names_values_and_connections() {
     );
     let answers: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
-    let airflow_names = names_read(&vault);
+    let airflow_names = secret_reads(&vault.emulator);
 
     // vaultref, lookup by lookup.
     vault.emulator.clear_requests();
@@ -480,7 +464,7 @@ fn vaultref_and_airflow_s_backend_agree_on_names_values_and_connections() {
         );
     }
     assert_eq!(
-        names_read(&vault),
+        secret_reads(&vault.emulator),
         airflow_names,
         "the same names asked, in the same order"
     );
