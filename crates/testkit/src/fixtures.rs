@@ -13,12 +13,20 @@ pub const FERNET_KEY: &str = "jJ/9sz0g0OHxsfxOoSfdFdmk3ysNmPRnH3TUAbz3IHA=";
 /// # Panics
 /// When the emulator cannot start (a broken test machine).
 pub async fn tls_emulator() -> Emulator {
+    tls_emulator_with(EmulatorConfig::default()).await
+}
+
+/// An emulator started with `config` (its faults, vaults, apps, ...), TLS forced on.
+///
+/// # Panics
+/// When the emulator cannot start (a broken test machine or a `config` it refuses).
+pub async fn tls_emulator_with(config: EmulatorConfig) -> Emulator {
     Emulator::start(EmulatorConfig {
         tls: true,
-        ..EmulatorConfig::default()
+        ..config
     })
     .await
-    .expect("the emulator starts on 127.0.0.1:0")
+    .expect("the emulator starts with TLS")
 }
 
 /// The variables a deployment against `emu` would have, signing in as `client_id` with

@@ -18,7 +18,8 @@
 //! [`EmulatorContainer`] runs the `vaultref` image (`vaultref emulator --tls`) the way other
 //! projects run it in their CI.
 //!
-//! Fixtures: [`tls_emulator`], [`deployment_variables`] (what a configuration against it reads),
+//! Fixtures: [`tls_emulator`] (and [`tls_emulator_with`] a configuration),
+//! [`deployment_variables`] (what a configuration against it reads),
 //! [`vault_calls`], [`secret_reads`], [`FERNET_KEY`] and the entity corpus ([`entity`]).
 //!
 //! Each test's database has a random name and is dropped afterwards: the servers are shared.
@@ -39,6 +40,7 @@ pub use emulator::{EMULATOR_IMAGE_VAR, EmulatorContainer};
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use fixtures::{
-    FERNET_KEY, deployment_variables, entity, secret_reads, tls_emulator, vault_calls,
+    FERNET_KEY, deployment_variables, entity, secret_reads, tls_emulator, tls_emulator_with,
+    vault_calls,
 };
 pub use harness::{database_or_skip, databases, emulator_container_or_skip, for_each_database};

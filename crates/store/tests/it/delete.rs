@@ -6,7 +6,8 @@ use vaultref_core::EntityKey;
 use vaultref_store::{EntityType, delete_entity};
 
 use crate::support::{
-    FERNET_KEY, emulator, entity, for_each_store, manager, migrate_managed, vault_calls,
+    FERNET_KEY, absent, emulator, entity, for_each_store, manager, migrate_managed, row_of,
+    vault_calls,
 };
 
 const SERVICE_SECRET: &str = "openmetadata-database-mysql-test-authtype-password";
@@ -60,13 +61,7 @@ async fn deleting_an_entity_removes_its_row_and_exactly_its_computed_secrets() {
             deletes[0].0.contains(SERVICE_SECRET),
             "{label}: {deletes:?}"
         );
-        assert!(
-            store
-                .get(EntityType::DatabaseService, "mysql-test")
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(absent(store, EntityType::DatabaseService, "mysql-test").await);
         assert_eq!(emu.secret_value(SERVICE_SECRET), None, "{label}");
         assert_eq!(
             emu.secret_value(OTHER_SECRET).as_deref(),
@@ -83,13 +78,7 @@ async fn deleting_an_entity_removes_its_row_and_exactly_its_computed_secrets() {
             .await
             .unwrap()
             .unwrap();
-        assert!(
-            store
-                .get(EntityType::DatabaseService, "mine")
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(absent(store, EntityType::DatabaseService, "mine").await);
         let deletes = vault_calls(&emu, "DELETE");
         assert!(
             deletes
@@ -131,15 +120,11 @@ async fn a_reference_committed_while_its_secret_is_deleted_gets_the_secret_back(
             .unwrap();
         let report = migrate_managed(store, &emu).await;
         assert!(report.is_success(), "{label}: {report:?}");
-        let stored = store
-            .get(EntityType::DatabaseService, "mysql-test")
-            .await
-            .unwrap()
-            .unwrap();
+        let row = row_of(store, EntityType::DatabaseService, "mysql-test").await;
 
         // Another writer's row, a copy of the entity under another name: its reference to the
         // secret is in a transaction that is not committed yet.
-        let mut copy = stored.entity.clone();
+        let mut copy = row.entity.clone();
         copy["name"] = json!("written-meanwhile");
         copy["id"] = json!("7f0c2a1e-0000-4000-8000-000000000001");
         let insert = if label == "postgres" {
@@ -209,11 +194,7 @@ async fn a_reference_committed_while_its_secret_is_deleted_gets_the_secret_back(
             "{label}: {recovers:?}"
         );
         assert!(
-            store
-                .get(EntityType::DatabaseService, "mysql-test")
-                .await
-                .unwrap()
-                .is_none()
+            absent(store, EntityType::DatabaseService, "mysql-test").await
         );
         emu.shutdown().await;
     })

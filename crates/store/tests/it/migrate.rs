@@ -13,7 +13,7 @@ use vaultref_store::{
 };
 
 use crate::support::{
-    FERNET_KEY, emulator, entity, for_each_store, manager, migrate_managed, vault_calls,
+    FERNET_KEY, emulator, entity, for_each_store, manager, migrate_managed, row_of, vault_calls,
 };
 
 const SERVICE_SECRET: &str = "openmetadata-database-mysql-test-authtype-password";
@@ -196,11 +196,7 @@ async fn a_denied_write_leaves_its_row_and_the_others_migrate() {
         let emu = emulator().await;
         let store = &db.store;
         seed(store).await;
-        let service_before = store
-            .get(EntityType::DatabaseService, "mysql-test")
-            .await
-            .unwrap()
-            .unwrap();
+        let service_before = row_of(store, EntityType::DatabaseService, "mysql-test").await;
         // Services come first: the service's write is the first vault write.
         emu.inject(Fault::forbidden_by_policy(Target::Vault, 1));
 
@@ -221,11 +217,7 @@ async fn a_denied_write_leaves_its_row_and_the_others_migrate() {
             EntityStatus::Updated { .. }
         ));
         assert_eq!(
-            store
-                .get(EntityType::DatabaseService, "mysql-test")
-                .await
-                .unwrap()
-                .unwrap(),
+            row_of(store, EntityType::DatabaseService, "mysql-test").await,
             service_before,
             "{}: the failed entity's row changed",
             db.label
@@ -366,11 +358,7 @@ async fn a_new_entity_never_takes_the_secret_of_a_stored_one() {
         assert!(vault_calls(&emu, "PUT").is_empty(), "{}", db.label);
         assert_eq!(emu.secret_value(name).as_deref(), Some("s3cret"));
         assert_eq!(
-            store
-                .get(EntityType::DatabaseService, "mysql_test")
-                .await
-                .unwrap()
-                .unwrap(),
+            row_of(store, EntityType::DatabaseService, "mysql_test").await,
             before
         );
 
@@ -510,18 +498,10 @@ async fn rotation_skips_a_row_no_key_opens_and_rotates_the_others() {
         };
         assert!(error.to_string().contains("add the key"), "{error}");
         assert_eq!(
-            store
-                .get(EntityType::DatabaseService, "orphan")
-                .await
-                .unwrap()
-                .unwrap(),
+            row_of(store, EntityType::DatabaseService, "orphan").await,
             orphan_before
         );
-        let row = store
-            .get(EntityType::DatabaseService, "mysql-test")
-            .await
-            .unwrap()
-            .unwrap();
+        let row = row_of(store, EntityType::DatabaseService, "mysql-test").await;
         let token = row.entity["connection"]["config"]["authType"]["password"]
             .as_str()
             .unwrap();

@@ -14,7 +14,7 @@ use vaultref_store::{
 };
 use vaultref_testkit::{Engine, TestDatabase, database_or_skip};
 
-use crate::support::{FERNET_KEY, for_each_store};
+use crate::support::{FERNET_KEY, for_each_store, row_of};
 
 /// A second Fernet key (32 bytes of 0x01), to rotate to.
 const NEW_KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
@@ -292,12 +292,7 @@ async fn imports_insert_rows_with_openmetadatas_name_hashes() {
                 "{}: {name}",
                 db.label
             );
-            let row = db
-                .store
-                .get(EntityType::DatabaseService, name)
-                .await
-                .unwrap()
-                .unwrap();
+            let row = row_of(&db.store, EntityType::DatabaseService, name).await;
             // The generated columns were filled from the document vaultref completed.
             assert_eq!(row.name, name);
             assert_eq!(row.entity["id"], json!(row.id));
@@ -393,12 +388,7 @@ async fn an_import_over_a_stored_entity_changes_only_its_secret_fields() {
         .await
         .unwrap();
         assert_eq!(imported.upserted, Upserted::Updated);
-        let row = db
-            .store
-            .get(EntityType::DatabaseService, "warehouse")
-            .await
-            .unwrap()
-            .unwrap();
+        let row = row_of(&db.store, EntityType::DatabaseService, "warehouse").await;
         let password = &row.entity["connection"]["config"]["authType"]["password"];
         assert_eq!(opened(FERNET_KEY, password), "new", "{}", db.label);
         // Everything else is the stored document's, untouched.
@@ -425,12 +415,7 @@ async fn an_import_over_a_stored_entity_changes_only_its_secret_fields() {
         )
         .await
         .unwrap();
-        let row = db
-            .store
-            .get(EntityType::McpService, "tools")
-            .await
-            .unwrap()
-            .unwrap();
+        let row = row_of(&db.store, EntityType::McpService, "tools").await;
         let key = &row.entity["connection"]["config"]["servers"][0]["apiKey"];
         assert_eq!(opened(FERNET_KEY, key), "new-key", "{}", db.label);
     })
@@ -475,13 +460,7 @@ async fn migrate_secrets_and_key_rotation_run_on_every_release_and_skip_deleted_
         let password = |row: &vaultref_store::StoredEntity| {
             row.entity["connection"]["config"]["authType"]["password"].clone()
         };
-        let get = async |name: &str| {
-            store
-                .get(EntityType::DatabaseService, name)
-                .await
-                .unwrap()
-                .unwrap()
-        };
+        let get = async |name: &str| row_of(store, EntityType::DatabaseService, name).await;
 
         // By default the soft-deleted service is skipped, and said so.
         let report = migrate_secrets(store, &db_mode(), &MigrateOptions::default(), &NoProgress)
@@ -522,11 +501,7 @@ async fn migrate_secrets_and_key_rotation_run_on_every_release_and_skip_deleted_
         );
         assert_eq!(password(&get("gone").await), json!("old-s3cret"), "{label}");
         if has_api {
-            let rest = store
-                .get(EntityType::ApiService, "rest")
-                .await
-                .unwrap()
-                .unwrap();
+            let rest = row_of(store, EntityType::ApiService, "rest").await;
             assert_eq!(
                 opened(FERNET_KEY, &rest.entity["connection"]["config"]["token"]),
                 "api-t0ken"
@@ -565,11 +540,7 @@ async fn migrate_secrets_and_key_rotation_run_on_every_release_and_skip_deleted_
         assert_eq!(report.updated(), 1, "{label}");
         assert_eq!(opened(NEW_KEY, &password(&get("gone").await)), "old-s3cret");
         if has_api {
-            let rest = store
-                .get(EntityType::ApiService, "rest")
-                .await
-                .unwrap()
-                .unwrap();
+            let rest = row_of(store, EntityType::ApiService, "rest").await;
             assert_eq!(
                 opened(NEW_KEY, &rest.entity["connection"]["config"]["token"]),
                 "api-t0ken"
@@ -639,12 +610,7 @@ async fn managed_mode_moves_secrets_of_openmetadata_rows_into_the_vault() {
             "{}",
             db.label
         );
-        let row = db
-            .store
-            .get(EntityType::DatabaseService, "mysql-test")
-            .await
-            .unwrap()
-            .unwrap();
+        let row = row_of(&db.store, EntityType::DatabaseService, "mysql-test").await;
         let password = &row.entity["connection"]["config"]["authType"]["password"];
         assert_eq!(opened(FERNET_KEY, password), format!("secret:{name}"));
         emu.shutdown().await;

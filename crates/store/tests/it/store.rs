@@ -5,7 +5,7 @@ use serde_json::json;
 use sqlx::Connection;
 use vaultref_store::{EntityType, Upserted, table_name};
 
-use crate::support::{entity, for_each_store};
+use crate::support::{absent, entity, for_each_store, row_of};
 
 #[tokio::test]
 async fn migrations_create_every_table_and_run_twice() {
@@ -43,11 +43,7 @@ async fn upsert_get_update_and_list_round_trip() {
             "the id goes into the document"
         );
 
-        let read = store
-            .get(EntityType::DatabaseService, "mysql-test")
-            .await
-            .unwrap()
-            .unwrap();
+        let read = row_of(store, EntityType::DatabaseService, "mysql-test").await;
         assert_eq!(read, row, "{label}");
         assert_eq!(read.entity["connection"], service["connection"]);
 
@@ -84,11 +80,7 @@ async fn upsert_get_update_and_list_round_trip() {
             .unwrap();
         assert_eq!(bot.id, "0b1c2d3e-0000-4000-8000-000000000001");
         assert!(
-            store
-                .get(EntityType::DatabaseService, "ingestion-bot")
-                .await
-                .unwrap()
-                .is_none()
+            absent(store, EntityType::DatabaseService, "ingestion-bot").await
         );
     })
     .await;
@@ -110,16 +102,8 @@ async fn a_stream_reads_each_row_once_whatever_another_writer_renames_or_inserts
                 .await
                 .unwrap();
         }
-        let renamed = store
-            .get(EntityType::DatabaseService, "svc-09")
-            .await
-            .unwrap()
-            .unwrap();
-        let deleted = store
-            .get(EntityType::DatabaseService, "svc-10")
-            .await
-            .unwrap()
-            .unwrap();
+        let renamed = row_of(store, EntityType::DatabaseService, "svc-09").await;
+        let deleted = row_of(store, EntityType::DatabaseService, "svc-10").await;
         let param = |n: usize| {
             if db.label == "postgres" {
                 format!("${n}")
@@ -269,13 +253,7 @@ async fn openmetadata_jdbc_settings_connect() {
             .await
             .unwrap();
         // The same database, reached through the JDBC settings.
-        assert!(
-            store
-                .get(EntityType::Bot, "ingestion-bot")
-                .await
-                .unwrap()
-                .is_some()
-        );
+        assert!(!absent(&store, EntityType::Bot, "ingestion-bot").await);
         store.close().await;
     })
     .await;

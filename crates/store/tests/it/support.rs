@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use vaultref_core::{Catalog, Config, Environment, KeyVaultBackend, SecretBackend, SecretsManager};
 use vaultref_emulator::Emulator;
-use vaultref_store::{MigrateOptions, MigrationReport, NoProgress, Store, migrate_secrets};
+use vaultref_store::{
+    EntityType, MigrateOptions, MigrationReport, NoProgress, Store, StoredEntity, migrate_secrets,
+};
 
 pub(crate) use vaultref_testkit::{FERNET_KEY, entity, tls_emulator as emulator, vault_calls};
 
@@ -76,4 +78,18 @@ pub(crate) async fn migrate_managed(store: &Store, emu: &Emulator) -> MigrationR
     )
     .await
     .unwrap()
+}
+
+/// The row of the `entity_type` entity `name` in `store`; panics when there is none.
+pub(crate) async fn row_of(store: &Store, entity_type: EntityType, name: &str) -> StoredEntity {
+    store
+        .get(entity_type, name)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {entity_type:?} `{name}` is stored"))
+}
+
+/// Whether `store` has no row of the `entity_type` entity `name`.
+pub(crate) async fn absent(store: &Store, entity_type: EntityType, name: &str) -> bool {
+    store.get(entity_type, name).await.unwrap().is_none()
 }

@@ -14,6 +14,8 @@ use serde_json::json;
 use vaultref_core::DatabaseConfig;
 use vaultref_store::{EntityType, Error, Store};
 
+use crate::support::absent;
+
 /// A certificate authority and a server certificate for `localhost` / 127.0.0.1 signed by it,
 /// as PEM: (CA certificate, server certificate, server key).
 fn certificates() -> (String, String, String) {
@@ -206,13 +208,7 @@ async fn a_tls_only_postgres_is_reached_with_verify_full_and_a_ca_file() {
         .upsert(EntityType::Bot, json!({"name": "ingestion-bot"}))
         .await
         .unwrap();
-    assert!(
-        store
-            .get(EntityType::Bot, "ingestion-bot")
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(!absent(&store, EntityType::Bot, "ingestion-bot").await);
     store.close().await;
 
     // The server refuses plain connections: OpenMetadata's `useSSL=false` does not turn TLS

@@ -63,12 +63,7 @@ async fn a_refused_connection_to_a_named_host_is_worth_retrying() {
 
 #[tokio::test]
 async fn an_untrusted_certificate_is_final_and_names_the_ca_settings() {
-    let emu = Emulator::start(EmulatorConfig {
-        tls: true,
-        ..EmulatorConfig::default()
-    })
-    .await
-    .unwrap();
+    let emu = vaultref_testkit::tls_emulator().await;
     let client = build_http_client(&HttpClientOptions::default(), &no_env()).unwrap();
     let failure = fail(&client, emu.vault_url().as_str()).await;
     assert_eq!(failure.kind(), FailureKind::Certificate, "{failure}");
