@@ -73,13 +73,7 @@ fn variables_and_config_round_trip_byte_for_byte() {
         set.ok_text(),
         "set variable `greeting_key` as airflow-variables-greeting-key\n"
     );
-    assert_eq!(
-        vault
-            .emulator
-            .secret_value("airflow-variables-greeting-key")
-            .as_deref(),
-        Some("hello\nworld\n")
-    );
+    vault.assert_secret("airflow-variables-greeting-key", "hello\nworld\n");
     let get = airflow(&env, &["get-variable", "greeting_key"], b"");
     get.assert_ok();
     assert_eq!(
@@ -154,13 +148,7 @@ fn connections_are_stored_as_given_or_in_the_form_asked() {
         set.ok_text(),
         "set connection `warehouse_db` as airflow-connections-warehouse-db (uri form)\n"
     );
-    assert_eq!(
-        vault
-            .emulator
-            .secret_value("airflow-connections-warehouse-db")
-            .as_deref(),
-        Some(uri)
-    );
+    vault.assert_secret("airflow-connections-warehouse-db", uri);
     let get = airflow(&env, &["get-connection", "warehouse_db"], b"");
     get.assert_ok();
     assert_eq!(get.stdout, uri.as_bytes());
@@ -195,14 +183,9 @@ fn connections_are_stored_as_given_or_in_the_form_asked() {
     );
     let report: Value = serde_json::from_str(&set.ok_text()).unwrap();
     assert_eq!(report["form"], "json");
-    assert_eq!(
-        vault
-            .emulator
-            .secret_value("airflow-connections-warehouse-db")
-            .as_deref(),
-        Some(
-            r#"{"conn_type": "postgres", "host": "db.example", "login": "etl", "password": "p@ss:w/rd", "schema": "warehouse", "port": 5432, "extra": {"sslmode": "require"}}"#
-        )
+    vault.assert_secret(
+        "airflow-connections-warehouse-db",
+        r#"{"conn_type": "postgres", "host": "db.example", "login": "etl", "password": "p@ss:w/rd", "schema": "warehouse", "port": 5432, "extra": {"sslmode": "require"}}"#,
     );
 
     // What the URI form loses is a warning; the write goes ahead.
@@ -219,13 +202,7 @@ fn connections_are_stored_as_given_or_in_the_form_asked() {
         "{}",
         set.stderr
     );
-    assert_eq!(
-        vault
-            .emulator
-            .secret_value("airflow-connections-api")
-            .as_deref(),
-        Some("http://API.example")
-    );
+    vault.assert_secret("airflow-connections-api", "http://API.example");
 
     // Input Airflow could not read is refused, without echoing it.
     let bad = airflow(
@@ -254,13 +231,7 @@ fn colliding_ids_are_refused_and_list_shows_the_ids() {
         "{}",
         run.stderr
     );
-    assert_eq!(
-        vault
-            .emulator
-            .secret_value("airflow-variables-a-b")
-            .as_deref(),
-        Some("first")
-    );
+    vault.assert_secret("airflow-variables-a-b", "first");
 
     vault
         .emulator
@@ -294,10 +265,7 @@ fn settings_come_from_airflow_cfg_and_bad_ones_say_what_to_fix() {
         ),
     );
     airflow(&env, &["set-variable", "k"], b"v").assert_ok();
-    assert_eq!(
-        vault.emulator.secret_value("cfg-vars-k").as_deref(),
-        Some("v")
-    );
+    vault.assert_secret("cfg-vars-k", "v");
 
     for (kwargs, hint) in [
         (

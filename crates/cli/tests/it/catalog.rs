@@ -219,6 +219,32 @@ fn config_for(vault: &Vault, db: &Database) -> PathBuf {
     )
 }
 
+/// Asserts that the vault holds every marker under its name.
+fn assert_markers_in_vault(vault: &Vault, markers: &[(String, String)], label: &str) {
+    for (marker, name) in markers {
+        assert_eq!(
+            vault.emulator.secret_value(name).as_deref(),
+            Some(marker.as_str()),
+            "{label}: {name}"
+        );
+    }
+}
+
+/// Asserts that no marker shows in the rows `entities export` prints with `env`.
+fn assert_markers_in_no_row(
+    config: &Path,
+    markers: &[(String, String)],
+    env: &[(&str, &str)],
+    label: &str,
+) {
+    let stored = command(config, &["entities", "export"], env).ok_text();
+    let leaked = markers
+        .iter()
+        .filter(|(m, _)| stored.contains(m.as_str()))
+        .count();
+    assert_eq!(leaked, 0, "{label}: markers in database rows");
+}
+
 #[test]
 fn the_corpus_goes_to_the_vault_and_to_no_row_on_every_database() {
     let Some(entries) = corpus() else { return };
@@ -232,20 +258,8 @@ fn the_corpus_goes_to_the_vault_and_to_no_row_on_every_database() {
             &[],
         );
         imported.assert_ok();
-        for (marker, name) in &markers {
-            assert_eq!(
-                vault.emulator.secret_value(name).as_deref(),
-                Some(marker.as_str()),
-                "{}: {name}",
-                db.label
-            );
-        }
-        let stored = command(&config, &["entities", "export"], &[]).ok_text();
-        let leaked = markers
-            .iter()
-            .filter(|(m, _)| stored.contains(m.as_str()))
-            .count();
-        assert_eq!(leaked, 0, "{}: markers in database rows", db.label);
+        assert_markers_in_vault(&vault, &markers, db.label);
+        assert_markers_in_no_row(&config, &markers, &[], db.label);
         command(&config, &["scan"], &[]).assert_ok();
         eprintln!(
             "{}: {} entities, {} secrets in the vault",
@@ -271,12 +285,7 @@ fn the_corpus_in_db_mode_is_fernet_encrypted_and_migrates_to_the_vault() {
         )
         .assert_ok();
         assert!(vault.emulator.secret_names().is_empty());
-        let stored = command(&config, &["entities", "export"], &db_mode).ok_text();
-        assert!(
-            markers.iter().all(|(m, _)| !stored.contains(m.as_str())),
-            "{}",
-            db.label
-        );
+        assert_markers_in_no_row(&config, &markers, &db_mode, db.label);
         // Every marker is there, Fernet-encrypted: revealed, each comes back.
         let revealed = command(&config, &["entities", "export", "--reveal"], &db_mode).ok_text();
         assert!(
@@ -288,20 +297,8 @@ fn the_corpus_in_db_mode_is_fernet_encrypted_and_migrates_to_the_vault() {
         // Managed scan: fernet: of plaintexts are findings.
         assert_eq!(command(&config, &["scan"], &[]).code, Some(1));
         command(&config, &["migrate-secrets"], &[]).assert_ok();
-        for (marker, name) in &markers {
-            assert_eq!(
-                vault.emulator.secret_value(name).as_deref(),
-                Some(marker.as_str()),
-                "{}: {name}",
-                db.label
-            );
-        }
-        let stored = command(&config, &["entities", "export"], &[]).ok_text();
-        assert!(
-            markers.iter().all(|(m, _)| !stored.contains(m.as_str())),
-            "{}",
-            db.label
-        );
+        assert_markers_in_vault(&vault, &markers, db.label);
+        assert_markers_in_no_row(&config, &markers, &[], db.label);
         command(&config, &["scan"], &[]).assert_ok();
     }
 }

@@ -4,7 +4,7 @@
 // The helpers below panic on setup failures, like the tests themselves.
 #![allow(clippy::unwrap_used)]
 
-use vaultref_emulator::{Identity as EmuIdentity, Permissions};
+use vaultref_emulator::Permissions;
 
 use crate::support::vaultref;
 use crate::vault::{Identity, KEY, Vault, write};
@@ -15,6 +15,18 @@ fn check(config: &std::path::Path) -> crate::support::Run {
 
 fn stdout(run: &crate::support::Run) -> String {
     String::from_utf8(run.stdout.clone()).unwrap()
+}
+
+/// The stdout of a `check` that must exit 1, and its first `problem:` line.
+fn failed_check(run: &crate::support::Run) -> (String, String) {
+    let out = stdout(run);
+    assert_eq!(run.code, Some(1), "{out}");
+    let problem = out
+        .lines()
+        .find(|l| l.starts_with("problem:"))
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_owned();
+    (out, problem)
 }
 
 #[test]
@@ -125,12 +137,7 @@ fn a_wrong_client_secret_is_a_token_problem() {
         },
     );
     let run = check(&config);
-    let out = stdout(&run);
-    assert_eq!(run.code, Some(1), "{out}");
-    let problem = out
-        .lines()
-        .find(|l| l.starts_with("problem:"))
-        .unwrap_or_else(|| panic!("{out}"));
+    let (out, problem) = failed_check(&run);
     assert!(problem.contains("token"), "{problem}");
     assert!(problem.contains("AADSTS7000215"), "{problem}");
     assert!(!out.contains("not-the-secret-0123"), "{out}");
@@ -147,12 +154,7 @@ fn an_untrusted_certificate_points_at_the_ca_file() {
         &[("SSL_CERT_FILE", "")],
         b"",
     );
-    let out = stdout(&run);
-    assert_eq!(run.code, Some(1), "{out}");
-    let problem = out
-        .lines()
-        .find(|l| l.starts_with("problem:"))
-        .unwrap_or_else(|| panic!("{out}"));
+    let (_, problem) = failed_check(&run);
     assert!(
         problem.contains("could not reach")
             && problem.contains("secretsManagerConfiguration.parameters.caCertFile"),
@@ -163,24 +165,14 @@ fn an_untrusted_certificate_points_at_the_ca_file() {
 #[test]
 fn an_identity_without_permissions_is_told_which_role_it_needs() {
     let vault = Vault::start();
-    vault.emulator.add_app(
-        EmuIdentity::app("no-access-id", "no-access-secret-42"),
+    let config = vault.config_for_app(
+        "denied.yaml",
+        "no-access-id",
+        "no-access-secret-42",
         Permissions::none(),
     );
-    let config = vault.config(
-        "denied.yaml",
-        &Identity {
-            client_id: "no-access-id",
-            client_secret: "no-access-secret-42",
-        },
-    );
     let run = check(&config);
-    let out = stdout(&run);
-    assert_eq!(run.code, Some(1), "{out}");
-    let problem = out
-        .lines()
-        .find(|l| l.starts_with("problem:"))
-        .unwrap_or_else(|| panic!("{out}"));
+    let (out, problem) = failed_check(&run);
     assert!(problem.contains("forbidden"), "{problem}");
     assert!(!out.contains("no-access-secret-42"), "{out}");
 }

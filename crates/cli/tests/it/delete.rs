@@ -6,10 +6,10 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{Value, json};
-use vaultref_emulator::Target;
+use vaultref_testkit::vault_calls;
 
-use crate::databases::databases;
-use crate::integrity::{Deployment, line, password_secret, service};
+use crate::integrity::{Deployment, line, on_every_database, password_secret, service};
+use crate::support::{AUDIT_LOG, audit_records};
 use crate::vault::Vault;
 
 /// A user's own secret, referenced by `pg1`'s SSL key.
@@ -39,14 +39,10 @@ fn import(d: &Deployment<'_>) {
 
 /// The names of the vault's secrets the emulator was asked to delete.
 fn deletes(vault: &Vault) -> Vec<String> {
-    vault
-        .emulator
-        .requests_to(Target::Vault)
+    vault_calls(&vault.emulator, "DELETE")
         .into_iter()
-        .filter(|r| r.method == "DELETE")
-        .map(|r| {
-            r.path
-                .trim_matches('/')
+        .map(|(path, _)| {
+            path.trim_matches('/')
                 .trim_start_matches("secrets/")
                 .to_owned()
         })
@@ -62,14 +58,12 @@ fn names(exported: &[Value]) -> Vec<String> {
 
 #[test]
 fn entities_delete_removes_exactly_the_entitys_computed_secrets() {
-    for db in databases() {
-        let vault = Vault::start();
+    on_every_database(|vault, d| {
         vault
             .emulator
             .set_secret(USERS_OWN, "-----BEGIN PRIVATE KEY-----");
-        let d = Deployment::new(&vault, db);
         let label = d.db.label;
-        import(&d);
+        import(d);
         let (pg1, pg2) = (password_secret("pg1"), password_secret("pg2"));
 
         // A dry run names the candidates, sends no DELETE and leaves the row.
@@ -92,7 +86,7 @@ fn entities_delete_removes_exactly_the_entitys_computed_secrets() {
         let candidates = dry["secrets"].as_array().unwrap();
         assert!(candidates.contains(&json!(pg1)), "{label}: {dry}");
         assert!(!candidates.contains(&json!(USERS_OWN)), "{label}: {dry}");
-        assert!(deletes(&vault).is_empty(), "{label}: {:?}", deletes(&vault));
+        assert!(deletes(vault).is_empty(), "{label}: {:?}", deletes(vault));
         assert!(
             names(&d.export(&[], false)).contains(&"pg1".to_owned()),
             "{label}"
@@ -110,7 +104,7 @@ fn entities_delete_removes_exactly_the_entitys_computed_secrets() {
             out.ends_with(", 1 secret(s) deleted from the vault\n"),
             "{label}: {out}"
         );
-        let deleted = deletes(&vault);
+        let deleted = deletes(vault);
         assert_eq!(deleted, [pg1.as_str()], "{label}: {}", run.stderr);
         assert!(
             run.stderr.contains(&format!("deleted secret `{pg1}`")),
@@ -159,7 +153,7 @@ fn entities_delete_removes_exactly_the_entitys_computed_secrets() {
         let json: Value = serde_json::from_str(&json.ok_text()).unwrap();
         assert_eq!(json["name"], "pg2.dbt-run", "{label}: {json}");
         assert_eq!(json["secrets_deleted"], 1, "{label}: {json}");
-        assert_eq!(deletes(&vault), [PIPELINE_SECRET], "{label}");
+        assert_eq!(deletes(vault), [PIPELINE_SECRET], "{label}");
         assert_eq!(names(&d.export(&[], false)), ["pg2"], "{label}");
 
         // An unknown name: exit 1, one line, nothing sent to the vault.
@@ -173,8 +167,8 @@ fn entities_delete_removes_exactly_the_entitys_computed_secrets() {
             "{label}: {}",
             unknown.stderr
         );
-        assert!(deletes(&vault).is_empty(), "{label}");
-    }
+        assert!(deletes(vault).is_empty(), "{label}");
+    });
 }
 
 #[test]
@@ -184,16 +178,11 @@ fn entities_delete_leaves_an_audit_record_per_secret_deleted() {
     import(&d);
     let run = d.run(
         &["entities", "delete", "databaseService", "pg2"],
-        &[("VAULTREF_LOG", "vaultref::audit=info")],
+        &AUDIT_LOG,
         b"",
     );
     run.assert_ok();
-    let records: Vec<Value> = run
-        .stderr
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|r| r["target"] == "vaultref::audit")
-        .collect();
+    let records = audit_records(&run.stderr);
     assert_eq!(records.len(), 1, "{}", run.stderr);
     let fields = &records[0]["fields"];
     assert_eq!(fields["action"], "delete", "{fields}");

@@ -32,10 +32,15 @@ fn start(state_dir: &Path) -> (Child, Value) {
 
 /// Starts `vaultref emulator ARGS` and reads its ready line.
 fn start_with(args: &[&str]) -> (Child, Value) {
+    start_with_stdin(args, Stdio::piped())
+}
+
+/// Starts `vaultref emulator ARGS` with `stdin` and reads its ready line.
+fn start_with_stdin(args: &[&str], stdin: Stdio) -> (Child, Value) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_vaultref"))
         .arg("emulator")
         .args(args)
-        .stdin(Stdio::piped())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -178,18 +183,7 @@ fn emulator_prints_the_ready_line_serves_and_keeps_state_across_restarts() {
 /// background) the emulator keeps serving until SIGTERM.
 #[test]
 fn emulator_with_stdin_from_dev_null_serves_until_sigterm() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vaultref"))
-        .args(["emulator"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ready: Value = serde_json::from_str(&line).unwrap();
+    let (mut child, ready) = start_with_stdin(&[], Stdio::null());
     token(&ready);
     assert!(child.try_wait().unwrap().is_none(), "the emulator stopped");
     let status = Command::new("kill")

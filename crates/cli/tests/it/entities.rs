@@ -10,7 +10,7 @@ use serde_json::Value;
 use vaultref_emulator::{Fault, Target};
 use vaultref_fernet::KeyRing;
 
-use crate::support::{Run, data, vaultref};
+use crate::support::{AUDIT_LOG, Run, audit_records, data, vaultref};
 use crate::vault::{KEY, Vault};
 
 /// Entity name, JSON pointer of its secret, Key Vault name, value.
@@ -58,9 +58,7 @@ fn export(config: &std::path::Path, env: &[(&str, &str)], reveal: bool) -> Vec<V
     } else {
         &["entities", "export"]
     };
-    let mut args = words.to_vec();
-    args.extend(["--config", config.to_str().unwrap()]);
-    vaultref(&args, env, b"")
+    run(config, words, env, b"")
         .ok_text()
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
@@ -77,6 +75,32 @@ fn stored<'a>(rows: &'a [Value], name: &str, pointer: &str) -> &'a str {
 
 fn sample() -> Vec<u8> {
     std::fs::read(data("entities.jsonl")).unwrap()
+}
+
+/// Imports the sample in db mode: its values Fernet-encrypted in the rows, none in the vault.
+fn import_sample_in_db_mode(config: &std::path::Path) {
+    run(
+        config,
+        &["entities", "import"],
+        &[("SECRET_MANAGER", "db")],
+        &sample(),
+    )
+    .assert_ok();
+}
+
+/// The Key Vault name of the password of the PostgreSQL service `pg`.
+const PG_SECRET: &str = "openmetadata-database-pg-authtype-password";
+
+/// Asserts that `import` exited 1 with `summary` on stdout and stderr lines that start with
+/// `starts`, in order.
+fn assert_partly_imported(import: &Run, summary: &str, starts: &[&str]) {
+    assert_eq!(import.code, Some(1), "{}", import.stderr);
+    assert_eq!(String::from_utf8(import.stdout.clone()).unwrap(), summary);
+    let lines: Vec<&str> = import.stderr.lines().collect();
+    assert!(lines.len() >= starts.len(), "{lines:?}");
+    for (line, start) in lines.iter().zip(starts) {
+        assert!(line.starts_with(start), "{lines:?}");
+    }
 }
 
 #[test]
@@ -99,7 +123,7 @@ fn import_in_managed_mode_puts_secrets_in_the_vault_and_export_reveals_them() {
     assert_eq!(rows.len(), 3);
     let text = serde_json::to_string(&rows).unwrap();
     for (name, pointer, secret, value) in SECRETS {
-        assert_eq!(vault.emulator.secret_value(secret).as_deref(), Some(value));
+        vault.assert_secret(secret, value);
         let token = stored(&rows, name, pointer);
         assert_eq!(
             keys.decrypt_if_tokenized(token).unwrap().as_str(),
@@ -123,10 +147,7 @@ fn import_in_managed_mode_puts_secrets_in_the_vault_and_export_reveals_them() {
         "{}",
         refused.stderr
     );
-    assert_eq!(
-        vault.emulator.secret_value(SECRETS[0].2).as_deref(),
-        Some(SECRETS[0].3)
-    );
+    vault.assert_secret(SECRETS[0].2, SECRETS[0].3);
     assert_eq!(export(&config, &[], false).len(), 3);
 }
 
@@ -136,33 +157,18 @@ fn bad_lines_are_reported_by_number_and_the_others_imported() {
     let config = config(&vault);
     let input = b"not json\n\n{\"entityType\":\"nope\",\"entity\":{\"name\":\"x\"}}\n{\"entityType\":\"databaseService\",\"entity\":{\"name\":\"pg\",\"serviceType\":\"Postgres\",\"connection\":{\"config\":{\"type\":\"Postgres\",\"authType\":{\"password\":\"pg-pass-1\"}}}}}\n";
     let import = run(&config, &["entities", "import", "-"], &[], input);
-    assert_eq!(import.code, Some(1), "{}", import.stderr);
-    assert_eq!(
-        String::from_utf8(import.stdout.clone()).unwrap(),
-        "imported 1 entity, 1 secret(s) written to the vault, 0 secret(s) deleted from it, 2 failed\n"
+    assert_partly_imported(
+        &import,
+        "imported 1 entity, 1 secret(s) written to the vault, 0 secret(s) deleted from it, 2 failed\n",
+        &[
+            "line 1: failed: not JSON",
+            "line 3: failed: unknown entity type `nope`",
+            "line 4: databaseService `pg` inserted",
+            "error: 2 line(s) failed",
+        ],
     );
-    let lines: Vec<&str> = import.stderr.lines().collect();
-    assert!(
-        lines[0].starts_with("line 1: failed: not JSON"),
-        "{lines:?}"
-    );
-    assert!(
-        lines[1].starts_with("line 3: failed: unknown entity type `nope`"),
-        "{lines:?}"
-    );
-    assert!(
-        lines[2].starts_with("line 4: databaseService `pg` inserted"),
-        "{lines:?}"
-    );
-    assert!(lines[3].starts_with("error: 2 line(s) failed"), "{lines:?}");
     assert!(!import.stderr.contains("pg-pass-1"));
-    assert_eq!(
-        vault
-            .emulator
-            .secret_value("openmetadata-database-pg-authtype-password")
-            .as_deref(),
-        Some("pg-pass-1")
-    );
+    vault.assert_secret(PG_SECRET, "pg-pass-1");
 }
 
 #[test]
@@ -173,35 +179,22 @@ fn a_line_that_is_not_utf8_fails_alone() {
         b"{\"entityType\":\"databaseService\",\"entity\":{\"name\":\"bad\xff\"}}\n".to_vec();
     input.extend_from_slice(b"{\"entityType\":\"databaseService\",\"entity\":{\"name\":\"pg\",\"serviceType\":\"Postgres\",\"connection\":{\"config\":{\"type\":\"Postgres\",\"authType\":{\"password\":\"pg-pass-2\"}}}}}\r\n");
     let import = run(&config, &["entities", "import", "-"], &[], &input);
-    assert_eq!(import.code, Some(1), "{}", import.stderr);
-    assert_eq!(
-        String::from_utf8(import.stdout.clone()).unwrap(),
-        "imported 1 entity, 1 secret(s) written to the vault, 0 secret(s) deleted from it, 1 failed\n"
+    assert_partly_imported(
+        &import,
+        "imported 1 entity, 1 secret(s) written to the vault, 0 secret(s) deleted from it, 1 failed\n",
+        &[
+            "line 1: failed: not UTF-8",
+            "line 2: databaseService `pg` inserted",
+        ],
     );
-    let lines: Vec<&str> = import.stderr.lines().collect();
-    assert!(
-        lines[0].starts_with("line 1: failed: not UTF-8"),
-        "{lines:?}"
-    );
-    assert!(
-        lines[1].starts_with("line 2: databaseService `pg` inserted"),
-        "{lines:?}"
-    );
-    assert_eq!(
-        vault
-            .emulator
-            .secret_value("openmetadata-database-pg-authtype-password")
-            .as_deref(),
-        Some("pg-pass-2")
-    );
+    vault.assert_secret(PG_SECRET, "pg-pass-2");
 }
 
 #[test]
 fn migrate_secrets_moves_db_mode_secrets_to_the_vault_and_continues_past_a_failure() {
     let vault = Vault::start();
     let config = config(&vault);
-    let db = [("SECRET_MANAGER", "db")];
-    run(&config, &["entities", "import"], &db, &sample()).assert_ok();
+    import_sample_in_db_mode(&config);
     let keys = KeyRing::parse(KEY).unwrap();
     let rows = export(&config, &[], false);
     for (name, pointer, _, value) in SECRETS {
@@ -249,7 +242,7 @@ fn migrate_secrets_moves_db_mode_secrets_to_the_vault_and_continues_past_a_failu
     );
     let rows = export(&config, &[], false);
     for (name, pointer, secret, value) in SECRETS {
-        assert_eq!(vault.emulator.secret_value(secret).as_deref(), Some(value));
+        vault.assert_secret(secret, value);
         let token = stored(&rows, name, pointer);
         assert_eq!(
             keys.decrypt_if_tokenized(token).unwrap().as_str(),
@@ -262,13 +255,7 @@ fn migrate_secrets_moves_db_mode_secrets_to_the_vault_and_continues_past_a_failu
 fn vaultref_log_shows_the_audit_trail_of_vault_writes_without_values() {
     let vault = Vault::start();
     let config = config(&vault);
-    run(
-        &config,
-        &["entities", "import"],
-        &[("SECRET_MANAGER", "db")],
-        &sample(),
-    )
-    .assert_ok();
+    import_sample_in_db_mode(&config);
 
     // Without VAULTREF_LOG stderr carries only the progress lines, no log records.
     let quiet = run(&config, &["migrate-secrets", "--dry-run"], &[], b"");
@@ -278,19 +265,9 @@ fn vaultref_log_shows_the_audit_trail_of_vault_writes_without_values() {
         quiet.stderr
     );
 
-    let logged = run(
-        &config,
-        &["migrate-secrets"],
-        &[("VAULTREF_LOG", "vaultref::audit=info")],
-        b"",
-    );
+    let logged = run(&config, &["migrate-secrets"], &AUDIT_LOG, b"");
     logged.assert_ok();
-    let audit: Vec<Value> = logged
-        .stderr
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|record| record["target"] == "vaultref::audit")
-        .collect();
+    let audit = audit_records(&logged.stderr);
     assert_eq!(audit.len(), SECRETS.len(), "{}", logged.stderr);
     for (name, _, secret, value) in SECRETS {
         let event = audit
@@ -307,13 +284,7 @@ fn vaultref_log_shows_the_audit_trail_of_vault_writes_without_values() {
 fn migrate_secrets_refuses_the_in_memory_vault_that_would_vanish_with_the_secrets() {
     let vault = Vault::start();
     let config = config(&vault);
-    run(
-        &config,
-        &["entities", "import"],
-        &[("SECRET_MANAGER", "db")],
-        &sample(),
-    )
-    .assert_ok();
+    import_sample_in_db_mode(&config);
     let before = export(&config, &[], false);
     let in_memory = [("SECRET_MANAGER", "in-memory")];
 
@@ -331,8 +302,7 @@ fn migrate_secrets_refuses_the_in_memory_vault_that_would_vanish_with_the_secret
 fn rotate_fernet_key_re_encrypts_every_row_under_the_new_key() {
     let vault = Vault::start();
     let config = config(&vault);
-    let db = [("SECRET_MANAGER", "db")];
-    run(&config, &["entities", "import"], &db, &sample()).assert_ok();
+    import_sample_in_db_mode(&config);
     let new_key = vaultref(&["fernet", "generate-key"], &[], b"").ok_text();
     let new_key = new_key.trim();
     let both = format!("{new_key},{KEY}");

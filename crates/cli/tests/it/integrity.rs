@@ -14,7 +14,7 @@ use vaultref_emulator::{Fault, Target};
 use vaultref_fernet::KeyRing;
 
 use crate::databases::{Database, databases, sqlite};
-use crate::support::{Run, vaultref};
+use crate::support::{AUDIT_LOG, Run, audit_records, vaultref};
 use crate::vault::{KEY, Vault};
 
 pub(crate) const DB_MODE: [(&str, &str); 1] = [("SECRET_MANAGER", "db")];
@@ -91,6 +91,14 @@ impl<'a> Deployment<'a> {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap()
+    }
+}
+
+/// Runs `test` once per database, each time with a fresh emulator and a deployment on the two.
+pub(crate) fn on_every_database(test: impl Fn(&Vault, &Deployment<'_>)) {
+    for db in databases() {
+        let vault = Vault::start();
+        test(&vault, &Deployment::new(&vault, db));
     }
 }
 
@@ -211,9 +219,7 @@ fn a_row_changed_by_another_writer_during_migrate_secrets_keeps_the_change() {
 /// back into the database, so that the vault secrets can be deleted and purged.
 #[test]
 fn the_documented_rollback_keeps_every_value_once_the_vault_is_emptied() {
-    for db in databases() {
-        let vault = Vault::start();
-        let d = Deployment::new(&vault, db);
+    on_every_database(|vault, d| {
         vault.emulator.set_secret("hand-made", "user-written");
         let lines = [
             line("databaseService", &service("pg1", &json!("p1"))),
@@ -260,7 +266,7 @@ fn the_documented_rollback_keeps_every_value_once_the_vault_is_emptied() {
         assert!(vault.emulator.secret_names().is_empty());
         let after = run_with(&no_vault, &["entities", "export", "--reveal"], &[], b"");
         assert_eq!(parse_lines(&after.ok_text()), values, "{}", d.label());
-    }
+    });
 }
 
 /// Case 3: an entity whose secrets no configured key opens still owns its names: another
@@ -269,9 +275,7 @@ fn the_documented_rollback_keeps_every_value_once_the_vault_is_emptied() {
 fn an_entity_no_key_opens_keeps_its_secret_names() {
     let new_key = vaultref(&["fernet", "generate-key"], &[], b"").ok_text();
     let new_key = new_key.trim();
-    for db in databases() {
-        let vault = Vault::start();
-        let d = Deployment::new(&vault, db);
+    on_every_database(|vault, d| {
         let secret = password_secret("pg_1");
         assert_eq!(secret, password_secret("pg1"));
         d.import(
@@ -291,10 +295,7 @@ fn an_entity_no_key_opens_keeps_its_secret_names() {
             "{}",
             refused.stderr
         );
-        assert_eq!(
-            vault.emulator.secret_value(&secret).as_deref(),
-            Some("first")
-        );
+        vault.assert_secret(&secret, "first");
 
         // The same through migrate-secrets: pg1 stored in db mode, then migrated.
         let db_new = [("FERNET_KEY", new_key), ("SECRET_MANAGER", "db")];
@@ -313,11 +314,8 @@ fn an_entity_no_key_opens_keeps_its_secret_names() {
             "{}",
             migrated.stderr
         );
-        assert_eq!(
-            vault.emulator.secret_value(&secret).as_deref(),
-            Some("first")
-        );
-    }
+        vault.assert_secret(&secret, "first");
+    });
 }
 
 /// An ingestion pipeline named `dbt` under `service`, with its dbt S3 key.
@@ -336,9 +334,7 @@ const DBT_SECRET: &str = "openmetadata-pipeline-dbt-sourceconfig-config-dbtconfi
 /// rows, and they never share one secret.
 #[test]
 fn same_name_pipelines_of_two_services_are_two_rows_that_never_share_a_secret() {
-    for db in databases() {
-        let vault = Vault::start();
-        let d = Deployment::new(&vault, db);
+    on_every_database(|vault, d| {
         let lines = [
             line("ingestionPipeline", &pipeline("sales", "sales-key")),
             line("ingestionPipeline", &pipeline("finance", "finance-key")),
@@ -397,20 +393,15 @@ fn same_name_pipelines_of_two_services_are_two_rows_that_never_share_a_secret() 
         // Importing the other one in managed mode is refused the same way.
         let refused = d.import(&[], &line("ingestionPipeline", &pipeline(loser, "new")));
         assert_eq!(refused.code, Some(1), "{}", refused.stderr);
-        assert_eq!(
-            vault.emulator.secret_value(DBT_SECRET).as_deref(),
-            Some(held.as_str())
-        );
-    }
+        vault.assert_secret(DBT_SECRET, held.as_str());
+    });
 }
 
 /// Case 5: names are compared exactly, whatever the collation: `cafe` is not `café`, `Alice`
 /// is not `alice`.
 #[test]
 fn names_that_differ_only_in_case_or_accents_are_different_rows() {
-    for db in databases() {
-        let vault = Vault::start();
-        let d = Deployment::new(&vault, db);
+    on_every_database(|_, d| {
         let lines = [
             line("databaseService", &service("café", &json!("accent"))),
             line("databaseService", &service("cafe", &json!("plain"))),
@@ -439,16 +430,14 @@ fn names_that_differ_only_in_case_or_accents_are_different_rows() {
         assert!(again.stderr.contains("`cafe` replaced"), "{}", again.stderr);
         let rows = d.export(&DB_MODE, true);
         assert_eq!(password(&rows, "café"), "accent", "{}", d.label());
-    }
+    });
 }
 
 /// Case 6: a line whose row the database refuses, or whose secrets the vault refuses, has no
 /// effect at all: no secret version written, nothing deleted, the row as it was.
 #[test]
 fn a_failed_import_line_changes_neither_the_vault_nor_the_row() {
-    for db in databases() {
-        let vault = Vault::start();
-        let d = Deployment::new(&vault, db);
+    on_every_database(|vault, d| {
         let secret = password_secret("pg1");
         d.import(&[], &line("databaseService", &service("pg1", &json!("p1"))))
             .assert_ok();
@@ -461,7 +450,7 @@ fn a_failed_import_line_changes_neither_the_vault_nor_the_row() {
         for doc in [refused, emptied] {
             let out = d.import(&[], &line("databaseService", &doc));
             assert_eq!(out.code, Some(1), "{}: {}", d.label(), out.stderr);
-            assert_eq!(vault.emulator.secret_value(&secret).as_deref(), Some("p1"));
+            vault.assert_secret(&secret, "p1");
             assert_eq!(vault.emulator.version_count(&secret), 1, "{}", d.label());
             assert!(vault.emulator.deleted_secret_names().is_empty());
             assert_eq!(d.export(&[], false), before, "{}", d.label());
@@ -472,7 +461,7 @@ fn a_failed_import_line_changes_neither_the_vault_nor_the_row() {
             nul["description"] = json!("a\u{0}b");
             let out = d.import(&[], &line("databaseService", &nul));
             assert_eq!(out.code, Some(1), "{}", out.stderr);
-            assert_eq!(vault.emulator.secret_value(&secret).as_deref(), Some("p1"));
+            vault.assert_secret(&secret, "p1");
             assert_eq!(vault.emulator.version_count(&secret), 1);
         }
 
@@ -511,7 +500,7 @@ fn a_failed_import_line_changes_neither_the_vault_nor_the_row() {
             );
         }
         assert_eq!(d.export(&[], false), before, "{}", d.label());
-    }
+    });
 }
 
 /// Case 7: `entities import` refuses the in-memory provider, whose vault ends with the command.
@@ -561,10 +550,7 @@ fn a_deployment_neither_overwrites_nor_deletes_another_deployments_secret() {
             "{}",
             out.stderr
         );
-        assert_eq!(
-            vault.emulator.secret_value(&secret).as_deref(),
-            Some("first")
-        );
+        vault.assert_secret(&secret, "first");
 
         // Through migrate-secrets: a plaintext is refused, a null field deletes nothing.
         second
@@ -591,10 +577,7 @@ fn a_deployment_neither_overwrites_nor_deletes_another_deployments_secret() {
             )
             .assert_ok();
         second.run(&["migrate-secrets"], &[], b"").assert_ok();
-        assert_eq!(
-            vault.emulator.secret_value(&secret).as_deref(),
-            Some("first")
-        );
+        vault.assert_secret(&secret, "first");
 
         // A row of the second deployment that referenced the first's secret lets go of it:
         // the secret is kept, and the output says why.
@@ -618,15 +601,12 @@ fn a_deployment_neither_overwrites_nor_deletes_another_deployments_secret() {
             "{}",
             out.stderr
         );
-        assert_eq!(
-            vault.emulator.secret_value(&secret).as_deref(),
-            Some("first")
-        );
+        vault.assert_secret(&secret, "first");
 
         // The owner clears its field: the delete is in the output and the audit trail.
         let out = first.run(
             &["entities", "import"],
-            &[("VAULTREF_LOG", "vaultref::audit=info")],
+            &AUDIT_LOG,
             line("databaseService", &service("pg1", &Value::Null)).as_bytes(),
         );
         let stdout = out.ok_text();
@@ -640,11 +620,9 @@ fn a_deployment_neither_overwrites_nor_deletes_another_deployments_secret() {
             "{}",
             out.stderr
         );
-        let deletes: Vec<Value> = out
-            .stderr
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|r| r["target"] == "vaultref::audit" && r["fields"]["action"] == "delete")
+        let deletes: Vec<Value> = audit_records(&out.stderr)
+            .into_iter()
+            .filter(|r| r["fields"]["action"] == "delete")
             .collect();
         assert_eq!(deletes.len(), 1, "{}", out.stderr);
         assert_eq!(deletes[0]["fields"]["secret"], secret.as_str());
@@ -656,9 +634,7 @@ fn a_deployment_neither_overwrites_nor_deletes_another_deployments_secret() {
 /// `secret:` value, and says so; once nothing references it, it is deleted, and says so.
 #[test]
 fn clearing_a_field_keeps_a_secret_another_entity_references() {
-    for db in databases() {
-        let vault = Vault::start();
-        let d = Deployment::new(&vault, db);
+    on_every_database(|vault, d| {
         let secret = password_secret("pg1");
         d.import(
             &[],
@@ -696,7 +672,7 @@ fn clearing_a_field_keeps_a_secret_another_entity_references() {
                 d.label(),
                 out.stderr
             );
-            assert_eq!(vault.emulator.secret_value(&secret).as_deref(), Some("p1"));
+            vault.assert_secret(&secret, "p1");
         }
         assert_eq!(password(&d.export(&[], true), "pg2"), "p1");
         // pg2 lets go of it too: now nothing references it, and it goes.
@@ -710,7 +686,7 @@ fn clearing_a_field_keeps_a_secret_another_entity_references() {
             out.stderr
         );
         assert_eq!(vault.emulator.deleted_secret_names(), [secret.as_str()]);
-    }
+    });
 }
 
 /// Case 10: a password that is literally `null` is revealed as `null`.
@@ -723,13 +699,7 @@ fn a_password_that_is_literally_null_reveals_as_null() {
         &line("databaseService", &service("pg1", &json!("null"))),
     )
     .assert_ok();
-    assert_eq!(
-        vault
-            .emulator
-            .secret_value(&password_secret("pg1"))
-            .as_deref(),
-        Some("null")
-    );
+    vault.assert_secret(&password_secret("pg1"), "null");
     assert_eq!(password(&d.export(&[], true), "pg1"), json!("null"));
 }
 
@@ -737,9 +707,7 @@ fn a_password_that_is_literally_null_reveals_as_null() {
 /// plaintext itself starts with `fernet:`.
 #[test]
 fn a_plaintext_that_looks_like_a_fernet_value_is_stored_encrypted() {
-    for db in databases() {
-        let vault = Vault::start();
-        let d = Deployment::new(&vault, db);
+    on_every_database(|_, d| {
         let keys = KeyRing::parse(KEY).unwrap();
         let token = format!("fernet:{}", keys.encrypt(b"fernet:hunter2"));
         d.import(
@@ -756,16 +724,14 @@ fn a_plaintext_that_looks_like_a_fernet_value_is_stored_encrypted() {
             "{}",
             d.label()
         );
-    }
+    });
 }
 
 /// Case 12: numbers (and, where the column keeps it, key order) in fields vaultref does not own
 /// come back digit for digit when a row is imported and rewritten.
 #[test]
 fn numbers_and_key_order_vaultref_does_not_own_come_back_as_written() {
-    for db in databases() {
-        let vault = Vault::start();
-        let d = Deployment::new(&vault, db);
+    on_every_database(|_, d| {
         let text = r#"{"entityType":"databaseService","entity":{"zeta":1,"name":"pg1","serviceType":"Postgres","big":123456789012345678901234567890,"u64":18446744073709551617,"tiny":0.10000000000000000001,"connection":{"config":{"type":"Postgres","connectionArguments":{"n":1.50},"authType":{"password":"p1"}}},"alpha":2}}"#;
         d.import(&DB_MODE, &format!("{text}\n")).assert_ok();
         d.run(&["migrate-secrets"], &[], b"").assert_ok();
@@ -785,16 +751,14 @@ fn numbers_and_key_order_vaultref_does_not_own_come_back_as_written() {
             assert!(zeta < alpha, "{}: key order lost: {exported}", d.label());
         }
         assert_eq!(password(&d.export(&[], true), "pg1"), "p1");
-    }
+    });
 }
 
 /// Case 13: one bad row does not stop a command: migrate-secrets and export --reveal report it
 /// and go on, and exit non-zero at the end.
 #[test]
 fn one_bad_row_is_reported_and_the_others_are_done() {
-    for db in databases() {
-        let vault = Vault::start();
-        let d = Deployment::new(&vault, db);
+    on_every_database(|vault, d| {
         d.import(
             &DB_MODE,
             &[
@@ -851,7 +815,7 @@ fn one_bad_row_is_reported_and_the_others_are_done() {
         let printed = parse_lines(&String::from_utf8(out.stdout).unwrap());
         assert_eq!(printed.len(), 1, "{}", d.label());
         assert_eq!(password(&printed, "pg2"), "p2");
-    }
+    });
 }
 
 /// rotate-fernet-key with the keys in the wrong order (`old,new`) re-encrypts nothing, and says

@@ -9,7 +9,7 @@
 use serde_json::{Value, json};
 
 use crate::databases::databases;
-use crate::integrity::{DB_MODE, Deployment, line, password_secret, service};
+use crate::integrity::{DB_MODE, Deployment, line, on_every_database, password_secret, service};
 use crate::vault::{KEY, Vault};
 
 /// A second Fernet key (32 bytes of 0x01), to rotate to.
@@ -42,11 +42,9 @@ fn status_of<'v>(report: &'v Value, name: &str) -> &'v Value {
 
 #[test]
 fn soft_deleted_entities_are_skipped_unless_included() {
-    for db in databases() {
-        let vault = Vault::start();
-        let d = Deployment::new(&vault, db);
+    on_every_database(|vault, d| {
         let label = d.db.label;
-        import(&d);
+        import(d);
 
         // Key rotation first: the soft-deleted row stays under the old key, and a note says to
         // keep it.
@@ -110,7 +108,7 @@ fn soft_deleted_entities_are_skipped_unless_included() {
             names.contains(&password_secret("old")),
             "{label}: {names:?}"
         );
-    }
+    });
 }
 
 #[test]

@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use vaultref_emulator::{Identity as EmuIdentity, Permissions};
+use vaultref_emulator::Permissions;
 
-use crate::support::{Run, data, vaultref};
-use crate::vault::{Identity, KEY, Vault, write};
+use crate::support::{AUDIT_LOG, Run, audit_records, data, vaultref};
+use crate::vault::{KEY, Vault, write};
 
 /// The `json-schema` blocks of docs/cli.md, by title.
 fn schemas() -> BTreeMap<String, Value> {
@@ -510,16 +510,11 @@ fn check_warns_about_what_parses_but_will_not_do_what_it_says() {
 #[test]
 fn check_probes_each_permission_without_changing_the_vault() {
     let vault = Vault::start();
-    vault.emulator.add_app(
-        EmuIdentity::app("reader-id", "reader-secret-42"),
-        Permissions::read_only(),
-    );
-    let config = vault.config(
+    let config = vault.config_for_app(
         "reader.yaml",
-        &Identity {
-            client_id: "reader-id",
-            client_secret: "reader-secret-42",
-        },
+        "reader-id",
+        "reader-secret-42",
+        Permissions::read_only(),
     );
     let c = config.to_str().unwrap();
     let run = vaultref(&["-o", "json", "check", "--config", c], &[], b"");
@@ -559,7 +554,6 @@ fn every_secret_command_leaves_an_audit_record() {
     let vault = Vault::start();
     let config = vault.config("audit.yaml", &vault.app());
     let c = config.to_str().unwrap();
-    let audit = [("VAULTREF_LOG", "vaultref::audit=info")];
     let mut actions = Vec::new();
     for (words, stdin) in [
         (&["secret", "set", "audited"][..], &b"v"[..]),
@@ -570,14 +564,9 @@ fn every_secret_command_leaves_an_audit_record() {
     ] {
         let mut args = words.to_vec();
         args.extend(["--config", c]);
-        let run = vaultref(&args, &audit, stdin);
+        let run = vaultref(&args, &AUDIT_LOG, stdin);
         run.assert_ok();
-        let records: Vec<Value> = run
-            .stderr
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|r| r["target"] == "vaultref::audit")
-            .collect();
+        let records = audit_records(&run.stderr);
         assert_eq!(records.len(), 1, "{words:?}: {}", run.stderr);
         assert_eq!(records[0]["fields"]["secret"], "audited");
         assert!(!run.stderr.contains("\"v\""));

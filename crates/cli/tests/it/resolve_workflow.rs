@@ -4,6 +4,8 @@
 // The helpers below panic on setup failures, like the tests themselves.
 #![allow(clippy::unwrap_used)]
 
+use std::path::PathBuf;
+
 use vaultref_emulator::{EmulatorConfig, Target};
 
 use crate::support::{Run, vaultref_clean};
@@ -19,9 +21,14 @@ fn workflow(provider: &str, loader: &str) -> String {
     )
 }
 
+/// `workflow(provider, loader)` written to `file` in the vault's directory.
+fn workflow_file(vault: &Vault, file: &str, provider: &str, loader: &str) -> PathBuf {
+    write(vault.dir.path(), file, &workflow(provider, loader))
+}
+
+/// A TLS emulator serving the named vault, which holds the workflow's two secrets.
 fn start() -> Vault {
     let vault = Vault::start_with(EmulatorConfig {
-        tls: true,
         vaults: vec![VAULT_NAME.to_owned()],
         ..EmulatorConfig::default()
     });
@@ -91,11 +98,7 @@ fn assert_named_vault_used(vault: &Vault) {
 fn the_env_loader_needs_only_azure_variables_and_the_vault_name() {
     let vault = start();
     let emu = &vault.emulator;
-    let file = write(
-        vault.dir.path(),
-        "workflow.yaml",
-        &workflow("azure-kv", "env"),
-    );
+    let file = workflow_file(&vault, "workflow.yaml", "azure-kv", "env");
     let mut env = base_env(&vault);
     env.extend([
         ("AZURE_KEY_VAULT_NAME".into(), VAULT_NAME.into()),
@@ -159,11 +162,7 @@ fn a_configuration_wins_and_a_disagreement_is_a_warning() {
     let vault = start();
     let emu = &vault.emulator;
     // The workflow says env; the configuration names the vault directly.
-    let file = write(
-        vault.dir.path(),
-        "workflow.yaml",
-        &workflow("azure-kv", "env"),
-    );
+    let file = workflow_file(&vault, "workflow.yaml", "azure-kv", "env");
     let config = write(
         vault.dir.path(),
         "consumer.yaml",
@@ -193,7 +192,7 @@ fn a_configuration_wins_and_a_disagreement_is_a_warning() {
 #[test]
 fn the_db_provider_passes_names_on_and_other_files_need_a_configuration() {
     let vault = start();
-    let file = write(vault.dir.path(), "workflow.yaml", &workflow("db", "noop"));
+    let file = workflow_file(&vault, "workflow.yaml", "db", "noop");
     let run = resolve(&base_env(&vault), &[file.to_str().unwrap()]);
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&run.ok_text()).unwrap();
     assert_eq!(
@@ -213,7 +212,7 @@ fn the_db_provider_passes_names_on_and_other_files_need_a_configuration() {
     run.assert_one_line_failure();
     assert!(run.stderr.contains("give --config FILE"), "{}", run.stderr);
 
-    let aws = write(vault.dir.path(), "aws.yaml", &workflow("aws", "env"));
+    let aws = workflow_file(&vault, "aws.yaml", "aws", "env");
     let run = resolve(&base_env(&vault), &[aws.to_str().unwrap()]);
     run.assert_one_line_failure();
     assert!(

@@ -135,6 +135,18 @@ fn interpreter(var: &str, task: &str, modules: &[&str]) -> Option<PathBuf> {
     None
 }
 
+/// The environment that turns on the audit trail (`vaultref::audit` records on stderr).
+pub(crate) const AUDIT_LOG: [(&str, &str); 1] = [("VAULTREF_LOG", "vaultref::audit=info")];
+
+/// The `vaultref::audit` records among the JSON log lines of `stderr`, in order.
+pub(crate) fn audit_records(stderr: &str) -> Vec<serde_json::Value> {
+    stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|record| record["target"] == "vaultref::audit")
+        .collect()
+}
+
 /// Path of a file in `tests/data/`.
 pub(crate) fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use vaultref_emulator::{Emulator, EmulatorConfig};
+use vaultref_emulator::{Emulator, EmulatorConfig, Identity as EmuIdentity, Permissions};
 
 /// OpenMetadata's default Fernet key.
 pub(crate) use vaultref_testkit::FERNET_KEY as KEY;
@@ -37,17 +37,19 @@ impl Vault {
             .enable_all()
             .build()
             .unwrap();
-        let emulator = runtime
-            .block_on(Emulator::start(EmulatorConfig {
-                tls: true,
-                ..config
-            }))
-            .unwrap();
+        let emulator = runtime.block_on(vaultref_testkit::tls_emulator_with(config));
         Self {
             emulator,
             dir: tempfile::tempdir().unwrap(),
             runtime,
         }
+    }
+
+    /// Asserts that the vault's secret `name` holds `value`.
+    #[track_caller]
+    pub(crate) fn assert_secret(&self, name: &str, value: &str) {
+        let held = self.emulator.secret_value(name);
+        assert_eq!(held.as_deref(), Some(value), "secret {name}");
     }
 
     /// Runs `future` on the emulator's runtime.
@@ -62,6 +64,26 @@ impl Vault {
             client_id: self.emulator.client_id(),
             client_secret: self.emulator.client_secret(),
         }
+    }
+
+    /// Registers the app `client_id` (with `client_secret` and `permissions`) and writes a
+    /// configuration for it, as [`Vault::config`].
+    pub(crate) fn config_for_app(
+        &self,
+        file: &str,
+        client_id: &str,
+        client_secret: &str,
+        permissions: Permissions,
+    ) -> PathBuf {
+        self.emulator
+            .add_app(EmuIdentity::app(client_id, client_secret), permissions);
+        self.config(
+            file,
+            &Identity {
+                client_id,
+                client_secret,
+            },
+        )
     }
 
     /// A managed-azure-kv configuration for `identity`, trusting the emulator's CA.
