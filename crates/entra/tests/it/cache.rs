@@ -3,24 +3,18 @@
 use std::{sync::Arc, time::Duration};
 
 use vaultref_emulator::{Fault, Target};
-use vaultref_entra::{ClientSecretCredential, TokenCredential, TokenRequestOptions};
+use vaultref_entra::{TokenCredential, TokenRequestOptions};
 
-use crate::support::{ManualClock, emulator, emulator_options, statuses, vault_scope, with_clock};
+use crate::support::{
+    ManualClock, emulator, emulator_options, secret_credential, statuses, vault_scope, with_clock,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_concurrent_callers_on_a_cold_cache_make_one_request() {
     let emu = emulator().await;
     // Keep the one request in flight long enough for every caller to queue behind it.
     emu.inject(Fault::latency(Target::Entra, Duration::from_millis(300)));
-    let cred = Arc::new(
-        ClientSecretCredential::new(
-            emu.tenant_id(),
-            emu.client_id(),
-            emu.client_secret().into(),
-            emulator_options(&emu),
-        )
-        .unwrap(),
-    );
+    let cred = Arc::new(secret_credential(&emu, emulator_options(&emu)));
     let scope = vault_scope(&emu);
     let callers: Vec<_> = (0..100)
         .map(|_| {
@@ -50,13 +44,7 @@ async fn hundred_concurrent_callers_on_a_cold_cache_make_one_request() {
 async fn entra_down_for_30_seconds_while_the_token_is_valid_fails_no_call() {
     let emu = emulator().await;
     let clock = ManualClock::new();
-    let cred = ClientSecretCredential::new(
-        emu.tenant_id(),
-        emu.client_id(),
-        emu.client_secret().into(),
-        with_clock(emulator_options(&emu), clock.clone()),
-    )
-    .unwrap();
+    let cred = secret_credential(&emu, with_clock(emulator_options(&emu), clock.clone()));
     let scope = vault_scope(&emu);
     let get = || async {
         cred.get_token(&[&scope], &TokenRequestOptions::default())
@@ -101,13 +89,7 @@ async fn entra_down_for_30_seconds_while_the_token_is_valid_fails_no_call() {
 #[tokio::test]
 async fn force_refresh_bypasses_the_cache_for_one_call() {
     let emu = emulator().await;
-    let cred = ClientSecretCredential::new(
-        emu.tenant_id(),
-        emu.client_id(),
-        emu.client_secret().into(),
-        emulator_options(&emu),
-    )
-    .unwrap();
+    let cred = secret_credential(&emu, emulator_options(&emu));
     let scope = vault_scope(&emu);
     let first = cred
         .get_token(&[&scope], &TokenRequestOptions::default())

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use vaultref_emulator::{Emulator, Target};
 use vaultref_entra::{
     ChainedTokenCredential, DefaultAzureCredential, DefaultAzureCredentialOptions, Error,
-    ManagedIdentityCredential, ManagedIdentityOptions, TokenCredential, TokenRequestOptions,
+    ManagedIdentityCredential, ManagedIdentityOptions,
 };
 
-use crate::support::{emulator, only_request, options, vault_accepts, vault_scope};
+use crate::support::{emulator, only_request, options, vault_accepts, vault_token};
 
 fn chain(vars: &[(&str, &str)]) -> DefaultAzureCredential {
     DefaultAzureCredential::new(DefaultAzureCredentialOptions::default(), options(vars)).unwrap()
@@ -20,27 +20,32 @@ fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-async fn token(emu: &Emulator, cred: &dyn TokenCredential) -> Result<String, Error> {
-    cred.get_token(&[&vault_scope(emu)], &TokenRequestOptions::default())
-        .await
-        .map(|t| t.secret().to_owned())
+/// The default chain with the tenant, authority host, token file and IMDS of `emu`, plus `client`.
+fn chain_with_every_source(emu: &Emulator, client: &[(&str, &str)]) -> DefaultAzureCredential {
+    let authority = emu.authority_host().to_string();
+    let imds = emu.imds_endpoint().to_string();
+    let file = emu.federated_token_file().to_str().unwrap().to_owned();
+    let mut vars = vec![("AZURE_TENANT_ID", emu.tenant_id())];
+    vars.extend_from_slice(client);
+    vars.extend([
+        ("AZURE_AUTHORITY_HOST", authority.as_str()),
+        ("AZURE_FEDERATED_TOKEN_FILE", &file),
+        ("AZURE_POD_IDENTITY_AUTHORITY_HOST", &imds),
+    ]);
+    chain(&vars)
 }
 
 #[tokio::test]
 async fn environment_credential_comes_first() {
     let emu = emulator().await;
-    let authority = emu.authority_host().to_string();
-    let imds = emu.imds_endpoint().to_string();
-    let file = emu.federated_token_file().to_str().unwrap().to_owned();
-    let cred = chain(&[
-        ("AZURE_TENANT_ID", emu.tenant_id()),
-        ("AZURE_CLIENT_ID", emu.client_id()),
-        ("AZURE_CLIENT_SECRET", emu.client_secret()),
-        ("AZURE_AUTHORITY_HOST", &authority),
-        ("AZURE_FEDERATED_TOKEN_FILE", &file),
-        ("AZURE_POD_IDENTITY_AUTHORITY_HOST", &imds),
-    ]);
-    let token = token(&emu, &cred).await.unwrap();
+    let cred = chain_with_every_source(
+        &emu,
+        &[
+            ("AZURE_CLIENT_ID", emu.client_id()),
+            ("AZURE_CLIENT_SECRET", emu.client_secret()),
+        ],
+    );
+    let token = vault_token(&emu, &cred).await.unwrap();
     assert!(vault_accepts(&emu, &token).await);
     let request = only_request(&emu, Target::Entra);
     assert!(request.form_field("client_secret").is_some());
@@ -50,17 +55,8 @@ async fn environment_credential_comes_first() {
 #[tokio::test]
 async fn workload_identity_when_there_is_no_secret() {
     let emu = emulator().await;
-    let authority = emu.authority_host().to_string();
-    let imds = emu.imds_endpoint().to_string();
-    let file = emu.federated_token_file().to_str().unwrap().to_owned();
-    let cred = chain(&[
-        ("AZURE_TENANT_ID", emu.tenant_id()),
-        ("AZURE_CLIENT_ID", emu.workload_client_id()),
-        ("AZURE_AUTHORITY_HOST", &authority),
-        ("AZURE_FEDERATED_TOKEN_FILE", &file),
-        ("AZURE_POD_IDENTITY_AUTHORITY_HOST", &imds),
-    ]);
-    let token = token(&emu, &cred).await.unwrap();
+    let cred = chain_with_every_source(&emu, &[("AZURE_CLIENT_ID", emu.workload_client_id())]);
+    let token = vault_token(&emu, &cred).await.unwrap();
     assert!(vault_accepts(&emu, &token).await);
     let request = only_request(&emu, Target::Entra);
     assert!(request.form_field("client_assertion").is_some());
@@ -72,7 +68,7 @@ async fn falls_through_to_managed_identity_after_a_probe_without_metadata() {
     let emu = emulator().await;
     let imds = emu.imds_endpoint().to_string();
     let cred = chain(&[("AZURE_POD_IDENTITY_AUTHORITY_HOST", &imds)]);
-    let first = token(&emu, &cred).await.unwrap();
+    let first = vault_token(&emu, &cred).await.unwrap();
     assert!(vault_accepts(&emu, &first).await);
 
     // The probe is the emulator's "missing Metadata header" failure (400), which proves IMDS
@@ -86,7 +82,7 @@ async fn falls_through_to_managed_identity_after_a_probe_without_metadata() {
     assert!(emu.requests_to(Target::Entra).is_empty());
 
     // Later calls go straight to the cached token of the chosen credential.
-    assert_eq!(token(&emu, &cred).await.unwrap(), first);
+    assert_eq!(vault_token(&emu, &cred).await.unwrap(), first);
     assert_eq!(emu.requests_to(Target::ManagedIdentity).len(), 2);
 }
 
@@ -102,7 +98,7 @@ async fn managed_identity_probe_failure_is_unavailable_without_retries() {
         options(&[("AZURE_POD_IDENTITY_AUTHORITY_HOST", &host)]),
     )
     .unwrap();
-    let err = token(&emu, &cred).await.unwrap_err();
+    let err = vault_token(&emu, &cred).await.unwrap_err();
     assert!(err.is_unavailable(), "{err}");
     assert!(
         err.to_string().contains("no IMDS endpoint answered"),
@@ -115,7 +111,7 @@ async fn nothing_configured_lists_every_credential() {
     let emu = emulator().await;
     let host = format!("http://127.0.0.1:{}", closed_port());
     let cred = chain(&[("AZURE_POD_IDENTITY_AUTHORITY_HOST", &host)]);
-    let err = token(&emu, &cred).await.unwrap_err();
+    let err = vault_token(&emu, &cred).await.unwrap_err();
     assert!(err.is_unavailable(), "{err}");
     let Error::Chain { attempts, .. } = &err else {
         panic!("{err}")
@@ -158,7 +154,7 @@ async fn a_failing_credential_stops_the_chain() {
         ("AZURE_AUTHORITY_HOST", &authority),
         ("AZURE_POD_IDENTITY_AUTHORITY_HOST", &imds),
     ]);
-    let err = token(&emu, &cred).await.unwrap_err();
+    let err = vault_token(&emu, &cred).await.unwrap_err();
     assert!(!err.is_unavailable());
     assert_eq!(err.aadsts_code(), Some(7_000_215));
     let Error::Chain { attempts, .. } = &err else {
@@ -192,6 +188,6 @@ async fn custom_chain_skips_unavailable_credentials() {
         cred.credential_names(),
         ["EnvironmentCredential", "ManagedIdentityCredential"]
     );
-    let token = token(&emu, &cred).await.unwrap();
+    let token = vault_token(&emu, &cred).await.unwrap();
     assert!(vault_accepts(&emu, &token).await);
 }

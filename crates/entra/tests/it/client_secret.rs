@@ -5,7 +5,9 @@ use vaultref_entra::{
     ClientSecretCredential, CredentialOptions, Error, TokenCredential, TokenRequestOptions,
 };
 
-use crate::support::{emulator, emulator_options, only_request, vault_accepts, vault_scope};
+use crate::support::{
+    emulator, emulator_options, only_request, vault_accepts, vault_scope, vault_token,
+};
 
 fn credential(
     tenant: &str,
@@ -71,10 +73,7 @@ async fn failure(
     emu: &vaultref_emulator::Emulator,
 ) -> Error {
     let cred = credential(tenant, client, secret, emulator_options(emu));
-    let err = cred
-        .get_token(&[&vault_scope(emu)], &TokenRequestOptions::default())
-        .await
-        .unwrap_err();
+    let err = vault_token(emu, &cred).await.unwrap_err();
     let shown = format!("{err} {err:?}");
     assert!(
         !shown.contains(secret),
@@ -164,11 +163,8 @@ async fn additional_app_registrations_work() {
         "reader-secret-value",
         emulator_options(&emu),
     );
-    let token = cred
-        .get_token(&[&vault_scope(&emu)], &TokenRequestOptions::default())
-        .await
-        .unwrap();
-    assert!(vault_accepts(&emu, token.secret()).await);
+    let token = vault_token(&emu, &cred).await.unwrap();
+    assert!(vault_accepts(&emu, &token).await);
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use vaultref_entra::{
     UserAssignedId,
 };
 
-use crate::support::{emulator, only_request, options, vault_accepts, vault_scope};
+use crate::support::{emulator, only_request, options, vault_accepts, vault_scope, vault_token};
 
 fn imds(emu: &Emulator, identity: Option<UserAssignedId>) -> ManagedIdentityCredential {
     let host = emu.imds_endpoint().to_string();
@@ -93,11 +93,10 @@ async fn imds_user_assigned_identity_by_each_kind_of_id() {
     ];
     for (id, param, value) in cases {
         emu.clear_requests();
-        let token = imds(&emu, Some(id.clone()))
-            .get_token(&[&vault_scope(&emu)], &TokenRequestOptions::default())
+        let token = vault_token(&emu, &imds(&emu, Some(id.clone())))
             .await
             .unwrap_or_else(|e| panic!("{id:?}: {e}"));
-        assert!(vault_accepts(&emu, token.secret()).await, "{id:?}");
+        assert!(vault_accepts(&emu, &token).await, "{id:?}");
         let request = only_request(&emu, Target::ManagedIdentity);
         assert_eq!(request.query_param(param).as_deref(), Some(value), "{id:?}");
     }
@@ -106,13 +105,11 @@ async fn imds_user_assigned_identity_by_each_kind_of_id() {
 #[tokio::test]
 async fn unassigned_identity_is_unavailable_and_says_so() {
     let emu = emulator().await;
-    let err = imds(
+    let not_assigned = imds(
         &emu,
         Some(UserAssignedId::ClientId("not-assigned-here".into())),
-    )
-    .get_token(&[&vault_scope(&emu)], &TokenRequestOptions::default())
-    .await
-    .unwrap_err();
+    );
+    let err = vault_token(&emu, &not_assigned).await.unwrap_err();
     assert!(err.is_unavailable(), "{err}");
     let shown = err.to_string();
     assert!(
@@ -124,11 +121,9 @@ async fn unassigned_identity_is_unavailable_and_says_so() {
 #[tokio::test]
 async fn app_service_endpoint_with_the_identity_header() {
     let emu = emulator().await;
-    let token = app_service(&emu, emu.identity_header(), None)
-        .get_token(&[&vault_scope(&emu)], &TokenRequestOptions::default())
-        .await
-        .unwrap();
-    assert!(vault_accepts(&emu, token.secret()).await);
+    let cred = app_service(&emu, emu.identity_header(), None);
+    let token = vault_token(&emu, &cred).await.unwrap();
+    assert!(vault_accepts(&emu, &token).await);
     let request = only_request(&emu, Target::ManagedIdentity);
     assert_eq!(request.path, emu.identity_endpoint().path());
     assert_eq!(
@@ -149,14 +144,12 @@ async fn app_service_user_assigned_by_resource_id_uses_mi_res_id() {
         Identity::managed("web-client").with_resource_id(resource_id),
         Permissions::all(),
     );
-    app_service(
+    let cred = app_service(
         &emu,
         emu.identity_header(),
         Some(UserAssignedId::ResourceId(resource_id.into())),
-    )
-    .get_token(&[&vault_scope(&emu)], &TokenRequestOptions::default())
-    .await
-    .unwrap();
+    );
+    vault_token(&emu, &cred).await.unwrap();
     let request = only_request(&emu, Target::ManagedIdentity);
     assert_eq!(
         request.query_param("mi_res_id").as_deref(),
@@ -167,10 +160,8 @@ async fn app_service_user_assigned_by_resource_id_uses_mi_res_id() {
 #[tokio::test]
 async fn wrong_identity_header_is_a_failure_that_names_identity_header() {
     let emu = emulator().await;
-    let err = app_service(&emu, "stale-header-value", None)
-        .get_token(&[&vault_scope(&emu)], &TokenRequestOptions::default())
-        .await
-        .unwrap_err();
+    let cred = app_service(&emu, "stale-header-value", None);
+    let err = vault_token(&emu, &cred).await.unwrap_err();
     assert!(
         matches!(err, Error::ManagedIdentity { status: 401, .. }),
         "{err}"

@@ -10,11 +10,9 @@ use std::{
 };
 
 use vaultref_emulator::{Emulator, Identity, Permissions, RecordedRequest, Target};
-use vaultref_entra::{
-    DefaultAzureCredential, DefaultAzureCredentialOptions, TokenCredential, TokenRequestOptions,
-};
+use vaultref_entra::{DefaultAzureCredential, DefaultAzureCredentialOptions};
 
-use crate::support::{options, tls_emulator, vault_scope};
+use crate::support::{options, tls_emulator, vault_scope, vault_token};
 
 /// Environment variables of one scenario.
 type Vars = Vec<(String, String)>;
@@ -108,10 +106,7 @@ async fn run_ours(emu: &Emulator, vars: &[(String, String)]) -> String {
     all.push(("SSL_CERT_FILE", &ca));
     let cred = DefaultAzureCredential::new(DefaultAzureCredentialOptions::default(), options(&all))
         .unwrap();
-    match cred
-        .get_token(&[&vault_scope(emu)], &TokenRequestOptions::default())
-        .await
-    {
+    match vault_token(emu, &cred).await {
         Ok(_) => "OK".into(),
         Err(e) => format!("FAILED {e}"),
     }

@@ -2,38 +2,22 @@
 
 use std::time::Duration;
 
-use vaultref_emulator::{Emulator, Fault, Target};
+use vaultref_emulator::{Fault, Target};
 use vaultref_entra::{
-    ClientSecretCredential, CredentialOptions, Error, HttpClientOptions, ManagedIdentityCredential,
-    ManagedIdentityOptions, TokenCredential, TokenRequestOptions,
+    CredentialOptions, Error, HttpClientOptions, ManagedIdentityCredential, ManagedIdentityOptions,
 };
 
 use crate::support::{
-    ManualClock, emulator, emulator_options, fast_retry, options, statuses, vault_scope, with_clock,
+    ManualClock, emulator, emulator_options, fast_retry, options, secret_credential, statuses,
+    vault_token, with_clock,
 };
-
-fn secret_credential(emu: &Emulator, options: CredentialOptions) -> ClientSecretCredential {
-    ClientSecretCredential::new(
-        emu.tenant_id(),
-        emu.client_id(),
-        emu.client_secret().into(),
-        options,
-    )
-    .unwrap()
-}
-
-async fn get(emu: &Emulator, cred: &dyn TokenCredential) -> Result<String, Error> {
-    cred.get_token(&[&vault_scope(emu)], &TokenRequestOptions::default())
-        .await
-        .map(|t| t.secret().to_owned())
-}
 
 #[tokio::test]
 async fn throttling_is_retried_after_retry_after() {
     let emu = emulator().await;
     emu.inject(Fault::throttle(Target::Entra, 2, 1));
     let cred = secret_credential(&emu, emulator_options(&emu));
-    get(&emu, &cred).await.unwrap();
+    vault_token(&emu, &cred).await.unwrap();
     assert_eq!(statuses(&emu, Target::Entra), [429, 429, 200]);
 }
 
@@ -42,7 +26,7 @@ async fn persistent_throttling_says_so_with_the_requested_wait() {
     let emu = emulator().await;
     emu.inject(Fault::throttle(Target::Entra, 10, 1));
     let cred = secret_credential(&emu, emulator_options(&emu));
-    let err = get(&emu, &cred).await.unwrap_err();
+    let err = vault_token(&emu, &cred).await.unwrap_err();
     match &err {
         Error::ServiceUnavailable {
             status,
@@ -66,7 +50,7 @@ async fn retry_after_beyond_the_limit_is_not_waited_for() {
     let emu = emulator().await;
     emu.inject(Fault::throttle(Target::Entra, 1, 600));
     let cred = secret_credential(&emu, emulator_options(&emu));
-    let err = get(&emu, &cred).await.unwrap_err();
+    let err = vault_token(&emu, &cred).await.unwrap_err();
     assert!(
         matches!(err, Error::ServiceUnavailable { status: 429, attempts: 1, retry_after: Some(d), .. } if d == Duration::from_secs(600)),
         "{err}"
@@ -79,13 +63,13 @@ async fn server_errors_and_dropped_connections_are_retried() {
     let emu = emulator().await;
     emu.inject(Fault::status(Target::Entra, 2, 503));
     let cred = secret_credential(&emu, emulator_options(&emu));
-    get(&emu, &cred).await.unwrap();
+    vault_token(&emu, &cred).await.unwrap();
     assert_eq!(statuses(&emu, Target::Entra), [503, 503, 200]);
 
     let emu = emulator().await;
     emu.inject(Fault::drop_connections(Target::Entra, 1));
     let cred = secret_credential(&emu, emulator_options(&emu));
-    get(&emu, &cred).await.unwrap();
+    vault_token(&emu, &cred).await.unwrap();
     assert_eq!(statuses(&emu, Target::Entra).last(), Some(&200));
 }
 
@@ -101,7 +85,7 @@ async fn a_down_entra_sees_one_request_per_back_off_not_one_per_call() {
     };
     let cred = secret_credential(&emu, options);
     for _ in 0..20 {
-        let err = get(&emu, &cred).await.unwrap_err();
+        let err = vault_token(&emu, &cred).await.unwrap_err();
         assert!(
             matches!(err, Error::ServiceUnavailable { status: 503, .. }),
             "{err}"
@@ -109,7 +93,7 @@ async fn a_down_entra_sees_one_request_per_back_off_not_one_per_call() {
     }
     assert_eq!(statuses(&emu, Target::Entra), [503]);
     clock.advance(Duration::from_secs(2));
-    get(&emu, &cred).await.unwrap_err();
+    vault_token(&emu, &cred).await.unwrap_err();
     assert_eq!(statuses(&emu, Target::Entra), [503, 503]);
 }
 
@@ -126,7 +110,7 @@ async fn timeouts_are_retried_then_reported() {
         ..emulator_options(&emu)
     };
     let cred = secret_credential(&emu, options);
-    let err = get(&emu, &cred).await.unwrap_err();
+    let err = vault_token(&emu, &cred).await.unwrap_err();
     assert!(matches!(err, Error::Transport { attempts: 2, .. }), "{err}");
     assert!(err.to_string().contains("did not answer in time"), "{err}");
 }
@@ -141,6 +125,6 @@ async fn managed_identity_throttling_is_retried() {
         options(&[("AZURE_POD_IDENTITY_AUTHORITY_HOST", &host)]),
     )
     .unwrap();
-    get(&emu, &cred).await.unwrap();
+    vault_token(&emu, &cred).await.unwrap();
     assert_eq!(statuses(&emu, Target::ManagedIdentity), [429, 200]);
 }

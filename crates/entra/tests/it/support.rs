@@ -7,7 +7,10 @@ use std::{
 
 use time::OffsetDateTime;
 use vaultref_emulator::{Emulator, EmulatorConfig, RecordedRequest, Target};
-use vaultref_entra::{Clock, CredentialOptions, Env, RetryOptions};
+use vaultref_entra::{
+    ClientSecretCredential, Clock, CredentialOptions, Env, Error, RetryOptions, TokenCredential,
+    TokenRequestOptions,
+};
 
 /// A plain-http emulator on 127.0.0.1:0.
 pub(crate) async fn emulator() -> Emulator {
@@ -79,6 +82,30 @@ pub(crate) fn with_clock(options: CredentialOptions, clock: Arc<ManualClock>) ->
 /// `<vault resource>/.default`.
 pub(crate) fn vault_scope(emu: &Emulator) -> String {
     format!("{}/.default", emu.vault_resource())
+}
+
+/// The emulator's default app as a client secret credential with `options`.
+pub(crate) fn secret_credential(
+    emu: &Emulator,
+    options: CredentialOptions,
+) -> ClientSecretCredential {
+    ClientSecretCredential::new(
+        emu.tenant_id(),
+        emu.client_id(),
+        emu.client_secret().into(),
+        options,
+    )
+    .unwrap()
+}
+
+/// A token from `cred` for `emu`'s vault scope, as its secret string.
+pub(crate) async fn vault_token(
+    emu: &Emulator,
+    cred: &dyn TokenCredential,
+) -> Result<String, Error> {
+    cred.get_token(&[&vault_scope(emu)], &TokenRequestOptions::default())
+        .await
+        .map(|t| t.secret().to_owned())
 }
 
 /// Statuses of the requests the emulator received for `target`, in order.

@@ -1,13 +1,11 @@
 //! https authority hosts and the extra CA bundle (explicit option or SSL_CERT_FILE).
 
 use vaultref_emulator::Target;
-use vaultref_entra::{
-    ClientSecretCredential, CredentialOptions, Env, Error, HttpClientOptions, TokenCredential,
-    TokenRequestOptions, build_http_client,
-};
+use vaultref_entra::{CredentialOptions, Env, Error, HttpClientOptions, build_http_client};
 
 use crate::support::{
-    emulator_options, fast_retry, options, tls_emulator, vault_accepts, vault_scope,
+    emulator_options, fast_retry, options, secret_credential, tls_emulator, vault_accepts,
+    vault_token,
 };
 
 #[tokio::test]
@@ -21,18 +19,9 @@ async fn https_authority_trusted_through_the_ca_option() {
         },
         ..emulator_options(&emu)
     };
-    let cred = ClientSecretCredential::new(
-        emu.tenant_id(),
-        emu.client_id(),
-        emu.client_secret().into(),
-        options,
-    )
-    .unwrap();
-    let token = cred
-        .get_token(&[&vault_scope(&emu)], &TokenRequestOptions::default())
-        .await
-        .unwrap();
-    assert!(vault_accepts(&emu, token.secret()).await);
+    let cred = secret_credential(&emu, options);
+    let token = vault_token(&emu, &cred).await.unwrap();
+    assert!(vault_accepts(&emu, &token).await);
     assert!(emu.requests_to(Target::Entra)[0].tls);
 }
 
@@ -49,11 +38,8 @@ async fn https_authority_trusted_through_ssl_cert_file() {
         ("SSL_CERT_FILE", &ca),
     ]);
     let cred = vaultref_entra::EnvironmentCredential::new(options).unwrap();
-    let token = cred
-        .get_token(&[&vault_scope(&emu)], &TokenRequestOptions::default())
-        .await
-        .unwrap();
-    assert!(vault_accepts(&emu, token.secret()).await);
+    let token = vault_token(&emu, &cred).await.unwrap();
+    assert!(vault_accepts(&emu, &token).await);
 }
 
 #[tokio::test]
@@ -64,17 +50,8 @@ async fn untrusted_certificate_is_a_transport_error_that_mentions_the_ca() {
         retry: fast_retry(3),
         ..emulator_options(&emu)
     };
-    let cred = ClientSecretCredential::new(
-        emu.tenant_id(),
-        emu.client_id(),
-        emu.client_secret().into(),
-        options,
-    )
-    .unwrap();
-    let err = cred
-        .get_token(&[&vault_scope(&emu)], &TokenRequestOptions::default())
-        .await
-        .unwrap_err();
+    let cred = secret_credential(&emu, options);
+    let err = vault_token(&emu, &cred).await.unwrap_err();
     assert!(matches!(err, Error::Transport { attempts: 1, .. }), "{err}");
     assert!(err.to_string().contains("SSL_CERT_FILE"), "{err}");
     assert!(

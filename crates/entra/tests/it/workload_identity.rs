@@ -3,14 +3,11 @@
 use std::time::Duration;
 
 use vaultref_emulator::{Emulator, Target};
-use vaultref_entra::{
-    Error, TokenCredential, TokenRequestOptions, WorkloadIdentityCredential,
-    WorkloadIdentityOptions,
-};
+use vaultref_entra::{Error, WorkloadIdentityCredential, WorkloadIdentityOptions};
 
 use crate::support::{
-    ManualClock, emulator, emulator_options, only_request, options, vault_accepts, vault_scope,
-    with_clock,
+    ManualClock, emulator, emulator_options, only_request, options, statuses, vault_accepts,
+    vault_token, with_clock,
 };
 
 fn settings(emu: &Emulator, file: &std::path::Path) -> WorkloadIdentityOptions {
@@ -35,11 +32,8 @@ async fn federated_token_from_the_environment_is_exchanged_trimmed() {
     ]);
     let cred =
         WorkloadIdentityCredential::new(WorkloadIdentityOptions::default(), options).unwrap();
-    let token = cred
-        .get_token(&[&vault_scope(&emu)], &TokenRequestOptions::default())
-        .await
-        .unwrap();
-    assert!(vault_accepts(&emu, token.secret()).await);
+    let token = vault_token(&emu, &cred).await.unwrap();
+    assert!(vault_accepts(&emu, &token).await);
 
     let request = only_request(&emu, Target::Entra);
     let on_disk = std::fs::read_to_string(emu.federated_token_file()).unwrap();
@@ -74,12 +68,8 @@ async fn expired_token_file_is_reported_and_a_rotated_file_is_picked_up() {
         with_clock(emulator_options(&emu), clock.clone()),
     )
     .unwrap();
-    let scope = vault_scope(&emu);
 
-    let err = cred
-        .get_token(&[&scope], &TokenRequestOptions::default())
-        .await
-        .unwrap_err();
+    let err = vault_token(&emu, &cred).await.unwrap_err();
     assert_eq!(err.aadsts_code(), Some(700_024), "{err}");
     let shown = err.to_string();
     assert!(shown.contains("AZURE_FEDERATED_TOKEN_FILE"), "{shown}");
@@ -95,17 +85,9 @@ async fn expired_token_file_is_reported_and_a_rotated_file_is_picked_up() {
     )
     .unwrap();
     clock.advance(Duration::from_secs(3));
-    let token = cred
-        .get_token(&[&scope], &TokenRequestOptions::default())
-        .await
-        .unwrap();
-    assert!(vault_accepts(&emu, token.secret()).await);
-    let statuses: Vec<u16> = emu
-        .requests_to(Target::Entra)
-        .iter()
-        .map(|r| r.status)
-        .collect();
-    assert_eq!(statuses, [400, 200]);
+    let token = vault_token(&emu, &cred).await.unwrap();
+    assert!(vault_accepts(&emu, &token).await);
+    assert_eq!(statuses(&emu, Target::Entra), [400, 200]);
 }
 
 #[tokio::test]
@@ -115,10 +97,7 @@ async fn missing_token_file_names_the_file() {
     let file = dir.path().join("not-mounted");
     let cred =
         WorkloadIdentityCredential::new(settings(&emu, &file), emulator_options(&emu)).unwrap();
-    let err = cred
-        .get_token(&[&vault_scope(&emu)], &TokenRequestOptions::default())
-        .await
-        .unwrap_err();
+    let err = vault_token(&emu, &cred).await.unwrap_err();
     assert!(
         matches!(&err, Error::TokenFile { path, .. } if *path == file),
         "{err}"
@@ -135,10 +114,7 @@ async fn assertion_for_another_client_is_refused() {
     let mut settings = settings(&emu, &file);
     settings.client_id = Some(emu.client_id().to_owned());
     let cred = WorkloadIdentityCredential::new(settings, emulator_options(&emu)).unwrap();
-    let err = cred
-        .get_token(&[&vault_scope(&emu)], &TokenRequestOptions::default())
-        .await
-        .unwrap_err();
+    let err = vault_token(&emu, &cred).await.unwrap_err();
     assert_eq!(err.aadsts_code(), Some(70_021), "{err}");
     assert!(
         err.to_string()

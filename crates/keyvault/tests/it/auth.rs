@@ -9,7 +9,7 @@ use vaultref_emulator::{EmulatorConfig, Fault, Target, TokenClaims};
 use vaultref_entra::{AccessToken, TokenCredential, TokenRequestOptions};
 use vaultref_keyvault::{Error, SecretClient, SecretClientOptions, SetSecretOptions};
 
-use crate::support::{VAULT, name, start, start_with};
+use crate::support::{VAULT, name, read_value, start, start_with};
 
 #[tokio::test]
 async fn first_request_is_a_bodyless_probe_then_the_replay_carries_token_and_body() {
@@ -116,10 +116,7 @@ async fn a_challenge_for_another_domain_is_refused_before_any_token_for_it() {
     // Switched off, the same vault works (the emulator issues tokens for that resource).
     kv.emu.vault(VAULT).set_secret("x", "value-x");
     let relaxed = kv.client_with(kv.credential(), |o| o.verify_challenge_resource = false);
-    assert_eq!(
-        relaxed.get_secret(&name("x")).await.unwrap().value.expose(),
-        "value-x"
-    );
+    assert_eq!(read_value(&relaxed, "x").await, "value-x");
 }
 
 #[tokio::test]
@@ -331,28 +328,12 @@ async fn a_refused_token_that_is_still_valid_is_replaced_on_the_replay() {
     })
     .await;
     kv.emu.vault(VAULT).set_secret("s", "v");
-    assert_eq!(
-        kv.client
-            .get_secret(&name("s"))
-            .await
-            .unwrap()
-            .value
-            .expose(),
-        "v"
-    );
+    assert_eq!(read_value(&kv.client, "s").await, "v");
     assert_eq!(kv.emu.requests_to(Target::Entra).len(), 1);
     assert_eq!(kv.vault_statuses(), [401, 200]);
 
     clock.advance(std::time::Duration::from_secs(2 * 3600));
-    assert_eq!(
-        kv.client
-            .get_secret(&name("s"))
-            .await
-            .unwrap()
-            .value
-            .expose(),
-        "v"
-    );
+    assert_eq!(read_value(&kv.client, "s").await, "v");
     // The cached header was refused, the replay carried a token fetched past the cache.
     assert_eq!(kv.vault_statuses(), [401, 200, 401, 200]);
     let entra = kv.emu.requests_to(Target::Entra);

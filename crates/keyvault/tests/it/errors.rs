@@ -2,13 +2,13 @@
 
 use std::{sync::Arc, time::Duration};
 
-use vaultref_emulator::{AccessModel, EmulatorConfig, Fault, Identity, Permissions, Target};
+use vaultref_emulator::{AccessModel, EmulatorConfig, Fault, Target};
 use vaultref_keyvault::{
     Error, ForbiddenReason, ListOptions, RetryOptions, SecretClient, SecretClientOptions,
     SecretName, SetSecretOptions,
 };
 
-use crate::support::{FixedJitter, VAULT, credential, name, start, start_with};
+use crate::support::{FixedJitter, VAULT, assert_forbidden, name, read_value, start, start_with};
 
 #[tokio::test]
 async fn a_bad_name_is_rejected_before_any_request() {
@@ -63,23 +63,8 @@ async fn not_found_for_every_operation_on_an_unknown_name() {
 async fn forbidden_by_access_policy_names_the_missing_permission() {
     let kv = start().await;
     kv.emu.vault(VAULT).set_secret("shared", "value");
-    kv.emu.add_app(
-        Identity::app("reader-app", "reader-secret"),
-        Permissions::read_only(),
-    );
-    let reader = kv.client_with(
-        credential(&kv.emu, &kv.http, "reader-app", "reader-secret"),
-        |_| {},
-    );
-    assert_eq!(
-        reader
-            .get_secret(&name("shared"))
-            .await
-            .unwrap()
-            .value
-            .expose(),
-        "value"
-    );
+    let reader = kv.read_only_client("reader-app", "reader-secret");
+    assert_eq!(read_value(&reader, "shared").await, "value");
     kv.emu.clear_requests();
     let err = reader
         .set_secret(
@@ -89,14 +74,11 @@ async fn forbidden_by_access_policy_names_the_missing_permission() {
         )
         .await
         .unwrap_err();
-    match &err {
-        Error::Forbidden {
-            reason: ForbiddenReason::AccessPolicy,
-            message,
-            ..
-        } => assert!(message.contains("secrets set permission"), "{message}"),
-        other => panic!("{other}"),
-    }
+    assert_forbidden(
+        &err,
+        ForbiddenReason::AccessPolicy,
+        "secrets set permission",
+    );
     assert!(err.to_string().contains("access policies"), "{err}");
     assert!(!err.to_string().contains("new-value"), "{err}");
     assert_eq!(kv.vault_statuses(), [403], "403 is not retried");
@@ -215,9 +197,7 @@ async fn bad_parameters_are_reported_with_the_service_message() {
 #[tokio::test]
 async fn throttling_past_the_retry_budget_reports_the_requested_delay() {
     let kv = start().await;
-    kv.emu.vault(VAULT).set_secret("hot", "v");
-    kv.client.get_secret(&name("hot")).await.unwrap();
-    kv.emu.clear_requests();
+    kv.challenge_done("hot", "v").await;
     kv.emu.inject(Fault::throttle(Target::Vault, 100, 5));
     let err = kv.client.get_secret(&name("hot")).await.unwrap_err();
     match &err {
@@ -327,14 +307,7 @@ async fn forbidden_by_rbac_and_by_policy() {
     let kv = start().await;
     kv.emu.vault(VAULT).set_secret("guarded", "value");
     kv.emu.vault(VAULT).set_access_model(AccessModel::Rbac);
-    kv.emu.add_app(
-        Identity::app("rbac-reader", "reader-secret"),
-        Permissions::read_only(),
-    );
-    let reader = kv.client_with(
-        credential(&kv.emu, &kv.http, "rbac-reader", "reader-secret"),
-        |_| {},
-    );
+    let reader = kv.read_only_client("rbac-reader", "reader-secret");
     let err = reader
         .set_secret(
             &name("guarded"),
@@ -343,14 +316,7 @@ async fn forbidden_by_rbac_and_by_policy() {
         )
         .await
         .unwrap_err();
-    match &err {
-        Error::Forbidden {
-            reason: ForbiddenReason::Rbac,
-            message,
-            ..
-        } => assert!(message.contains("Caller is not authorized"), "{message}"),
-        other => panic!("{other}"),
-    }
+    assert_forbidden(&err, ForbiddenReason::Rbac, "Caller is not authorized");
     assert!(
         err.to_string().contains("Key Vault Secrets Officer"),
         "{err}"
@@ -371,15 +337,7 @@ async fn forbidden_by_rbac_and_by_policy() {
         "{err}"
     );
     assert_eq!(kv.vault_statuses(), [403], "not retried");
-    assert_eq!(
-        kv.client
-            .get_secret(&name("guarded"))
-            .await
-            .unwrap()
-            .value
-            .expose(),
-        "value"
-    );
+    assert_eq!(read_value(&kv.client, "guarded").await, "value");
 }
 
 #[tokio::test]
@@ -419,8 +377,5 @@ async fn an_untrusted_certificate_fails_at_once_with_its_root_cause() {
     // Trusting the emulator's CA, the same settings work (a named vault under *.localhost).
     kv.emu.vault(VAULT).set_secret("s", "v");
     let trusted = connect(kv.emu.ca_cert_path().map(ToOwned::to_owned));
-    assert_eq!(
-        trusted.get_secret(&name("s")).await.unwrap().value.expose(),
-        "v"
-    );
+    assert_eq!(read_value(&trusted, "s").await, "v");
 }

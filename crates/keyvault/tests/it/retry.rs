@@ -5,14 +5,12 @@ use std::{sync::Arc, time::Duration};
 use vaultref_emulator::{Fault, Target};
 use vaultref_keyvault::{Error, RetryOptions, SetSecretOptions, TokioTimer};
 
-use crate::support::{VAULT, name, start};
+use crate::support::{VAULT, name, read_value, start};
 
 #[tokio::test]
 async fn a_429_storm_is_ridden_out_with_exactly_the_requested_delays() {
     let kv = start().await;
-    kv.emu.vault(VAULT).set_secret("hot", "value");
-    kv.client.get_secret(&name("hot")).await.unwrap(); // challenge done
-    kv.emu.clear_requests();
+    kv.challenge_done("hot", "value").await;
 
     kv.emu.inject(Fault::throttle(Target::Vault, 4, 3));
     let secret = kv.client.get_secret(&name("hot")).await.unwrap();
@@ -50,15 +48,7 @@ async fn the_probe_itself_is_retried_when_throttled() {
     let kv = start().await;
     kv.emu.vault(VAULT).set_secret("s", "v");
     kv.emu.inject(Fault::throttle(Target::Vault, 2, 2));
-    assert_eq!(
-        kv.client
-            .get_secret(&name("s"))
-            .await
-            .unwrap()
-            .value
-            .expose(),
-        "v"
-    );
+    assert_eq!(read_value(&kv.client, "s").await, "v");
     assert_eq!(kv.vault_statuses(), [429, 429, 401, 200]);
     assert_eq!(kv.timer.sleeps(), [Duration::from_secs(2); 2]);
 }
@@ -101,19 +91,9 @@ async fn server_errors_back_off_exponentially_with_jitter() {
 #[tokio::test]
 async fn dropped_connections_are_retried() {
     let kv = start().await;
-    kv.emu.vault(VAULT).set_secret("s", "v");
-    kv.client.get_secret(&name("s")).await.unwrap();
-    kv.emu.clear_requests();
+    kv.challenge_done("s", "v").await;
     kv.emu.inject(Fault::drop_connections(Target::Vault, 2));
-    assert_eq!(
-        kv.client
-            .get_secret(&name("s"))
-            .await
-            .unwrap()
-            .value
-            .expose(),
-        "v"
-    );
+    assert_eq!(read_value(&kv.client, "s").await, "v");
     assert_eq!(kv.vault_statuses(), [0, 0, 200]);
     assert_eq!(kv.timer.sleeps().len(), 2);
 }
@@ -121,9 +101,7 @@ async fn dropped_connections_are_retried() {
 #[tokio::test]
 async fn a_delay_beyond_the_budget_fails_at_once() {
     let kv = start().await;
-    kv.emu.vault(VAULT).set_secret("s", "v");
-    kv.client.get_secret(&name("s")).await.unwrap();
-    kv.emu.clear_requests();
+    kv.challenge_done("s", "v").await;
     kv.emu.inject(Fault::throttle(Target::Vault, 1, 120));
     let err = kv.client.get_secret(&name("s")).await.unwrap_err();
     assert!(

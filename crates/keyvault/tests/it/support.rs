@@ -9,12 +9,14 @@ use std::{
 
 use futures::future::BoxFuture;
 use time::OffsetDateTime;
-use vaultref_emulator::{Emulator, EmulatorConfig, RecordedRequest, Target};
+use vaultref_emulator::{Emulator, EmulatorConfig, Identity, Permissions, RecordedRequest, Target};
 use vaultref_entra::{
     ClientSecretCredential, CredentialOptions, Env, HttpClientOptions, TokenCredential,
     http_client_builder,
 };
-use vaultref_keyvault::{Jitter, SecretClient, SecretClientOptions, SecretName, Timer};
+use vaultref_keyvault::{
+    Error, ForbiddenReason, Jitter, SecretClient, SecretClientOptions, SecretName, Timer,
+};
 
 /// The vault the tests talk to, served at `https://kvtest.localhost:PORT/`.
 pub(crate) const VAULT: &str = "kvtest";
@@ -98,6 +100,25 @@ impl Kv {
         SecretClient::new(self.emu.vault_url_for(VAULT).as_str(), credential, options).unwrap()
     }
 
+    /// A client of the same vault signing in as a new app that may only read secrets.
+    pub(crate) fn read_only_client(&self, client_id: &str, client_secret: &str) -> SecretClient {
+        self.emu.add_app(
+            Identity::app(client_id, client_secret),
+            Permissions::read_only(),
+        );
+        self.client_with(
+            credential(&self.emu, &self.http, client_id, client_secret),
+            |_| {},
+        )
+    }
+
+    /// Stores `secret` and reads it once, so the challenge is done, then clears the request log.
+    pub(crate) async fn challenge_done(&self, secret: &str, value: &str) {
+        self.emu.vault(VAULT).set_secret(secret, value);
+        self.client.get_secret(&name(secret)).await.unwrap();
+        self.emu.clear_requests();
+    }
+
     /// The default app's credential, sharing the HTTP client.
     pub(crate) fn credential(&self) -> Arc<dyn TokenCredential> {
         credential(
@@ -166,12 +187,7 @@ pub(crate) async fn start() -> Kv {
 
 /// Starts an emulator with `config` (TLS forced on) and a client of its `kvtest` vault.
 pub(crate) async fn start_with(config: EmulatorConfig) -> Kv {
-    let emu = Emulator::start(EmulatorConfig {
-        tls: true,
-        ..config
-    })
-    .await
-    .unwrap();
+    let emu = vaultref_testkit::tls_emulator_with(config).await;
     let vault_url = emu.vault_url_for(VAULT);
     assert_eq!(vault_url.scheme(), "https");
     let http = http_client(&emu);
@@ -188,4 +204,27 @@ pub(crate) async fn start_with(config: EmulatorConfig) -> Kv {
 
 pub(crate) fn name(name: &str) -> SecretName {
     SecretName::new(name).unwrap()
+}
+
+/// The value `client` reads for `secret`; panics naming the secret when the read fails.
+pub(crate) async fn read_value(client: &SecretClient, secret: &str) -> String {
+    client
+        .get_secret(&name(secret))
+        .await
+        .unwrap_or_else(|e| panic!("reading {secret}: {e}"))
+        .value
+        .expose()
+        .to_owned()
+}
+
+/// Asserts that `err` is a 403 for `reason` whose service message contains `says`.
+pub(crate) fn assert_forbidden(err: &Error, reason: ForbiddenReason, says: &str) {
+    match err {
+        Error::Forbidden {
+            reason: got,
+            message,
+            ..
+        } if *got == reason => assert!(message.contains(says), "{message}"),
+        other => panic!("expected Forbidden ({reason:?}): {other}"),
+    }
 }
