@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use vaultref_emulator::{Emulator, EmulatorConfig, Fault, RateClass, Target};
 
-use crate::support::{client, default_token, json, plain, vault_path};
+use crate::support::{
+    client, default_token, json, list_secrets, plain, vault_path, vault_statuses,
+};
 
 #[tokio::test]
 async fn throttle_answers_429_with_retry_after_for_exactly_n_requests() {
@@ -12,30 +14,15 @@ async fn throttle_answers_429_with_retry_after_for_exactly_n_requests() {
     let token = default_token(&emu).await;
     emu.inject(Fault::throttle(Target::Vault, 2, 7));
     for _ in 0..2 {
-        let response = client()
-            .get(vault_path(&emu, "secrets"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let response = list_secrets(&emu, &client(), &token).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 429);
         assert_eq!(response.headers()["retry-after"], "7");
         let (_, body) = json(response).await;
         assert_eq!(body["error"]["code"], "Throttled");
     }
-    let response = client()
-        .get(vault_path(&emu, "secrets"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let response = list_secrets(&emu, &client(), &token).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    let statuses: Vec<u16> = emu
-        .requests_to(Target::Vault)
-        .iter()
-        .map(|r| r.status)
-        .collect();
-    assert_eq!(statuses, vec![429, 429, 200]);
+    assert_eq!(vault_statuses(&emu), vec![429, 429, 200]);
 }
 
 #[tokio::test]
@@ -67,9 +54,7 @@ async fn status_bursts_hit_only_their_target() {
     ));
     let token = default_token(&emu).await;
     assert_eq!(
-        client()
-            .get(vault_path(&emu, "secrets"))
-            .bearer_auth(&token)
+        list_secrets(&emu, &client(), &token)
             .send()
             .await
             .unwrap()
@@ -79,9 +64,7 @@ async fn status_bursts_hit_only_their_target() {
     );
     emu.clear_faults();
     assert_eq!(
-        client()
-            .get(vault_path(&emu, "secrets"))
-            .bearer_auth(&token)
+        list_secrets(&emu, &client(), &token)
             .send()
             .await
             .unwrap()
@@ -96,26 +79,14 @@ async fn dropped_connections_close_without_a_response_and_are_logged() {
     let emu = plain().await;
     let token = default_token(&emu).await;
     emu.inject(Fault::drop_connections(Target::Vault, 1));
-    let error = client()
-        .get(vault_path(&emu, "secrets"))
-        .bearer_auth(&token)
+    let error = list_secrets(&emu, &client(), &token)
         .send()
         .await
         .unwrap_err();
     assert!(!error.is_status(), "{error}");
-    let response = client()
-        .get(vault_path(&emu, "secrets"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let response = list_secrets(&emu, &client(), &token).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    let statuses: Vec<u16> = emu
-        .requests_to(Target::Vault)
-        .iter()
-        .map(|r| r.status)
-        .collect();
-    assert_eq!(statuses, vec![0, 200]);
+    assert_eq!(vault_statuses(&emu), vec![0, 200]);
 }
 
 #[tokio::test]
@@ -125,12 +96,7 @@ async fn rate_limit_throttles_past_the_window_budget() {
     emu.set_rate_limit(Target::Vault, 3);
     let mut statuses = Vec::new();
     for _ in 0..5 {
-        let response = client()
-            .get(vault_path(&emu, "secrets"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let response = list_secrets(&emu, &client(), &token).send().await.unwrap();
         if response.status().as_u16() == 429 {
             let retry: u64 = response.headers()["retry-after"]
                 .to_str()

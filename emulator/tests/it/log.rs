@@ -8,17 +8,7 @@ use vaultref_emulator::{
     Clock, Emulator, EmulatorConfig, Fault, ManualClock, RecordedRequest, Target,
 };
 
-use crate::support::{client, default_token, plain, vault_path};
-
-async fn list(emu: &Emulator, http: &reqwest::Client, token: &str) -> u16 {
-    http.get(vault_path(emu, "secrets"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
+use crate::support::{client, default_token, list, list_secrets, plain, vault_path};
 
 #[tokio::test]
 async fn sequential_requests_never_overlap_and_each_is_stamped_in_order() {
@@ -96,14 +86,7 @@ async fn dropped_connections_are_stamped_when_closed() {
     let token = default_token(&emu).await;
     emu.inject(Fault::drop_connections(Target::Vault, 1));
     emu.clear_requests();
-    assert!(
-        client()
-            .get(vault_path(&emu, "secrets"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .is_err()
-    );
+    assert!(list_secrets(&emu, &client(), &token).send().await.is_err());
     assert_eq!(list(&emu, &client(), &token).await, 200);
     let log = emu.requests_to(Target::Vault);
     assert_eq!(

@@ -1,8 +1,8 @@
 //! Shared helpers: clients, tokens and request shortcuts.
 
-use reqwest::{Client, Response};
+use reqwest::{Client, RequestBuilder, Response};
 use serde_json::Value;
-use vaultref_emulator::{Emulator, EmulatorConfig};
+use vaultref_emulator::{Emulator, EmulatorConfig, Target};
 
 pub(crate) async fn plain() -> Emulator {
     Emulator::start(EmulatorConfig::default()).await.unwrap()
@@ -88,4 +88,27 @@ pub(crate) fn vault_path(emu: &Emulator, path: &str) -> String {
         emu.vault_url(),
         path.trim_start_matches('/')
     )
+}
+
+/// `GET {vault}/secrets` with `token` over `http`: the vault's plainest authenticated call.
+pub(crate) fn list_secrets(emu: &Emulator, http: &Client, token: &str) -> RequestBuilder {
+    http.get(vault_path(emu, "secrets")).bearer_auth(token)
+}
+
+/// The status [`list_secrets`] gets.
+pub(crate) async fn list(emu: &Emulator, http: &Client, token: &str) -> u16 {
+    list_secrets(emu, http, token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The statuses of the vault requests `emu` logged, in order (0: closed without a response).
+pub(crate) fn vault_statuses(emu: &Emulator) -> Vec<u16> {
+    emu.requests_to(Target::Vault)
+        .iter()
+        .map(|r| r.status)
+        .collect()
 }

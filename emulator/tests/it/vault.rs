@@ -10,7 +10,8 @@ use vaultref_emulator::{
 };
 
 use crate::support::{
-    app_token, client, default_token, json as read, plain, token_request, vault_path,
+    app_token, client, default_token, json as read, list_secrets, plain, token_request, vault_path,
+    vault_statuses,
 };
 
 /// A tiny authenticated client of one emulator vault.
@@ -862,9 +863,7 @@ async fn an_rbac_vault_answers_forbidden_by_rbac_with_the_services_message() {
         "{message}"
     );
     // No Retry-After on a 403 (the SDKs would retry it).
-    let response = client()
-        .get(vault_path(&emu, "secrets"))
-        .bearer_auth(&reader.token)
+    let response = list_secrets(&emu, &client(), &reader.token)
         .send()
         .await
         .unwrap();
@@ -975,10 +974,6 @@ async fn a_policy_denial_fault_forbids_the_next_authenticated_requests_whatever_
     // Exactly two: the third goes through.
     let (status, body) = kv.call("GET", "secrets/s/", None).await;
     assert_eq!((status, body["value"].as_str()), (200, Some("v")));
-    let statuses: Vec<u16> = emu
-        .requests_to(Target::Vault)
-        .iter()
-        .map(|r| r.status)
-        .collect();
+    let statuses = vault_statuses(&emu);
     assert_eq!(&statuses[statuses.len() - 4..], &[401, 403, 403, 200]);
 }
