@@ -5,7 +5,7 @@ use std::time::Duration;
 use vaultref_emulator::{Emulator, EmulatorConfig, Fault, RateClass, Target};
 
 use crate::support::{
-    client, default_token, json, list_secrets, plain, vault_path, vault_statuses,
+    client, default_token, json, list, list_secrets, plain, vault_path, vault_statuses,
 };
 
 #[tokio::test]
@@ -53,25 +53,9 @@ async fn status_bursts_hit_only_their_target() {
         500,
     ));
     let token = default_token(&emu).await;
-    assert_eq!(
-        list_secrets(&emu, &client(), &token)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        500
-    );
+    assert_eq!(list(&emu, &client(), &token).await, 500);
     emu.clear_faults();
-    assert_eq!(
-        list_secrets(&emu, &client(), &token)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(list(&emu, &client(), &token).await, 200);
 }
 
 #[tokio::test]
@@ -84,8 +68,7 @@ async fn dropped_connections_close_without_a_response_and_are_logged() {
         .await
         .unwrap_err();
     assert!(!error.is_status(), "{error}");
-    let response = list_secrets(&emu, &client(), &token).send().await.unwrap();
-    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(list(&emu, &client(), &token).await, 200);
     assert_eq!(vault_statuses(&emu), vec![0, 200]);
 }
 

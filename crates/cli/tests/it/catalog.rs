@@ -19,6 +19,7 @@ use vaultref_core::{Catalog, EntityType, ProviderKind, SecretsManager};
 use vaultref_fernet::KeyRing;
 
 use crate::databases::{Database, databases, sqlite};
+use crate::integrity::DB_MODE;
 use crate::support::{Run, python, run, vaultref};
 use crate::vault::{KEY, Vault};
 
@@ -277,23 +278,22 @@ fn the_corpus_in_db_mode_is_fernet_encrypted_and_migrates_to_the_vault() {
         let vault = Vault::start();
         let config = config_for(&vault, &db);
         let (file, markers) = import_file(vault.dir.path(), &entries);
-        let db_mode = [("SECRET_MANAGER", "db")];
         command(
             &config,
             &["entities", "import", file.to_str().unwrap()],
-            &db_mode,
+            &DB_MODE,
         )
         .assert_ok();
         assert!(vault.emulator.secret_names().is_empty());
-        assert_markers_in_no_row(&config, &markers, &db_mode, db.label);
+        assert_markers_in_no_row(&config, &markers, &DB_MODE, db.label);
         // Every marker is there, Fernet-encrypted: revealed, each comes back.
-        let revealed = command(&config, &["entities", "export", "--reveal"], &db_mode).ok_text();
+        let revealed = command(&config, &["entities", "export", "--reveal"], &DB_MODE).ok_text();
         assert!(
             markers.iter().all(|(m, _)| revealed.contains(m.as_str())),
             "{}",
             db.label
         );
-        command(&config, &["scan"], &db_mode).assert_ok();
+        command(&config, &["scan"], &DB_MODE).assert_ok();
         // Managed scan: fernet: of plaintexts are findings.
         assert_eq!(command(&config, &["scan"], &[]).code, Some(1));
         command(&config, &["migrate-secrets"], &[]).assert_ok();

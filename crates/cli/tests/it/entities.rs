@@ -10,6 +10,7 @@ use serde_json::Value;
 use vaultref_emulator::{Fault, Target};
 use vaultref_fernet::KeyRing;
 
+use crate::integrity::DB_MODE;
 use crate::support::{AUDIT_LOG, Run, audit_records, data, vaultref};
 use crate::vault::{KEY, Vault};
 
@@ -79,13 +80,7 @@ fn sample() -> Vec<u8> {
 
 /// Imports the sample in db mode: its values Fernet-encrypted in the rows, none in the vault.
 fn import_sample_in_db_mode(config: &std::path::Path) {
-    run(
-        config,
-        &["entities", "import"],
-        &[("SECRET_MANAGER", "db")],
-        &sample(),
-    )
-    .assert_ok();
+    run(config, &["entities", "import"], &DB_MODE, &sample()).assert_ok();
 }
 
 /// The Key Vault name of the password of the PostgreSQL service `pg`.
@@ -329,12 +324,7 @@ fn rotate_fernet_key_re_encrypts_every_row_under_the_new_key() {
     }
     // With only the old key, reveal fails for every row, naming the field and the fix, and
     // prints none of them.
-    let stale = run(
-        &config,
-        &["entities", "export", "--reveal"],
-        &[("SECRET_MANAGER", "db")],
-        b"",
-    );
+    let stale = run(&config, &["entities", "export", "--reveal"], &DB_MODE, b"");
     assert_eq!(stale.code, Some(1), "{}", stale.stderr);
     assert!(stale.stdout.is_empty());
     let lines: Vec<&str> = stale.stderr.lines().collect();

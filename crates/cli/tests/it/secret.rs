@@ -28,7 +28,7 @@ fn set_get_list_delete_recover_purge() {
     let out = set.ok_text();
     assert!(out.starts_with("set db-password (version "), "{out}");
     assert!(!out.contains("pa55"), "{out}");
-    assert_eq!(emu.secret_value("db-password").as_deref(), Some(value));
+    vault.assert_secret("db-password", value);
     // The configured tags go with the write.
     let tags = emu.secret_tags("db-password").unwrap();
     assert_eq!(tags.get("team").map(String::as_str), Some("data"));
@@ -69,7 +69,7 @@ fn set_get_list_delete_recover_purge() {
     assert!(names(&secret(&config, &["list", "--deleted"], b"")).is_empty());
     // The name is free again.
     secret(&config, &["set", "db-password"], b"new").assert_ok();
-    assert_eq!(emu.secret_value("db-password").as_deref(), Some("new"));
+    vault.assert_secret("db-password", "new");
 }
 
 #[test]

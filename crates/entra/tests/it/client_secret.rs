@@ -6,7 +6,8 @@ use vaultref_entra::{
 };
 
 use crate::support::{
-    emulator, emulator_options, only_request, vault_accepts, vault_scope, vault_token,
+    emulator, emulator_options, only_request, secret_credential, vault_accepts, vault_scope,
+    vault_token,
 };
 
 fn credential(
@@ -21,12 +22,7 @@ fn credential(
 #[tokio::test]
 async fn gets_a_token_the_vault_accepts_and_caches_it() {
     let emu = emulator().await;
-    let cred = credential(
-        emu.tenant_id(),
-        emu.client_id(),
-        emu.client_secret(),
-        emulator_options(&emu),
-    );
+    let cred = secret_credential(&emu, emulator_options(&emu));
     let scope = vault_scope(&emu);
     let token = cred
         .get_token(&[&scope], &TokenRequestOptions::default())
@@ -173,12 +169,7 @@ async fn challenge_tenant_must_be_allowed() {
     let scope = vault_scope(&emu);
     let other = TokenRequestOptions::for_tenant("other-tenant.example");
 
-    let cred = credential(
-        emu.tenant_id(),
-        emu.client_id(),
-        emu.client_secret(),
-        emulator_options(&emu),
-    );
+    let cred = secret_credential(&emu, emulator_options(&emu));
     let err = cred.get_token(&[&scope], &other).await.unwrap_err();
     assert!(matches!(err, Error::TenantNotAllowed { .. }), "{err}");
     assert!(
@@ -195,12 +186,7 @@ async fn challenge_tenant_must_be_allowed() {
         additionally_allowed_tenants: vec!["*".into()],
         ..emulator_options(&emu)
     };
-    let cred = credential(
-        emu.tenant_id(),
-        emu.client_id(),
-        emu.client_secret(),
-        options,
-    );
+    let cred = secret_credential(&emu, options);
     let err = cred.get_token(&[&scope], &other).await.unwrap_err();
     assert_eq!(err.aadsts_code(), Some(90_002));
     let last = emu.requests_to(Target::Entra).pop().unwrap();
